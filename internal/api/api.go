@@ -1,0 +1,247 @@
+// Package api is lambada's Lambda REST surface: it routes requests,
+// verifies SigV4, decodes and bounds bodies, calls one service method and
+// renders the answer or the AWS-shaped error. It holds no business logic.
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lambada-dev/lambada/internal/api/sigv4"
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/registry"
+)
+
+// DefaultBodyLimit bounds the body of structured operations without their
+// own limit.
+const DefaultBodyLimit = 6 << 20
+
+// Config is the api's configuration.
+type Config struct {
+	Region    string
+	AccountID string
+	Registry  *registry.Registry
+	Verifier  *sigv4.Verifier
+	// CodeURLKey signs GetFunction's Code.Location download URLs.
+	CodeURLKey []byte
+	Logger     *slog.Logger
+	Metrics    prometheus.Registerer
+	Now        func() time.Time
+}
+
+// Handler serves the Lambda API.
+type Handler struct {
+	cfg    Config
+	reg    *registry.Registry
+	log    *slog.Logger
+	routes []route
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New builds the handler and registers its metrics.
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handler{cfg: cfg, reg: cfg.Registry, log: cfg.Logger}
+	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "lambada", Name: "api_requests_total",
+		Help: "Lambda API requests by operation and HTTP status.",
+	}, []string{"operation", "status"})
+	h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "lambada", Name: "api_request_duration_seconds",
+		Help:    "Lambda API request latency by operation.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+	}, []string{"operation"})
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(h.requests, h.latency)
+	}
+	h.routes = h.table()
+	return h
+}
+
+// request is one decoded API call handed to an operation.
+type request struct {
+	r      *http.Request
+	params []string // decoded path labels in order
+	query  url.Values
+	body   []byte
+	id     string
+	log    *slog.Logger
+}
+
+// decode unmarshals the body into v; an empty body is {}.
+func (q *request) decode(v any) error {
+	if len(bytes.TrimSpace(q.body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(q.body, v); err != nil {
+		return awserr.New(awserr.InvalidRequestContent, "Could not parse request body into json: "+jsonDetail(err))
+	}
+	return nil
+}
+
+func jsonDetail(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("Cannot deserialize value of type %s from %s at %s", te.Type, te.Value, te.Field)
+	}
+	return err.Error()
+}
+
+// maxItems reads the MaxItems query parameter (0 when absent).
+func (q *request) maxItems() (int, error) {
+	s := q.query.Get("MaxItems")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, awserr.Newf(awserr.Validation,
+			"1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must be an integer", s)
+	}
+	return n, nil
+}
+
+func (q *request) listOptions() (registry.ListOptions, error) {
+	n, err := q.maxItems()
+	return registry.ListOptions{Marker: q.query.Get("Marker"), MaxItems: n}, err
+}
+
+// response is what an operation returns: a status and an optional JSON body.
+type response struct {
+	status int
+	body   any
+}
+
+type operation func(q *request) (response, error)
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := uuid.NewString()
+	w.Header()["x-amzn-RequestId"] = []string{id}
+	log := h.log.With("request_id", id)
+
+	rt, params, err := h.match(r)
+	name := "Unknown"
+	if rt != nil {
+		name = rt.name
+	}
+	status := h.serve(w, r, rt, params, err, id, log)
+	h.requests.WithLabelValues(name, strconv.Itoa(status)).Inc()
+	h.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	log.Debug("api request", "operation", name, "method", r.Method, "path", r.URL.EscapedPath(), "status", status, "duration", time.Since(start))
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, params []string, matchErr error, id string, log *slog.Logger) int {
+	if matchErr != nil {
+		return h.writeError(w, matchErr, log)
+	}
+	select {
+	case <-h.reg.Ready():
+	default:
+		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), log)
+	}
+	body, err := readBody(r, rt.bodyLimit, rt.name)
+	if err != nil {
+		return h.writeError(w, err, log)
+	}
+	principal, err := h.cfg.Verifier.Verify(r, body)
+	if err != nil {
+		return h.writeError(w, err, log)
+	}
+	log = log.With("principal", principal)
+	q := &request{r: r, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, log: log}
+	resp, err := rt.op(q)
+	if err != nil {
+		return h.writeError(w, err, log)
+	}
+	return writeJSON(w, resp.status, resp.body)
+}
+
+// readBody reads at most limit bytes; one more is a 413.
+func readBody(r *http.Request, limit int64, op string) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit, op)
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, awserr.New(awserr.InvalidRequestContent, "Could not read request body: "+err.Error())
+	}
+	if int64(len(b)) > limit {
+		return nil, tooLarge(limit, op)
+	}
+	return b, nil
+}
+
+func tooLarge(limit int64, op string) error {
+	return awserr.Newf(awserr.RequestEntityTooLarge, "Request must be smaller than %d bytes for the %s operation", limit, op)
+}
+
+// parseQuery decodes a raw query accepting both %20 and + for spaces.
+func parseQuery(raw string) url.Values {
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		v = url.Values{}
+		for _, kv := range strings.Split(raw, "&") {
+			k, val, _ := strings.Cut(kv, "=")
+			k, _ = url.QueryUnescape(k)
+			val, _ = url.QueryUnescape(val)
+			v.Add(k, val)
+		}
+	}
+	return v
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) int {
+	if body == nil {
+		w.WriteHeader(status)
+		return status
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(awserr.Internal(err).Body())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return status
+}
+
+// writeError renders any error in the AWS shape; non-AWS errors become a
+// logged ServiceException.
+func (h *Handler) writeError(w http.ResponseWriter, err error, log *slog.Logger) int {
+	e := awserr.As(err)
+	if e.Status >= 500 {
+		log.Error("api: internal error", "err", err)
+	} else {
+		log.Debug("api: request refused", "code", e.Code, "message", e.Message)
+	}
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	if e.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds))
+	}
+	return writeJSON(w, e.Status, e.Body())
+}

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/function"
+)
+
+// route is one operation: method, path pattern ("{}" marks a label), the
+// body limit and the handler.
+type route struct {
+	name      string
+	method    string
+	pattern   []string
+	bodyLimit int64
+	op        operation
+}
+
+func (h *Handler) table() []route {
+	fn := func(prefix string, rest ...string) []string {
+		return append([]string{prefix, "functions", "{}"}, rest...)
+	}
+	r := func(name, method string, pattern []string, op operation) route {
+		return route{name: name, method: method, pattern: pattern, bodyLimit: DefaultBodyLimit, op: op}
+	}
+	code := func(rt route) route { rt.bodyLimit = function.MaxCodeRequestBody; return rt }
+	return []route{
+		code(r("CreateFunction", http.MethodPost, []string{"2015-03-31", "functions"}, h.createFunction)),
+		r("ListFunctions", http.MethodGet, []string{"2015-03-31", "functions"}, h.listFunctions),
+		r("GetFunction", http.MethodGet, fn("2015-03-31"), h.getFunction),
+		r("DeleteFunction", http.MethodDelete, fn("2015-03-31"), h.deleteFunction),
+		r("GetFunctionConfiguration", http.MethodGet, fn("2015-03-31", "configuration"), h.getFunctionConfiguration),
+		r("UpdateFunctionConfiguration", http.MethodPut, fn("2015-03-31", "configuration"), h.updateFunctionConfiguration),
+		code(r("UpdateFunctionCode", http.MethodPut, fn("2015-03-31", "code"), h.updateFunctionCode)),
+		r("PublishVersion", http.MethodPost, fn("2015-03-31", "versions"), h.publishVersion),
+		r("ListVersionsByFunction", http.MethodGet, fn("2015-03-31", "versions"), h.listVersions),
+		r("CreateAlias", http.MethodPost, fn("2015-03-31", "aliases"), h.createAlias),
+		r("ListAliases", http.MethodGet, fn("2015-03-31", "aliases"), h.listAliases),
+		r("GetAlias", http.MethodGet, fn("2015-03-31", "aliases", "{}"), h.getAlias),
+		r("UpdateAlias", http.MethodPut, fn("2015-03-31", "aliases", "{}"), h.updateAlias),
+		r("DeleteAlias", http.MethodDelete, fn("2015-03-31", "aliases", "{}"), h.deleteAlias),
+		r("PutFunctionConcurrency", http.MethodPut, fn("2017-10-31", "concurrency"), h.putConcurrency),
+		r("DeleteFunctionConcurrency", http.MethodDelete, fn("2017-10-31", "concurrency"), h.deleteConcurrency),
+		r("GetFunctionConcurrency", http.MethodGet, fn("2019-09-30", "concurrency"), h.getConcurrency),
+		r("GetAccountSettings", http.MethodGet, []string{"2016-08-19", "account-settings"}, h.getAccountSettings),
+	}
+}
+
+var errUnknownOperation = awserr.New(awserr.UnknownOperation, "Unknown operation")
+
+// match finds the route of r. The raw path is split on "/" and each
+// segment percent-decoded exactly once (shared/spec/api-common.md §2); a
+// trailing "/" is accepted.
+func (h *Handler) match(r *http.Request) (*route, []string, error) {
+	raw := r.URL.EscapedPath()
+	raw = strings.TrimPrefix(raw, "/")
+	raw = strings.TrimSuffix(raw, "/")
+	segs := strings.Split(raw, "/")
+	for i, s := range segs {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, nil, errUnknownOperation
+		}
+		segs[i] = d
+	}
+	for i := range h.routes {
+		rt := &h.routes[i]
+		if rt.method != r.Method || len(rt.pattern) != len(segs) {
+			continue
+		}
+		var params []string
+		ok := true
+		for j, p := range rt.pattern {
+			if p == "{}" {
+				params = append(params, segs[j])
+			} else if p != segs[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return rt, params, nil
+		}
+	}
+	return nil, nil, errUnknownOperation
+}

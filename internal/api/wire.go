@@ -1,0 +1,118 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/function"
+)
+
+// lastModifiedLayout is FunctionConfiguration.LastModified's string form.
+const lastModifiedLayout = "2006-01-02T15:04:05.000-0700"
+
+type wireEnvironment struct {
+	Variables map[string]string `json:"Variables"`
+}
+
+type wireFunctionConfiguration struct {
+	FunctionName         string               `json:"FunctionName"`
+	FunctionArn          string               `json:"FunctionArn"`
+	Runtime              string               `json:"Runtime,omitempty"`
+	Role                 string               `json:"Role"`
+	Handler              string               `json:"Handler,omitempty"`
+	CodeSize             int64                `json:"CodeSize"`
+	CodeSha256           string               `json:"CodeSha256"`
+	Description          string               `json:"Description"`
+	Timeout              int                  `json:"Timeout"`
+	MemorySize           int                  `json:"MemorySize"`
+	LastModified         string               `json:"LastModified"`
+	Version              string               `json:"Version"`
+	RevisionID           string               `json:"RevisionId"`
+	State                string               `json:"State"`
+	StateReason          string               `json:"StateReason,omitempty"`
+	StateReasonCode      string               `json:"StateReasonCode,omitempty"`
+	LastUpdateStatus     string               `json:"LastUpdateStatus"`
+	PackageType          string               `json:"PackageType"`
+	Architectures        []string             `json:"Architectures"`
+	EphemeralStorage     map[string]int       `json:"EphemeralStorage"`
+	TracingConfig        map[string]string    `json:"TracingConfig"`
+	LoggingConfig        map[string]string    `json:"LoggingConfig"`
+	SnapStart            map[string]string    `json:"SnapStart"`
+	RuntimeVersionConfig map[string]string    `json:"RuntimeVersionConfig"`
+	Environment          *wireEnvironment     `json:"Environment,omitempty"`
+	DeadLetterConfig     map[string]string    `json:"DeadLetterConfig,omitempty"`
+}
+
+// configuration renders c as FunctionConfiguration with the ARN qualified
+// by qualifier ("" = unqualified).
+func (h *Handler) configuration(c *function.Config, qualifier string) *wireFunctionConfiguration {
+	w := &wireFunctionConfiguration{
+		FunctionName:     c.Name,
+		FunctionArn:      function.ARN(h.cfg.Region, h.cfg.AccountID, c.Name, qualifier),
+		Runtime:          c.Runtime,
+		Role:             c.Role,
+		Handler:          c.Handler,
+		CodeSize:         c.CodeSize,
+		CodeSha256:       c.CodeSha256,
+		Description:      c.Description,
+		Timeout:          c.Timeout,
+		MemorySize:       c.MemorySize,
+		LastModified:     c.LastModified.UTC().Format(lastModifiedLayout),
+		Version:          c.Version,
+		RevisionID:       c.RevisionID,
+		State:            "Active",
+		LastUpdateStatus: "Successful",
+		PackageType:      "Zip",
+		Architectures:    []string{c.Architecture},
+		EphemeralStorage: map[string]int{"Size": c.EphemeralStorage},
+		TracingConfig:    map[string]string{"Mode": c.TracingMode},
+		LoggingConfig:    map[string]string{"LogFormat": "Text", "LogGroup": c.LogGroupName()},
+		SnapStart:        map[string]string{"ApplyOn": "None", "OptimizationStatus": "Off"},
+		RuntimeVersionConfig: map[string]string{
+			"RuntimeVersionArn": "arn:aws:lambda:" + h.cfg.Region + "::runtime:" + runtimeVersionHash(c.Runtime),
+		},
+	}
+	if len(c.Environment) > 0 {
+		w.Environment = &wireEnvironment{Variables: c.Environment}
+	}
+	if c.DeadLetterTarget != "" {
+		w.DeadLetterConfig = map[string]string{"TargetArn": c.DeadLetterTarget}
+	}
+	return w
+}
+
+// runtimeVersionHash is a stable 64-hex id per runtime identifier.
+func runtimeVersionHash(rt string) string {
+	s := sha256.Sum256([]byte("lambada-runtime:" + rt))
+	return hex.EncodeToString(s[:])
+}
+
+type wireAlias struct {
+	AliasArn        string             `json:"AliasArn"`
+	Name            string             `json:"Name"`
+	FunctionVersion string             `json:"FunctionVersion"`
+	Description     string             `json:"Description"`
+	RevisionID      string             `json:"RevisionId"`
+	RoutingConfig   *wireRoutingConfig `json:"RoutingConfig,omitempty"`
+}
+
+type wireRoutingConfig struct {
+	AdditionalVersionWeights map[string]float64 `json:"AdditionalVersionWeights"`
+}
+
+func (h *Handler) alias(name string, a *function.Alias) *wireAlias {
+	w := &wireAlias{
+		AliasArn:        function.ARN(h.cfg.Region, h.cfg.AccountID, name, a.Name),
+		Name:            a.Name,
+		FunctionVersion: a.FunctionVersion,
+		Description:     a.Description,
+		RevisionID:      a.RevisionID,
+	}
+	if len(a.Weights) > 0 {
+		w.RoutingConfig = &wireRoutingConfig{AdditionalVersionWeights: a.Weights}
+	}
+	return w
+}
+
+func epochSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }

@@ -1,0 +1,126 @@
+// Package cli holds lambada's subcommands and flags: it turns flags and
+// environment into server.Config and runs the server.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/server"
+)
+
+const usage = `lambada runs AWS Lambda functions on your own machines and speaks the Lambda API.
+
+Usage:
+  lambada server [flags]    start the server (embedded storage by default)
+  lambada version           print the version
+
+Run "lambada server -h" for the server's flags.
+`
+
+// Version is set at build time with -ldflags "-X ...cli.Version=…".
+var Version = "dev"
+
+// errUsage marks a command-line mistake (exit code 2).
+var errUsage = errors.New("usage")
+
+// Main runs the command named by args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := Run(ctx, args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintln(stderr, "lambada:", err)
+		return 1
+	}
+}
+
+// Run is Main without the exit code mapping.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "server":
+		return runServer(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "lambada", Version)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "lambada: unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	var logLevel string
+	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address of the Lambda API, /health and /metrics")
+	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "folder for all of lambada's state")
+	fs.StringVar(&cfg.NATSURL, "nats", "", "use an external NATS JetStream server or cluster (nats://…) instead of the embedded one")
+	fs.StringVar(&cfg.Region, "region", server.DefaultRegion, "the AWS region lambada serves")
+	fs.StringVar(&cfg.AccountID, "account-id", server.DefaultAccountID, "the 12-digit account id in every ARN")
+	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", 1000, "account concurrency limit, like AWS's")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may finish on SIGINT/SIGTERM")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lambada server: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		fmt.Fprintf(stderr, "lambada server: bad --log-level %q\n", logLevel)
+		return errUsage
+	}
+	if len(cfg.AccountID) != 12 || strings.Trim(cfg.AccountID, "0123456789") != "" {
+		fmt.Fprintf(stderr, "lambada server: --account-id must be 12 digits, not %q\n", cfg.AccountID)
+		return errUsage
+	}
+	cfg.AccessKeyID = os.Getenv("LAMBADA_ACCESS_KEY_ID")
+	cfg.SecretAccessKey = os.Getenv("LAMBADA_SECRET_ACCESS_KEY")
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	if !srv.CredentialsFromEnv() {
+		creds, _ := srv.Credentials()
+		fmt.Fprintf(stdout, "# lambada is ready. Point the AWS SDK or CLI at it with:\n")
+		fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", creds.AccessKeyID)
+		fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", creds.SecretAccessKey)
+		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_LAMBDA=%s\n", srv.URL())
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-srv.Wait():
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
+	defer cancel()
+	return errors.Join(serveErr, srv.Close(cctx))
+}

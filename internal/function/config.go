@@ -1,0 +1,151 @@
+package function
+
+import (
+	"runtime"
+	"time"
+)
+
+// Service limits (shared/spec/api-common.md §8).
+const (
+	MaxSyncPayload        = 6_291_456
+	MaxEventPayload       = 1_048_576
+	MaxInvokeAsyncPayload = 262_144
+	MaxCodeRequestBody    = 70_167_211
+	MaxEnvironmentBytes   = 4096
+	MaxClientContext      = 3583
+
+	DefaultTimeout       = 3
+	MinTimeout           = 1
+	MaxTimeout           = 900
+	DefaultMemory        = 128
+	MinMemory            = 128
+	MaxMemory            = 10_240
+	DefaultEphemeral     = 512
+	MinEphemeral         = 512
+	MaxEphemeral         = 10_240
+	MaxDescription       = 256
+	MaxHandler           = 128
+	MaxListPage          = 50
+	MaxListItems         = 10_000
+	MinUnreservedAccount = 100
+	DefaultAccountLimit  = 1000
+)
+
+// HostArchitecture is the Lambda name of the machine's architecture.
+func HostArchitecture() string {
+	if runtime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// Config is one version's immutable snapshot of code and configuration
+// ($LATEST is the one mutable version). It is what the registry stores and
+// the invoke path reads; the api renders it as FunctionConfiguration.
+type Config struct {
+	Name             string            `json:"name"`
+	Version          string            `json:"version"`
+	Runtime          string            `json:"runtime"`
+	Role             string            `json:"role"`
+	Handler          string            `json:"handler,omitempty"`
+	Description      string            `json:"description,omitempty"`
+	Timeout          int               `json:"timeout"`
+	MemorySize       int               `json:"memorySize"`
+	EphemeralStorage int               `json:"ephemeralStorage"`
+	Architecture     string            `json:"architecture"`
+	Environment      map[string]string `json:"environment,omitempty"`
+	TracingMode      string            `json:"tracingMode"`
+	LogGroup         string            `json:"logGroup,omitempty"`
+	DeadLetterTarget string            `json:"deadLetterTarget,omitempty"`
+
+	// CodeSha256 is base64 of the zip's SHA-256 (what clients see); CodeHex
+	// is the same digest in hex, the blob's name in the store.
+	CodeSha256 string `json:"codeSha256"`
+	CodeHex    string `json:"codeHex"`
+	CodeSize   int64  `json:"codeSize"`
+
+	LastModified time.Time `json:"lastModified"`
+	RevisionID   string    `json:"revisionId"`
+}
+
+// SameContent reports whether two snapshots have the same code and
+// configuration, ignoring identity, time, description and revision: what
+// PublishVersion compares to decide whether a new version is due.
+func (c *Config) SameContent(o *Config) bool {
+	if c.Runtime != o.Runtime || c.Role != o.Role || c.Handler != o.Handler ||
+		c.Timeout != o.Timeout || c.MemorySize != o.MemorySize ||
+		c.EphemeralStorage != o.EphemeralStorage || c.Architecture != o.Architecture ||
+		c.TracingMode != o.TracingMode || c.LogGroup != o.LogGroup ||
+		c.DeadLetterTarget != o.DeadLetterTarget || c.CodeHex != o.CodeHex ||
+		len(c.Environment) != len(o.Environment) {
+		return false
+	}
+	for k, v := range c.Environment {
+		if ov, ok := o.Environment[k]; !ok || ov != v {
+			return false
+		}
+	}
+	return true
+}
+
+// LogGroupName is the function's CloudWatch-style log group.
+func (c *Config) LogGroupName() string {
+	if c.LogGroup != "" {
+		return c.LogGroup
+	}
+	return "/aws/lambda/" + c.Name
+}
+
+// Alias points a name at a version, optionally with one weighted extra.
+type Alias struct {
+	Name            string             `json:"name"`
+	FunctionVersion string             `json:"functionVersion"`
+	Description     string             `json:"description,omitempty"`
+	Weights         map[string]float64 `json:"weights,omitempty"`
+	RevisionID      string             `json:"revisionId"`
+}
+
+// References reports whether the alias routes to version v.
+func (a *Alias) References(v string) bool {
+	if a.FunctionVersion == v {
+		return true
+	}
+	_, ok := a.Weights[v]
+	return ok
+}
+
+// Function is everything lambada keeps about one function: its $LATEST,
+// its published versions, aliases and function-wide settings. It is stored
+// as one document so every change is a single compare-and-set.
+type Function struct {
+	Name        string            `json:"name"`
+	Latest      Config            `json:"latest"`
+	Versions    []Config          `json:"versions,omitempty"` // ascending
+	LastVersion int               `json:"lastVersion"`        // numbers are never reused
+	Aliases     map[string]*Alias `json:"aliases,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	// ReservedConcurrency is nil when none is set.
+	ReservedConcurrency *int      `json:"reservedConcurrency,omitempty"`
+	Created             time.Time `json:"created"`
+}
+
+// Version returns the snapshot for "$LATEST" or a version number.
+func (f *Function) Version(v string) (*Config, bool) {
+	if v == Latest {
+		return &f.Latest, true
+	}
+	for i := range f.Versions {
+		if f.Versions[i].Version == v {
+			return &f.Versions[i], true
+		}
+	}
+	return nil, false
+}
+
+// LatestPublished returns the newest published version, if any.
+func (f *Function) LatestPublished() (*Config, bool) {
+	if len(f.Versions) == 0 {
+		return nil, false
+	}
+	return &f.Versions[len(f.Versions)-1], true
+}

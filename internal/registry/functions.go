@@ -1,0 +1,513 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/codezip"
+	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/store"
+)
+
+// Resolved is what a FunctionName + Qualifier addressed.
+type Resolved struct {
+	Function *function.Function
+	// Config is the version that serves: $LATEST, a number, or the alias's
+	// primary target.
+	Config *function.Config
+	// Alias is set when the qualifier named an alias.
+	Alias *function.Alias
+	// Qualifier is the qualifier as addressed ("" for unqualified).
+	Qualifier string
+}
+
+// ARN is the ARN as the caller addressed the function.
+func (r *Registry) ResolvedARN(res Resolved) string {
+	return r.arn(res.Function.Name, res.Qualifier)
+}
+
+// Resolve finds the function and qualifier of ref in the view. Missing →
+// 404 with the qualifier appended when one was given.
+func (r *Registry) Resolve(ref function.Ref) (Resolved, error) {
+	f, ok := r.Function(ref.Name)
+	if !ok {
+		return Resolved{}, r.notFound(ref.Name, ref.Qualifier)
+	}
+	res := Resolved{Function: f, Qualifier: ref.Qualifier}
+	switch q := ref.Qualifier; {
+	case q == "":
+		res.Config = &f.Latest
+	case q == function.Latest || function.IsVersionNumber(q):
+		c, ok := f.Version(q)
+		if !ok {
+			return Resolved{}, r.notFound(ref.Name, q)
+		}
+		res.Config = c
+	default:
+		a, ok := f.Aliases[q]
+		if !ok {
+			return Resolved{}, r.notFound(ref.Name, q)
+		}
+		c, ok := f.Version(a.FunctionVersion)
+		if !ok {
+			return Resolved{}, r.notFound(ref.Name, q)
+		}
+		res.Alias, res.Config = a, c
+	}
+	return res, nil
+}
+
+// decodeZip turns a ZipFile member into bytes and checks the package.
+func decodeZip(in *CodeInput) ([]byte, codezip.Info, error) {
+	switch {
+	case in.S3Bucket != nil || in.S3Key != nil || in.S3ObjectVersion != nil:
+		return nil, codezip.Info{}, notSupported("Code from S3 (S3Bucket, S3Key, S3ObjectVersion)")
+	case in.ImageURI != nil:
+		return nil, codezip.Info{}, notSupported("ImageUri")
+	case in.ZipFile == nil:
+		return nil, codezip.Info{}, awserr.New(awserr.InvalidParameterValue, "Please provide a source for function code.")
+	}
+	zip, err := base64.StdEncoding.DecodeString(*in.ZipFile)
+	if err != nil {
+		return nil, codezip.Info{}, awserr.New(awserr.InvalidParameterValue,
+			"Could not unzip uploaded file. Please check your file, then try to upload again.")
+	}
+	info, err := codezip.Inspect(zip)
+	if err != nil {
+		return nil, codezip.Info{}, err
+	}
+	return zip, info, nil
+}
+
+func (r *Registry) putCode(ctx context.Context, zip []byte, info codezip.Info) error {
+	if err := r.blobs.Put(ctx, info.Sha256Hex, bytes.NewReader(zip)); err != nil {
+		return awserr.Internal(fmt.Errorf("storing code %s: %w", info.Sha256Hex, err))
+	}
+	return nil
+}
+
+// createName checks CreateFunction's FunctionName: an ARN of ours is
+// accepted for its name, a qualifier or a name over 64 characters is not.
+func (r *Registry) createName(raw string) (string, error) {
+	ref, err := function.Resolve(raw, "", function.FunctionName, r.cfg.Region, r.cfg.AccountID)
+	if err != nil {
+		return "", err
+	}
+	if ref.Qualifier != "" {
+		return "", awserr.New(awserr.InvalidParameterValue, "Unsupported function name parameter: a qualifier is not allowed here.")
+	}
+	if len(ref.Name) > function.MaxNameLen {
+		return "", valueError("functionName", ref.Name, "Member must have length less than or equal to 64")
+	}
+	return ref.Name, nil
+}
+
+// CreateFunction stores a new function and returns its $LATEST (and, with
+// Publish, version 1).
+func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) (*function.Function, *function.Config, error) {
+	var v function.Violations
+	v.NotNull("functionName", in.FunctionName != nil)
+	if in.FunctionName != nil {
+		if _, err := function.ParseName(*in.FunctionName, function.FunctionName, "functionName"); err != nil {
+			return nil, nil, err
+		}
+	}
+	v.NotNull("role", in.Role != nil)
+	v.NotNull("code", in.Code != nil)
+	checkModel(&v, &in.ConfigInput)
+	checkArchitectures(&v, in.Architectures)
+	if in.PackageType != nil {
+		v.Enum("packageType", *in.PackageType, "Zip", "Image")
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	name, err := r.createName(*in.FunctionName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in.PackageType != nil && *in.PackageType == "Image" {
+		return nil, nil, notSupported("PackageType Image")
+	}
+	if in.CodeSigningConfigArn != nil && *in.CodeSigningConfigArn != "" {
+		return nil, nil, notSupported("CodeSigningConfigArn")
+	}
+	arch, err := checkArchitecture(in.Architectures)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := r.now()
+	c := function.Config{
+		Name: name, Version: function.Latest,
+		Timeout: function.DefaultTimeout, MemorySize: function.DefaultMemory,
+		EphemeralStorage: function.DefaultEphemeral, Architecture: arch,
+		TracingMode: "PassThrough", LastModified: now, RevisionID: newRevision(),
+	}
+	if err := applyConfig(&c, &in.ConfigInput); err != nil {
+		return nil, nil, err
+	}
+	zip, info, err := decodeZip(in.Code)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, exists := r.Function(name); exists {
+		return nil, nil, awserr.New(awserr.ResourceConflict, "Function already exist: "+name)
+	}
+	c.CodeHex, c.CodeSha256, c.CodeSize = info.Sha256Hex, info.Sha256Base64, info.Size
+	f := &function.Function{Name: name, Latest: c, Created: now}
+	if len(in.Tags) > 0 {
+		f.Tags = in.Tags
+	}
+	if in.Publish {
+		publish(f, nil, now)
+	}
+	if err := r.putCode(ctx, zip, info); err != nil {
+		return nil, nil, err
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, nil, awserr.Internal(err)
+	}
+	rev, err := r.kv.Create(ctx, keyPrefix+name, b)
+	if errors.Is(err, store.ErrExists) {
+		return nil, nil, awserr.New(awserr.ResourceConflict, "Function already exist: "+name)
+	}
+	if err != nil {
+		return nil, nil, awserr.Internal(fmt.Errorf("storing function %s: %w", name, err))
+	}
+	if err := r.waitFor(ctx, rev); err != nil {
+		return nil, nil, awserr.Internal(err)
+	}
+	r.log.Info("function created", "function", name, "runtime", c.Runtime, "code_sha256", c.CodeSha256)
+	if in.Publish {
+		return f, &f.Versions[0], nil
+	}
+	return f, &f.Latest, nil
+}
+
+// publish appends a new version made from $LATEST, or returns the newest
+// published version when nothing changed since it (shared/spec/management.md §7).
+func publish(f *function.Function, description *string, now time.Time) (*function.Config, bool) {
+	if last, ok := f.LatestPublished(); ok && last.SameContent(&f.Latest) {
+		return last, false
+	}
+	f.LastVersion++
+	c := f.Latest
+	c.Version = strconv.Itoa(f.LastVersion)
+	c.RevisionID = newRevision()
+	c.LastModified = now
+	if description != nil {
+		c.Description = *description
+	}
+	c.Environment = cloneMap(f.Latest.Environment)
+	f.Versions = append(f.Versions, c)
+	return &f.Versions[len(f.Versions)-1], true
+}
+
+func cloneMap[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// unqualifiedName resolves a FunctionName that must not carry a qualifier
+// (UpdateFunctionCode/Configuration, PublishVersion, aliases, concurrency).
+func (r *Registry) unqualifiedName(raw string, shape function.Shape, qualifierErr string) (string, error) {
+	ref, err := function.Resolve(raw, "", shape, r.cfg.Region, r.cfg.AccountID)
+	if err != nil {
+		return "", err
+	}
+	if ref.Qualifier != "" {
+		return "", awserr.New(awserr.InvalidParameterValue, qualifierErr)
+	}
+	return ref.Name, nil
+}
+
+const errUpdateQualified = "Unsupported function name parameter: this operation is permitted on the unqualified function name or ARN only."
+
+func checkRevision(given *string, current string) error {
+	if given != nil && *given != current {
+		return awserr.New(awserr.PreconditionFailed,
+			"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+	}
+	return nil
+}
+
+// UpdateFunctionConfiguration changes $LATEST's configuration.
+func (r *Registry) UpdateFunctionConfiguration(ctx context.Context, rawName string, in *UpdateFunctionConfigurationInput) (*function.Config, error) {
+	var v function.Violations
+	checkModel(&v, &in.ConfigInput)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	name, err := r.unqualifiedName(rawName, function.FunctionName, errUpdateQualified)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.change(ctx, name, func(f *function.Function) error {
+		if err := checkRevision(in.RevisionID, f.Latest.RevisionID); err != nil {
+			return err
+		}
+		c := f.Latest
+		c.Environment = cloneMap(c.Environment)
+		if err := applyConfig(&c, &in.ConfigInput); err != nil {
+			return err
+		}
+		c.LastModified = r.now()
+		c.RevisionID = newRevision()
+		f.Latest = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &f.Latest, nil
+}
+
+// UpdateFunctionCode replaces $LATEST's code; with Publish it also
+// publishes and returns the new version.
+func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *UpdateFunctionCodeInput) (*function.Config, error) {
+	var v function.Violations
+	checkArchitectures(&v, in.Architectures)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	name, err := r.unqualifiedName(rawName, function.FunctionName, errUpdateQualified)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := r.Function(name); !ok {
+		return nil, r.notFound(name, "")
+	}
+	arch, err := checkArchitecture(in.Architectures)
+	if err != nil {
+		return nil, err
+	}
+	zip, info, err := decodeZip(&in.CodeInput)
+	if err != nil {
+		return nil, err
+	}
+	if in.DryRun {
+		f, ok := r.Function(name)
+		if !ok {
+			return nil, r.notFound(name, "")
+		}
+		if err := checkRevision(in.RevisionID, f.Latest.RevisionID); err != nil {
+			return nil, err
+		}
+		return &f.Latest, nil
+	}
+	if err := r.putCode(ctx, zip, info); err != nil {
+		return nil, err
+	}
+	var old string
+	var out *function.Config
+	f, err := r.change(ctx, name, func(f *function.Function) error {
+		if err := checkRevision(in.RevisionID, f.Latest.RevisionID); err != nil {
+			return err
+		}
+		old = f.Latest.CodeHex
+		now := r.now()
+		f.Latest.CodeHex, f.Latest.CodeSha256, f.Latest.CodeSize = info.Sha256Hex, info.Sha256Base64, info.Size
+		f.Latest.Architecture = arch
+		f.Latest.LastModified = now
+		f.Latest.RevisionID = newRevision()
+		out = nil
+		if in.Publish {
+			c, _ := publish(f, nil, now)
+			out = c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if old != info.Sha256Hex {
+		r.collect(ctx, old)
+	}
+	if out == nil {
+		return &f.Latest, nil
+	}
+	c, _ := f.Version(out.Version)
+	return c, nil
+}
+
+// PublishVersion snapshots $LATEST as a new version.
+func (r *Registry) PublishVersion(ctx context.Context, rawName string, in *PublishVersionInput) (*function.Config, error) {
+	var v function.Violations
+	if in.Description != nil {
+		v.MaxLen("description", *in.Description, function.MaxDescription)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	name, err := r.unqualifiedName(rawName, function.FunctionName, errUpdateQualified)
+	if err != nil {
+		return nil, err
+	}
+	var version string
+	f, err := r.change(ctx, name, func(f *function.Function) error {
+		if err := checkRevision(in.RevisionID, f.Latest.RevisionID); err != nil {
+			return err
+		}
+		if in.CodeSha256 != nil && *in.CodeSha256 != f.Latest.CodeSha256 {
+			return awserr.Newf(awserr.InvalidParameterValue,
+				"CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.",
+				*in.CodeSha256, f.Latest.CodeSha256)
+		}
+		c, created := publish(f, in.Description, r.now())
+		version = c.Version
+		if !created {
+			return errNoChange
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c, _ := f.Version(version)
+	return c, nil
+}
+
+// DeleteFunction deletes the whole function, or one version with a
+// numeric qualifier (shared/spec/management.md §6).
+func (r *Registry) DeleteFunction(ctx context.Context, rawName, queryQualifier string) error {
+	ref, err := function.Resolve(rawName, queryQualifier, function.NamespacedFunctionName, r.cfg.Region, r.cfg.AccountID)
+	if err != nil {
+		return err
+	}
+	switch q := ref.Qualifier; {
+	case q == "":
+	case q == function.Latest:
+		return awserr.New(awserr.InvalidParameterValue, "$LATEST version cannot be deleted without deleting the function.")
+	case !function.IsVersionNumber(q):
+		return awserr.New(awserr.InvalidParameterValue, "Deletion of aliases is not currently supported.")
+	}
+	if ref.Qualifier == "" {
+		return r.deleteWhole(ctx, ref.Name)
+	}
+	var gone string
+	_, err = r.change(ctx, ref.Name, func(f *function.Function) error {
+		idx := -1
+		for i := range f.Versions {
+			if f.Versions[i].Version == ref.Qualifier {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return errNoChange
+		}
+		var refs []string
+		for _, n := range sortedKeys(f.Aliases) {
+			if f.Aliases[n].References(ref.Qualifier) {
+				refs = append(refs, n)
+			}
+		}
+		if len(refs) > 0 {
+			return awserr.Newf(awserr.ResourceConflict,
+				"Unable to delete version because the following aliases reference it: [%s]", joinComma(refs))
+		}
+		gone = f.Versions[idx].CodeHex
+		f.Versions = append(f.Versions[:idx], f.Versions[idx+1:]...)
+		return nil
+	})
+	if awserr.Is(err, awserr.ResourceNotFound) {
+		return r.notFound(ref.Name, "")
+	}
+	if err != nil {
+		return err
+	}
+	if gone != "" {
+		r.collect(ctx, gone)
+	}
+	return nil
+}
+
+func (r *Registry) deleteWhole(ctx context.Context, name string) error {
+	for range maxCASRetries {
+		f, rev, err := r.load(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return r.notFound(name, "")
+		}
+		if err != nil {
+			return awserr.Internal(err)
+		}
+		drev, err := r.kv.Delete(ctx, keyPrefix+name, rev)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return awserr.Internal(fmt.Errorf("deleting function %s: %w", name, err))
+		}
+		if err := r.waitFor(ctx, drev); err != nil {
+			return awserr.Internal(err)
+		}
+		r.log.Info("function deleted", "function", name)
+		seen := map[string]bool{}
+		for _, c := range append([]function.Config{f.Latest}, f.Versions...) {
+			if !seen[c.CodeHex] {
+				seen[c.CodeHex] = true
+				r.collect(ctx, c.CodeHex)
+			}
+		}
+		return nil
+	}
+	return awserr.Newf(awserr.ResourceConflict,
+		"The operation cannot be performed at this time. An update is in progress for resource: %s", r.arn(name, ""))
+}
+
+// collect deletes a code blob no version in the view references any more.
+// A concurrent upload of the same bytes on another node may race with it;
+// the window is the watch delay, and such a function would fail to start
+// with a clear error rather than run wrong code.
+func (r *Registry) collect(ctx context.Context, hex string) {
+	if hex == "" {
+		return
+	}
+	r.mu.RLock()
+	for _, f := range r.funcs {
+		if f.Latest.CodeHex == hex {
+			r.mu.RUnlock()
+			return
+		}
+		for i := range f.Versions {
+			if f.Versions[i].CodeHex == hex {
+				r.mu.RUnlock()
+				return
+			}
+		}
+	}
+	r.mu.RUnlock()
+	if err := r.blobs.Delete(ctx, hex); err != nil {
+		r.log.Warn("registry: deleting unused code", "code", hex, "err", err)
+	}
+}
+
+// Code opens the zip of a version.
+func (r *Registry) Code(ctx context.Context, hex string) (io.ReadCloser, error) {
+	return r.blobs.Get(ctx, hex)
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}

@@ -1,0 +1,277 @@
+// Package registry is lambada's control plane: functions, versions,
+// aliases and their settings, with validation, ARNs and revision ids.
+//
+// Every function is one JSON document in the store's KV, changed only by
+// compare-and-set. Reads come from an in-memory view that a store watch
+// keeps current, so the invoke path never waits on storage; a writer waits
+// until its own write is in the view before it answers (read-your-writes),
+// and other nodes sharing the store see it as soon as their watch does.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/store"
+)
+
+// keyPrefix namespaces function documents in the KV.
+const keyPrefix = "fn."
+
+// maxCASRetries bounds the read-modify-write loop of one change.
+const maxCASRetries = 16
+
+// Config is the registry's own configuration.
+type Config struct {
+	Region    string
+	AccountID string
+	// AccountConcurrency is the account's concurrency limit (--max-concurrency).
+	AccountConcurrency int
+	Logger             *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Registry owns the function documents.
+type Registry struct {
+	cfg   Config
+	kv    store.KV
+	blobs store.Blobs
+	log   *slog.Logger
+
+	mu    sync.RWMutex
+	funcs map[string]*function.Function
+	seen  uint64        // highest KV revision applied to the view
+	moved chan struct{} // closed and replaced whenever seen grows
+
+	ready chan struct{}
+	wg    sync.WaitGroup
+	stop  context.CancelFunc
+}
+
+// New builds a registry; it does nothing until Start.
+func New(cfg Config, kv store.KV, blobs store.Blobs) *Registry {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AccountConcurrency == 0 {
+		cfg.AccountConcurrency = function.DefaultAccountLimit
+	}
+	return &Registry{
+		cfg: cfg, kv: kv, blobs: blobs, log: cfg.Logger,
+		funcs: map[string]*function.Function{},
+		moved: make(chan struct{}),
+		ready: make(chan struct{}),
+	}
+}
+
+// Start begins following the store and returns once the view holds every
+// stored function.
+func (r *Registry) Start(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(context.Background())
+	ch, err := r.kv.Watch(wctx)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("watching the registry: %w", err)
+	}
+	r.stop = cancel
+	r.wg.Add(1)
+	go r.follow(ch)
+	select {
+	case <-r.ready:
+		return nil
+	case <-ctx.Done():
+		cancel()
+		r.wg.Wait()
+		return fmt.Errorf("loading the registry: %w", ctx.Err())
+	}
+}
+
+// Close stops following the store.
+func (r *Registry) Close(ctx context.Context) error {
+	if r.stop != nil {
+		r.stop()
+	}
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Ready is closed once the view is loaded.
+func (r *Registry) Ready() <-chan struct{} { return r.ready }
+
+func (r *Registry) follow(ch <-chan store.WatchMsg) {
+	defer r.wg.Done()
+	readyOnce := sync.OnceFunc(func() { close(r.ready) })
+	for m := range ch {
+		if m.Ready {
+			readyOnce()
+			continue
+		}
+		r.apply(m.Event)
+	}
+}
+
+func (r *Registry) apply(ev store.Event) {
+	name, ok := strings.CutPrefix(ev.Key, keyPrefix)
+	if !ok {
+		return
+	}
+	var f *function.Function
+	if !ev.Deleted {
+		f = new(function.Function)
+		if err := json.Unmarshal(ev.Value, f); err != nil {
+			r.log.Error("registry: undecodable function document", "key", ev.Key, "err", err)
+			return
+		}
+	}
+	r.mu.Lock()
+	if f == nil {
+		delete(r.funcs, name)
+	} else {
+		r.funcs[name] = f
+	}
+	if ev.Revision > r.seen {
+		r.seen = ev.Revision
+		close(r.moved)
+		r.moved = make(chan struct{})
+	}
+	r.mu.Unlock()
+}
+
+// waitFor blocks until the view has applied revision rev.
+func (r *Registry) waitFor(ctx context.Context, rev uint64) error {
+	for {
+		r.mu.RLock()
+		seen, moved := r.seen, r.moved
+		r.mu.RUnlock()
+		if seen >= rev {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the registry view: %w", ctx.Err())
+		}
+	}
+}
+
+// Function returns the view's document of name. The document is shared and
+// must not be modified.
+func (r *Registry) Function(name string) (*function.Function, bool) {
+	r.mu.RLock()
+	f, ok := r.funcs[name]
+	r.mu.RUnlock()
+	return f, ok
+}
+
+// names returns the view's function names, sorted.
+func (r *Registry) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return sortedKeys(r.funcs)
+}
+
+// load reads a function document from the store itself (not the view), for
+// a compare-and-set.
+func (r *Registry) load(ctx context.Context, name string) (*function.Function, uint64, error) {
+	e, err := r.kv.Get(ctx, keyPrefix+name)
+	if err != nil {
+		return nil, 0, err
+	}
+	f := new(function.Function)
+	if err := json.Unmarshal(e.Value, f); err != nil {
+		return nil, 0, fmt.Errorf("decoding function %s: %w", name, err)
+	}
+	return f, e.Revision, nil
+}
+
+// errNoChange lets a change function say "nothing to write".
+var errNoChange = errors.New("no change")
+
+// change applies fn to the stored document of name with compare-and-set,
+// retrying on concurrent writers, and waits until the view has it. fn gets
+// a private copy; returning errNoChange skips the write.
+func (r *Registry) change(ctx context.Context, name string, fn func(f *function.Function) error) (*function.Function, error) {
+	for range maxCASRetries {
+		f, rev, err := r.load(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, r.notFound(name, "")
+		}
+		if err != nil {
+			return nil, awserr.Internal(err)
+		}
+		if err := fn(f); err != nil {
+			if errors.Is(err, errNoChange) {
+				return f, nil
+			}
+			return nil, err
+		}
+		b, err := json.Marshal(f)
+		if err != nil {
+			return nil, awserr.Internal(err)
+		}
+		nrev, err := r.kv.Update(ctx, keyPrefix+name, b, rev)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, awserr.Internal(fmt.Errorf("storing function %s: %w", name, err))
+		}
+		if err := r.waitFor(ctx, nrev); err != nil {
+			return nil, awserr.Internal(err)
+		}
+		return f, nil
+	}
+	return nil, awserr.Newf(awserr.ResourceConflict,
+		"The operation cannot be performed at this time. An update is in progress for resource: %s", r.arn(name, ""))
+}
+
+func (r *Registry) arn(name, qualifier string) string {
+	return function.ARN(r.cfg.Region, r.cfg.AccountID, name, qualifier)
+}
+
+// ARN formats a function ARN of this registry's region and account.
+func (r *Registry) ARN(name, qualifier string) string { return r.arn(name, qualifier) }
+
+func (r *Registry) notFound(name, qualifier string) error {
+	return awserr.New(awserr.ResourceNotFound, "Function not found: "+r.arn(name, qualifier))
+}
+
+func (r *Registry) now() time.Time { return r.cfg.Now().UTC() }
+
+func newRevision() string { return uuid.NewString() }
+
+// sortVersions keeps f.Versions ascending by number.
+func sortVersions(f *function.Function) {
+	sort.Slice(f.Versions, func(i, j int) bool {
+		return versionNumber(f.Versions[i].Version) < versionNumber(f.Versions[j].Version)
+	})
+}
+
+func versionNumber(v string) int {
+	n := 0
+	for _, c := range v {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

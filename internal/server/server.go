@@ -1,0 +1,280 @@
+// Package server is lambada's composition root: it builds every part from
+// Config, starts them in order, serves the Lambda API with /health and
+// /metrics beside it, and stops them in reverse order.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lambada-dev/lambada/internal/api"
+	"github.com/lambada-dev/lambada/internal/api/sigv4"
+	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/natsnode"
+	"github.com/lambada-dev/lambada/internal/registry"
+	"github.com/lambada-dev/lambada/internal/store/jetstream"
+)
+
+// Defaults of the server flags.
+const (
+	DefaultListen          = "127.0.0.1:9070"
+	DefaultDataDir         = "./lambada-data"
+	DefaultRegion          = "us-east-1"
+	DefaultAccountID       = "000000000000"
+	DefaultShutdownTimeout = 30 * time.Second
+
+	registryBucket = "lambada_registry"
+	codeBucket     = "lambada_code"
+)
+
+// Config is everything a lambada server needs.
+type Config struct {
+	Listen    string
+	DataDir   string
+	NATSURL   string // "" = embedded JetStream
+	Region    string
+	AccountID string
+	// Credentials set explicitly (LAMBADA_ACCESS_KEY_ID/…); empty = use or
+	// generate the data folder's key pair.
+	AccessKeyID     string
+	SecretAccessKey string
+	MaxConcurrency  int
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Region == "" {
+		c.Region = DefaultRegion
+	}
+	if c.AccountID == "" {
+		c.AccountID = DefaultAccountID
+	}
+	if c.MaxConcurrency == 0 {
+		c.MaxConcurrency = function.DefaultAccountLimit
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server is one running lambada.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *prometheus.Registry
+
+	lock      *os.File
+	creds     Credentials
+	generated bool
+	node      *natsnode.Node
+	reg       *registry.Registry
+	api       *api.Handler
+	ln        net.Listener
+	http      *http.Server
+	ready     atomic.Bool
+	serveErr  chan error
+	closeOnce sync.Once
+}
+
+// New checks cfg and builds a server; it starts nothing.
+func New(cfg Config) (*Server, error) {
+	cfg.defaults()
+	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
+		return nil, errors.New("set both LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY, or neither")
+	}
+	if cfg.AccessKeyID == "" && !isLoopback(cfg.Listen) {
+		return nil, fmt.Errorf("refusing to listen on %s: it is not a loopback address, and the generated credentials are meant for this machine only; set LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY explicitly to serve other machines", cfg.Listen)
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, metrics: prometheus.NewRegistry(), serveErr: make(chan error, 1)}, nil
+}
+
+// isLoopback reports whether the listen address only accepts local
+// connections ("localhost" or a loopback IP; an empty host is every
+// interface).
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Start brings the server up: data folder lock, credentials, storage,
+// registry, then the listener. On error everything started is stopped.
+func (s *Server) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+			defer cancel()
+			_ = s.Close(cctx)
+		}
+	}()
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data folder: %w", err)
+	}
+	if s.lock, err = lockDataDir(s.cfg.DataDir); err != nil {
+		return err
+	}
+	if s.cfg.AccessKeyID != "" {
+		s.creds = Credentials{AccessKeyID: s.cfg.AccessKeyID, SecretAccessKey: s.cfg.SecretAccessKey}
+	} else if s.creds, s.generated, err = loadOrCreateCredentials(s.cfg.DataDir); err != nil {
+		return err
+	}
+
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.node = natsnode.New(natsnode.Config{URL: s.cfg.NATSURL, DataDir: s.cfg.DataDir, Logger: s.log})
+	if err := s.node.Start(ctx); err != nil {
+		return fmt.Errorf("starting storage: %w", err)
+	}
+	kv, err := jetstream.OpenKV(ctx, s.node.Conn(), registryBucket)
+	if err != nil {
+		return fmt.Errorf("opening registry bucket: %w", err)
+	}
+	blobs, err := jetstream.OpenBlobs(ctx, s.node.Conn(), codeBucket)
+	if err != nil {
+		return fmt.Errorf("opening code bucket: %w", err)
+	}
+	s.reg = registry.New(registry.Config{
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID,
+		AccountConcurrency: s.cfg.MaxConcurrency, Logger: s.log,
+	}, kv, blobs)
+
+	s.api = api.New(api.Config{
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg,
+		Verifier: &sigv4.Verifier{
+			Region: s.cfg.Region, Service: "lambda",
+			Creds: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
+		},
+		CodeURLKey: codeURLKey(s.creds.SecretAccessKey),
+		Logger:     s.log, Metrics: s.metrics,
+	})
+	s.ln, err = net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	go func() { s.serveErr <- s.http.Serve(s.ln) }()
+
+	if err := s.reg.Start(ctx); err != nil {
+		return err
+	}
+	s.ready.Store(true)
+	s.log.Info("lambada ready", "listen", s.ln.Addr().String(), "data", s.cfg.DataDir,
+		"storage", s.storageMode(), "region", s.cfg.Region, "account", s.cfg.AccountID)
+	return nil
+}
+
+// codeURLKey derives the Code.Location signing key from the secret, so
+// every node sharing the credentials accepts every node's URLs.
+func codeURLKey(secret string) []byte {
+	k := sha256.Sum256([]byte("lambada code url\n" + secret))
+	return k[:]
+}
+
+func (s *Server) storageMode() string {
+	if s.cfg.NATSURL == "" {
+		return "embedded"
+	}
+	return "external"
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", s.health)
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	mux.Handle(api.CodePath, s.api.CodeDownload())
+	mux.Handle("/", s.api)
+	return mux
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	status, code := "ok", http.StatusOK
+	if !s.ready.Load() {
+		status, code = "starting", http.StatusServiceUnavailable
+	}
+	b, _ := json.Marshal(map[string]any{
+		"status": status, "storage": s.storageMode(), "region": s.cfg.Region, "account": s.cfg.AccountID,
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+// Addr is the address the API listens on (useful with port 0).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the API endpoint clients use.
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Credentials returns the key pair clients sign with, and whether it was
+// generated by this start.
+func (s *Server) Credentials() (Credentials, bool) { return s.creds, s.generated }
+
+// CredentialsFromEnv reports whether the key pair came from the environment.
+func (s *Server) CredentialsFromEnv() bool { return s.cfg.AccessKeyID != "" }
+
+// Metrics is the server's Prometheus registry.
+func (s *Server) Metrics() *prometheus.Registry { return s.metrics }
+
+// Wait returns when the HTTP server stops on its own (listener failure).
+func (s *Server) Wait() <-chan error { return s.serveErr }
+
+// Close stops accepting, lets in-flight requests finish until ctx ends,
+// then stops the registry and flushes storage. It is safe to call twice.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	s.closeOnce.Do(func() {
+		s.ready.Store(false)
+		if s.http != nil {
+			if err := s.http.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping http: %w", err))
+				_ = s.http.Close()
+			}
+		} else if s.ln != nil {
+			_ = s.ln.Close()
+		}
+		if s.reg != nil {
+			if err := s.reg.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping registry: %w", err))
+			}
+		}
+		if s.node != nil {
+			if err := s.node.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping storage: %w", err))
+			}
+		}
+		if s.lock != nil {
+			_ = s.lock.Close()
+		}
+		s.log.Info("lambada stopped")
+	})
+	return errors.Join(errs...)
+}

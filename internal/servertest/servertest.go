@@ -1,0 +1,139 @@
+// Package servertest boots a whole lambada in-process on 127.0.0.1:0 with a
+// temporary data folder and hands tests a ready aws-sdk-go-v2 Lambda client.
+package servertest
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/lambada-dev/lambada/internal/server"
+)
+
+// Options change how a test server starts.
+type Options struct {
+	// DataDir reuses a folder (to test restarts); "" = a new temp dir.
+	DataDir string
+	// NATSURL uses an external NATS server instead of the embedded one.
+	NATSURL string
+	// Config, when set, may adjust the server configuration further.
+	Config func(*server.Config)
+}
+
+// Server is a running test server.
+type Server struct {
+	*server.Server
+	Client  *lambda.Client
+	DataDir string
+	Creds   server.Credentials
+}
+
+// Start boots a server and stops it when the test ends.
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	if opt.DataDir == "" {
+		opt.DataDir = t.TempDir()
+	}
+	cfg := server.Config{
+		Listen:  "127.0.0.1:0",
+		DataDir: opt.DataDir,
+		NATSURL: opt.NATSURL,
+		Logger:  testLogger(),
+	}
+	if opt.Config != nil {
+		opt.Config(&cfg)
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatalf("servertest: starting: %v", err)
+	}
+	s := &Server{Server: srv, DataDir: opt.DataDir}
+	s.Creds, _ = srv.Credentials()
+	t.Cleanup(func() { s.Stop(t) })
+	waitHealthy(t, srv.URL())
+	s.Client = NewClient(srv.URL(), s.Creds)
+	return s
+}
+
+// Stop closes the server (also done at cleanup; safe twice).
+func (s *Server) Stop(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Errorf("servertest: closing: %v", err)
+	}
+}
+
+// NewClient is an aws-sdk-go-v2 Lambda client for a lambada endpoint.
+func NewClient(endpoint string, c server.Credentials) *lambda.Client {
+	return lambda.New(lambda.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
+		HTTPClient:   &http.Client{Timeout: 60 * time.Second},
+	})
+}
+
+func waitHealthy(t testing.TB, url string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("servertest: %s/health never answered 200", url)
+}
+
+func testLogger() *slog.Logger {
+	if os.Getenv("LAMBADA_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Zip builds a deployment package from name → content; "bootstrap" gets
+// mode 0755, everything else 0644.
+func Zip(t testing.TB, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range files {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		mode := os.FileMode(0o644)
+		if name == "bootstrap" {
+			mode = 0o755
+		}
+		h.SetMode(mode)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
