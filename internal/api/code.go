@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
-	"github.com/lambada-dev/lambada/internal/store"
 )
 
 // CodePath is where GetFunction's Code.Location URLs point: outside the
@@ -56,12 +54,8 @@ func (h *Handler) CodeDownload() http.Handler {
 			return
 		}
 		rc, err := h.reg.Code(r.Context(), sum)
-		if errors.Is(err, store.ErrNotFound) {
-			h.writeError(w, awserr.New(awserr.ResourceNotFound, "Code not found: "+sum), log)
-			return
-		}
 		if err != nil {
-			h.writeError(w, awserr.Internal(err), log)
+			h.writeError(w, err, log)
 			return
 		}
 		defer rc.Close()

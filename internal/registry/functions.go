@@ -183,7 +183,7 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	if err != nil {
 		return nil, nil, awserr.Internal(fmt.Errorf("storing function %s: %w", name, err))
 	}
-	if err := r.waitFor(ctx, rev); err != nil {
+	if err := r.waitFor(ctx, name, rev); err != nil {
 		return nil, nil, awserr.Internal(err)
 	}
 	r.log.Info("function created", "function", name, "runtime", c.Runtime, "code_sha256", c.CodeSha256)
@@ -452,7 +452,7 @@ func (r *Registry) deleteWhole(ctx context.Context, name string) error {
 		if err != nil {
 			return awserr.Internal(fmt.Errorf("deleting function %s: %w", name, err))
 		}
-		if err := r.waitFor(ctx, drev); err != nil {
+		if err := r.waitFor(ctx, name, drev); err != nil {
 			return awserr.Internal(err)
 		}
 		r.log.Info("function deleted", "function", name)
@@ -496,9 +496,17 @@ func (r *Registry) collect(ctx context.Context, hex string) {
 	}
 }
 
-// Code opens the zip of a version.
+// Code opens a stored zip by its hex SHA-256; a missing one is a
+// ResourceNotFoundException.
 func (r *Registry) Code(ctx context.Context, hex string) (io.ReadCloser, error) {
-	return r.blobs.Get(ctx, hex)
+	rc, err := r.blobs.Get(ctx, hex)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, awserr.New(awserr.ResourceNotFound, "Code not found: "+hex)
+	}
+	if err != nil {
+		return nil, awserr.Internal(fmt.Errorf("reading code %s: %w", hex, err))
+	}
+	return rc, nil
 }
 
 func joinComma(s []string) string {

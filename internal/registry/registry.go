@@ -52,8 +52,12 @@ type Registry struct {
 
 	mu    sync.RWMutex
 	funcs map[string]*function.Function
-	seen  uint64        // highest KV revision applied to the view
-	moved chan struct{} // closed and replaced whenever seen grows
+	// revs is the revision of each key's newest event in the view,
+	// deletions included. A watch may skip a value that a later write of
+	// the same key superseded, so a writer waits for its key to reach its
+	// revision, not for the watch as a whole to pass it.
+	revs  map[string]uint64
+	moved chan struct{} // closed and replaced whenever the view changes
 
 	ready chan struct{}
 	wg    sync.WaitGroup
@@ -74,6 +78,7 @@ func New(cfg Config, kv store.KV, blobs store.Blobs) *Registry {
 	return &Registry{
 		cfg: cfg, kv: kv, blobs: blobs, log: cfg.Logger,
 		funcs: map[string]*function.Function{},
+		revs:  map[string]uint64{},
 		moved: make(chan struct{}),
 		ready: make(chan struct{}),
 	}
@@ -150,19 +155,20 @@ func (r *Registry) apply(ev store.Event) {
 	} else {
 		r.funcs[name] = f
 	}
-	if ev.Revision > r.seen {
-		r.seen = ev.Revision
-		close(r.moved)
-		r.moved = make(chan struct{})
+	if ev.Revision > r.revs[name] {
+		r.revs[name] = ev.Revision
 	}
+	close(r.moved)
+	r.moved = make(chan struct{})
 	r.mu.Unlock()
 }
 
-// waitFor blocks until the view has applied revision rev.
-func (r *Registry) waitFor(ctx context.Context, rev uint64) error {
+// waitFor blocks until the view holds function name at revision rev or
+// later.
+func (r *Registry) waitFor(ctx context.Context, name string, rev uint64) error {
 	for {
 		r.mu.RLock()
-		seen, moved := r.seen, r.moved
+		seen, moved := r.revs[name], r.moved
 		r.mu.RUnlock()
 		if seen >= rev {
 			return nil
@@ -237,7 +243,7 @@ func (r *Registry) change(ctx context.Context, name string, fn func(f *function.
 		if err != nil {
 			return nil, awserr.Internal(fmt.Errorf("storing function %s: %w", name, err))
 		}
-		if err := r.waitFor(ctx, nrev); err != nil {
+		if err := r.waitFor(ctx, name, nrev); err != nil {
 			return nil, awserr.Internal(err)
 		}
 		return f, nil

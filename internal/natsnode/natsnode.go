@@ -1,0 +1,278 @@
+// Package natsnode is the one place that decides where lambada's NATS
+// JetStream lives. With no URL it runs nats-server inside the process with
+// no network listener and talks to it over an in-process connection; with a
+// URL it dials an external server or cluster. Either way the rest of lambada
+// only ever sees a *nats.Conn with JetStream behind it.
+package natsnode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// DefaultReadyTimeout bounds how long Start waits for the embedded
+	// server to accept connections (it may be recovering streams from disk).
+	DefaultReadyTimeout = 30 * time.Second
+	// DefaultJetStreamTimeout bounds the check that JetStream answers.
+	DefaultJetStreamTimeout = 5 * time.Second
+	// DefaultDrainTimeout bounds how long Close lets pending messages flush.
+	DefaultDrainTimeout = 10 * time.Second
+	// DefaultReconnectBuffer is how many bytes of publishes an external
+	// connection buffers while it reconnects.
+	DefaultReconnectBuffer = 8 << 20
+
+	// StoreSubdir is the folder under Config.DataDir owned by the embedded
+	// server; nats-server itself adds "jetstream" below it. It is not
+	// DataDir itself because nats-server moves folders it mistakes for
+	// accounts out of the parent of its "jetstream" folder.
+	StoreSubdir = "nats"
+
+	serverName = "lambada"
+	clientName = "lambada"
+)
+
+// Config says which NATS to use.
+type Config struct {
+	// URL of an external NATS server or cluster (comma-separated seeds);
+	// empty runs an embedded server.
+	URL string
+	// DataDir holds the embedded server's JetStream files (under
+	// DataDir/StoreSubdir). Required in embedded mode, unused otherwise.
+	DataDir string
+	// Logger receives connection events and, in embedded mode, the
+	// server's own log. Nil discards.
+	Logger *slog.Logger
+}
+
+// Node is a started NATS connection, and in embedded mode the server behind
+// it. Start after Close starts afresh.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	srv    *server.Server // nil in external mode
+	nc     *nats.Conn
+	closed chan struct{} // closed by nc's ClosedHandler
+}
+
+// New returns a Node for cfg; nothing starts until Start.
+func New(cfg Config) *Node {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Node{cfg: cfg, log: log}
+}
+
+// Embedded reports whether the node runs its own server.
+func (n *Node) Embedded() bool { return n.cfg.URL == "" }
+
+// Conn returns the connection, or nil before Start and after Close.
+func (n *Node) Conn() *nats.Conn {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.nc
+}
+
+// Start starts the embedded server or dials the external one, then checks
+// that JetStream answers.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.nc != nil {
+		return errors.New("natsnode: already started")
+	}
+
+	closed := make(chan struct{})
+	opts := []nats.Option{
+		nats.Name(clientName),
+		nats.DrainTimeout(DefaultDrainTimeout),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				n.log.Warn("nats disconnected", slog.Any("error", err))
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			n.log.Info("nats reconnected", slog.String("url", redact(nc.ConnectedUrl())))
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			attrs := []any{slog.Any("error", err)}
+			if sub != nil {
+				attrs = append(attrs, slog.String("subject", sub.Subject))
+			}
+			n.log.Warn("nats async error", attrs...)
+		}),
+	}
+
+	var (
+		srv   *server.Server
+		nc    *nats.Conn
+		err   error
+		where string
+	)
+	if n.Embedded() {
+		srv, err = n.startServer(ctx)
+		if err != nil {
+			return err
+		}
+		where = "the embedded server"
+		nc, err = nats.Connect("", append(opts, nats.InProcessServer(srv))...)
+	} else {
+		where = redact(n.cfg.URL)
+		nc, err = nats.Connect(n.cfg.URL, append(opts,
+			nats.MaxReconnects(-1),
+			nats.ReconnectBufSize(DefaultReconnectBuffer),
+		)...)
+	}
+	if err != nil {
+		shutdown(srv)
+		return fmt.Errorf("natsnode: connect to %s: %w", where, err)
+	}
+	if err := checkJetStream(ctx, nc, where); err != nil {
+		nc.Close()
+		shutdown(srv)
+		return err
+	}
+
+	n.srv, n.nc, n.closed = srv, nc, closed
+	if srv != nil {
+		n.log.Info("nats ready", slog.Bool("embedded", true), slog.String("store", filepath.Join(n.cfg.DataDir, StoreSubdir)))
+	} else {
+		n.log.Info("nats ready", slog.Bool("embedded", false), slog.String("url", where))
+	}
+	return nil
+}
+
+// startServer runs nats-server as a library: no listener, no signal
+// handling, JetStream on files under DataDir.
+func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
+	if n.cfg.DataDir == "" {
+		return nil, errors.New("natsnode: embedded mode needs a data directory")
+	}
+	storeDir := filepath.Join(n.cfg.DataDir, StoreSubdir)
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		return nil, fmt.Errorf("natsnode: create store directory: %w", err)
+	}
+	srv, err := server.NewServer(&server.Options{
+		ServerName: serverName,
+		DontListen: true,
+		JetStream:  true,
+		StoreDir:   storeDir,
+		NoSigs:     true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsnode: configure embedded server: %w", err)
+	}
+	srv.SetLoggerV2(serverLog{n.log.With(slog.String("component", "nats-server"))}, false, false, false)
+	srv.Start()
+
+	wait := DefaultReadyTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
+		wait = time.Until(d)
+	}
+	if !srv.ReadyForConnections(wait) {
+		shutdown(srv)
+		return nil, fmt.Errorf("natsnode: embedded server not ready after %s (store %s)", wait, storeDir)
+	}
+	return srv, nil
+}
+
+// checkJetStream fails with a clear error when nc reaches no JetStream, so a
+// misconfigured --nats is reported at start rather than on the first write.
+func checkJetStream(ctx context.Context, nc *nats.Conn, where string) error {
+	ctx, cancel := context.WithTimeout(ctx, DefaultJetStreamTimeout)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("natsnode: JetStream client: %w", err)
+	}
+	if _, err := js.AccountInfo(ctx); err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return fmt.Errorf("natsnode: JetStream is not enabled on %s (start nats-server with -js): %w", where, err)
+		}
+		return fmt.Errorf("natsnode: reach JetStream on %s: %w", where, err)
+	}
+	return nil
+}
+
+// Close drains the connection (bounded by ctx) and, in embedded mode, shuts
+// the server down and waits until its files are closed. Stop watches and
+// other subscribers first: draining waits for their callbacks, and when ctx
+// ends first the connection is closed without flushing.
+func (n *Node) Close(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.nc == nil {
+		return nil
+	}
+	var errs []error
+	if err := n.nc.Drain(); err != nil {
+		// Closed or reconnecting: nothing can be flushed now.
+		n.nc.Close()
+		if !errors.Is(err, nats.ErrConnectionClosed) {
+			n.log.Warn("nats closed without draining", slog.Any("error", err))
+		}
+	}
+	select {
+	case <-n.closed:
+	case <-ctx.Done():
+		n.nc.Close()
+		errs = append(errs, fmt.Errorf("natsnode: drain: %w", ctx.Err()))
+	}
+	shutdown(n.srv)
+	n.srv, n.nc, n.closed = nil, nil, nil
+	return errors.Join(errs...)
+}
+
+func shutdown(srv *server.Server) {
+	if srv == nil {
+		return
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+}
+
+// redact hides passwords in a comma-separated list of NATS URLs.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// serverLog bridges nats-server's logger to slog. Its notices (startup
+// banner, stream recovery) are routine for lambada and go to debug;
+// warnings and errors keep their level because they concern our data.
+type serverLog struct{ l *slog.Logger }
+
+func (s serverLog) logf(level slog.Level, format string, v []any) {
+	if !s.l.Enabled(context.Background(), level) {
+		return
+	}
+	s.l.Log(context.Background(), level, fmt.Sprintf(format, v...))
+}
+
+func (s serverLog) Noticef(format string, v ...any) { s.logf(slog.LevelDebug, format, v) }
+func (s serverLog) Warnf(format string, v ...any)   { s.logf(slog.LevelWarn, format, v) }
+func (s serverLog) Fatalf(format string, v ...any)  { s.logf(slog.LevelError, format, v) }
+func (s serverLog) Errorf(format string, v ...any)  { s.logf(slog.LevelError, format, v) }
+func (s serverLog) Debugf(format string, v ...any)  { s.logf(slog.LevelDebug, format, v) }
+func (s serverLog) Tracef(format string, v ...any)  { s.logf(slog.LevelDebug, format, v) }

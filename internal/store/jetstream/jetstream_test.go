@@ -1,0 +1,287 @@
+package jetstream_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/lambada-dev/lambada/internal/natsnode"
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
+	"github.com/lambada-dev/lambada/internal/store"
+	"github.com/lambada-dev/lambada/internal/store/jetstream"
+	"github.com/lambada-dev/lambada/internal/store/storetest"
+)
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), storetest.Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func startNode(t *testing.T, cfg natsnode.Config) *natsnode.Node {
+	t.Helper()
+	n := natsnode.New(cfg)
+	if err := n.Start(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(context.Background()); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	return n
+}
+
+var buckets atomic.Int64
+
+// bucket names a fresh bucket, so every test of a suite starts empty while
+// sharing one server.
+func bucket() string { return fmt.Sprintf("t%d", buckets.Add(1)) }
+
+// runSuites runs both conformance suites on nc.
+func runSuites(t *testing.T, nc *nats.Conn) {
+	t.Run("KV", func(t *testing.T) {
+		storetest.RunKV(t, func(t *testing.T) store.KV {
+			kv, err := jetstream.OpenKV(testContext(t), nc, bucket())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kv
+		})
+	})
+	t.Run("Blobs", func(t *testing.T) {
+		storetest.RunBlobs(t, func(t *testing.T) store.Blobs {
+			b, err := jetstream.OpenBlobs(testContext(t), nc, bucket())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		})
+	})
+}
+
+func TestEmbedded(t *testing.T) {
+	n := startNode(t, natsnode.Config{DataDir: t.TempDir()})
+	runSuites(t, n.Conn())
+}
+
+func TestExternal(t *testing.T) {
+	n := startNode(t, natsnode.Config{URL: natstest.StartServer(t)})
+	runSuites(t, n.Conn())
+}
+
+// TestEmbeddedRestart: what was written before a Close is there after a
+// Start on the same directory, and revisions keep increasing.
+func TestEmbeddedRestart(t *testing.T) {
+	ctx := testContext(t)
+	dir := t.TempDir()
+	n := natsnode.New(natsnode.Config{DataDir: dir})
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := jetstream.OpenKV(ctx, n.Conn(), "functions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Create(ctx, "fn/a", []byte("config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, "fn/b", []byte("gone")); err != nil {
+		t.Fatal(err)
+	}
+	delRev, err := kv.Delete(ctx, "fn/b", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs, err := jetstream.OpenBlobs(ctx, n.Conn(), "code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zip := []byte("PK\x03\x04 not really a zip")
+	sum := storetest.Sum(zip)
+	if err := blobs.Put(ctx, sum, strings.NewReader(string(zip))); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	n = startNode(t, natsnode.Config{DataDir: dir})
+	kv, err = jetstream.OpenKV(ctx, n.Conn(), "functions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.Get(ctx, "fn/a")
+	if err != nil || string(e.Value) != "config" || e.Revision != rev {
+		t.Fatalf("after restart Get = %+v, %v; want config at %d", e, err, rev)
+	}
+	if _, err := kv.Get(ctx, "fn/b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted key came back: %v", err)
+	}
+	rev2, err := kv.Update(ctx, "fn/a", []byte("config2"), rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev2 <= delRev {
+		t.Fatalf("revision %d after restart not after %d", rev2, delRev)
+	}
+	blobs, err = jetstream.OpenBlobs(ctx, n.Conn(), "code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := blobs.Get(ctx, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	got, err := io.ReadAll(rc)
+	if err != nil || string(got) != string(zip) {
+		t.Fatalf("blob after restart = %q, %v", got, err)
+	}
+}
+
+// TestOpenBindsExisting: a second Open (another node, a restart) binds the
+// same bucket instead of failing or recreating it.
+func TestOpenBindsExisting(t *testing.T) {
+	ctx := testContext(t)
+	nc := startNode(t, natsnode.Config{URL: natstest.StartServer(t)}).Conn()
+	kv1, err := jetstream.OpenKV(ctx, nc, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv1.Create(ctx, "k", []byte("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Options only apply to creation: an existing bucket is bound as is.
+	kv2, err := jetstream.OpenKV(ctx, nc, "shared", jetstream.WithReplicas(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := kv2.Get(ctx, "k"); err != nil || e.Revision != rev {
+		t.Fatalf("second OpenKV sees %+v, %v", e, err)
+	}
+	b1, err := jetstream.OpenBlobs(ctx, nc, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := storetest.Sum([]byte("x"))
+	if err := b1.Put(ctx, sum, strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := jetstream.OpenBlobs(ctx, nc, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := b2.Get(ctx, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Close()
+}
+
+// TestReplicasBeyondCluster: asking a single server for three replicas
+// fails at Open with the server's reason, not later.
+func TestReplicasBeyondCluster(t *testing.T) {
+	ctx := testContext(t)
+	nc := startNode(t, natsnode.Config{URL: natstest.StartServer(t)}).Conn()
+	if _, err := jetstream.OpenKV(ctx, nc, "r3", jetstream.WithReplicas(3)); err == nil {
+		t.Fatal("OpenKV with 3 replicas on one server succeeded")
+	}
+	if _, err := jetstream.OpenBlobs(ctx, nc, "r3", jetstream.WithReplicas(3)); err == nil {
+		t.Fatal("OpenBlobs with 3 replicas on one server succeeded")
+	}
+}
+
+// TestClosedConnection: after the node closes, operations fail with
+// store.ErrClosed and a watch's channel closes.
+func TestClosedConnection(t *testing.T) {
+	ctx := testContext(t)
+	n := natsnode.New(natsnode.Config{DataDir: t.TempDir()})
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := jetstream.OpenKV(ctx, n.Conn(), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := kv.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(ctx, "a", []byte("v")); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("Create after close: err = %v, want ErrClosed", err)
+	}
+	deadline := time.After(storetest.Timeout)
+	for open := true; open; {
+		select {
+		case _, open = <-ch:
+		case <-deadline:
+			t.Fatal("watch channel not closed after the connection closed")
+		}
+	}
+}
+
+// TestWatchStopsItsGoroutines: a watch whose reader stopped reading, once
+// its context ends, leaves no goroutine behind (nats.go's delivery
+// goroutine included, which blocks while its own buffer is full).
+func TestWatchStopsItsGoroutines(t *testing.T) {
+	ctx := testContext(t)
+	n := startNode(t, natsnode.Config{DataDir: t.TempDir()})
+	kv, err := jetstream.OpenKV(ctx, n.Conn(), "leak")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+
+	wctx, cancel := context.WithCancel(ctx)
+	ch, err := kv.Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Far more changes than the buffers hold, of distinct keys so that
+	// none is superseded before delivery.
+	for i := range 1000 {
+		if _, err := kv.Create(ctx, fmt.Sprint("k", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	for range ch {
+	}
+	for deadline := time.Now().Add(storetest.Timeout); runtime.NumGoroutine() > before; {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines after the watch ended, %d before:\n%s",
+				runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestPutMismatchError: a content that does not hash to its sum is
+// reported as ErrSumMismatch.
+func TestPutMismatchError(t *testing.T) {
+	ctx := testContext(t)
+	n := startNode(t, natsnode.Config{DataDir: t.TempDir()})
+	b, err := jetstream.OpenBlobs(ctx, n.Conn(), "code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Put(ctx, storetest.Sum([]byte("a")), strings.NewReader("b"))
+	if !errors.Is(err, jetstream.ErrSumMismatch) {
+		t.Fatalf("err = %v, want ErrSumMismatch", err)
+	}
+}

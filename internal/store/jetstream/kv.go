@@ -1,0 +1,225 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lambada-dev/lambada/internal/store"
+)
+
+const (
+	// kvHistory keeps only the latest value per key: revisions come from
+	// the stream sequence, not from history.
+	kvHistory = 1
+	// watchBuffer decouples a watcher's reader from nats.go's delivery.
+	watchBuffer = 64
+
+	// The KV wire layout (NATS ADR-8), needed to publish delete markers
+	// ourselves: nats.go's KeyValue.Delete does not return the revision.
+	kvSubjectPrefix = "$KV."
+	kvOpHeader      = "KV-Operation"
+	kvOpDelete      = "DEL"
+)
+
+var _ store.KV = (*KV)(nil)
+
+// validKey is store.KV's key rule, which is also JetStream KV's.
+var validKey = regexp.MustCompile(`^[-/_=.a-zA-Z0-9]+$`)
+
+// KV is a store.KV on a JetStream KV bucket; safe for concurrent use.
+// Only the newest value of each key is kept (history 1).
+type KV struct {
+	js     natsjs.JetStream
+	kv     natsjs.KeyValue
+	prefix string // subject prefix of the bucket's keys
+}
+
+// OpenKV binds the KV bucket, creating it (file storage, history 1) when
+// it does not exist.
+func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (*KV, error) {
+	o := buildOptions(opts)
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("open KV bucket %q: %w", bucket, err)
+	}
+	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, natsjs.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, natsjs.KeyValueConfig{
+			Bucket:      bucket,
+			Description: "lambada",
+			History:     kvHistory,
+			Storage:     natsjs.FileStorage,
+			Replicas:    o.replicas,
+		})
+		if errors.Is(err, natsjs.ErrBucketExists) { // another node won the race
+			kv, err = js.KeyValue(ctx, bucket)
+		}
+	}
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("open KV bucket %q", bucket), err)
+	}
+	return &KV{js: js, kv: kv, prefix: kvSubjectPrefix + bucket + "."}, nil
+}
+
+// Get returns the current entry of key or store.ErrNotFound.
+func (s *KV) Get(ctx context.Context, key string) (store.Entry, error) {
+	e, err := s.kv.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, natsjs.ErrKeyNotFound) {
+			return store.Entry{}, fmt.Errorf("get %q: %w", key, store.ErrNotFound)
+		}
+		return store.Entry{}, wrap(fmt.Sprintf("get %q", key), err)
+	}
+	return store.Entry{Key: key, Value: e.Value(), Revision: e.Revision()}, nil
+}
+
+// Create writes key when it does not exist or was deleted.
+func (s *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := s.kv.Create(ctx, key, value)
+	if err != nil {
+		if isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyExists) {
+			return 0, fmt.Errorf("create %q: %w", key, store.ErrExists)
+		}
+		return 0, wrap(fmt.Sprintf("create %q", key), err)
+	}
+	return rev, nil
+}
+
+// Update writes key when its current revision is rev.
+func (s *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	op := fmt.Sprintf("update %q at revision %d", key, rev)
+	if err := s.checkRevision(ctx, key, rev); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	newRev, err := s.kv.Update(ctx, key, value, rev)
+	if err != nil {
+		if isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyRevisionMismatch) {
+			return 0, fmt.Errorf("%s: %w", op, store.ErrConflict)
+		}
+		return 0, wrap(op, err)
+	}
+	return newRev, nil
+}
+
+// Delete writes a delete marker for key, with rev > 0 only when key's
+// current revision is rev.
+func (s *KV) Delete(ctx context.Context, key string, rev uint64) (uint64, error) {
+	op := fmt.Sprintf("delete %q", key)
+	if !keyValid(key) {
+		return 0, fmt.Errorf("%s: %w", op, natsjs.ErrInvalidKey)
+	}
+	var pubOpts []natsjs.PublishOpt
+	if rev > 0 {
+		op = fmt.Sprintf("delete %q at revision %d", key, rev)
+		if err := s.checkRevision(ctx, key, rev); err != nil {
+			return 0, fmt.Errorf("%s: %w", op, err)
+		}
+		pubOpts = append(pubOpts, natsjs.WithExpectLastSequencePerSubject(rev))
+	}
+	m := nats.NewMsg(s.prefix + key)
+	m.Header.Set(kvOpHeader, kvOpDelete)
+	ack, err := s.js.PublishMsg(ctx, m, pubOpts...)
+	if err != nil {
+		if isWrongLastSeq(err) {
+			return 0, fmt.Errorf("%s: %w", op, store.ErrConflict)
+		}
+		return 0, wrap(op, err)
+	}
+	return ack.Sequence, nil
+}
+
+// checkRevision returns store.ErrConflict unless key exists at rev. The
+// compare-and-set that follows it catches any later write, but not this
+// case: a delete marker has a revision too, and the server would accept a
+// write expecting it, reviving a deleted key through Update.
+func (s *KV) checkRevision(ctx context.Context, key string, rev uint64) error {
+	if rev == 0 {
+		return store.ErrConflict
+	}
+	e, err := s.kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, natsjs.ErrKeyNotFound):
+		return store.ErrConflict
+	case err != nil:
+		return wrap("read current revision", err)
+	case e.Revision() != rev:
+		return store.ErrConflict
+	}
+	return nil
+}
+
+func keyValid(key string) bool {
+	return validKey.MatchString(key) && !strings.HasPrefix(key, ".") && !strings.HasSuffix(key, ".")
+}
+
+// Watch streams every current entry, a Ready marker, then every change,
+// until ctx ends.
+func (s *KV) Watch(ctx context.Context) (<-chan store.WatchMsg, error) {
+	// nats.go ties the subscription to ctx: it unsubscribes when ctx ends.
+	w, err := s.kv.WatchAll(ctx)
+	if err != nil {
+		return nil, wrap("watch", err)
+	}
+	out := make(chan store.WatchMsg, watchBuffer)
+	go forward(ctx, w, out)
+	return out, nil
+}
+
+// forward translates nats.go watch entries into store.WatchMsgs. It owns
+// out and closes it when ctx ends or the watch stops.
+func forward(ctx context.Context, w natsjs.KeyWatcher, out chan<- store.WatchMsg) {
+	defer close(out)
+	defer func() {
+		// nats.go's delivery goroutine blocks while Updates is full and
+		// closes Updates only once it has exited: keep reading until then
+		// so it can see the unsubscribe.
+		_ = w.Stop()
+		for range w.Updates() {
+		}
+	}()
+
+	// Before Ready, the watch also delivers the delete markers of deleted
+	// keys: they are not current entries, so they are dropped, unless
+	// the key's value was already sent (it was deleted meanwhile).
+	sent := make(map[string]bool)
+	for {
+		var e natsjs.KeyValueEntry
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok = <-w.Updates():
+			if !ok {
+				return
+			}
+		}
+		var msg store.WatchMsg
+		switch {
+		case e == nil:
+			msg.Ready = true
+			sent = nil
+		case e.Operation() == natsjs.KeyValuePut:
+			msg.Event = store.Event{Key: e.Key(), Value: e.Value(), Revision: e.Revision()}
+			if sent != nil {
+				sent[e.Key()] = true
+			}
+		default: // KeyValueDelete, KeyValuePurge
+			if sent != nil && !sent[e.Key()] {
+				continue
+			}
+			delete(sent, e.Key())
+			msg.Event = store.Event{Key: e.Key(), Revision: e.Revision(), Deleted: true}
+		}
+		select {
+		case out <- msg:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
