@@ -79,12 +79,18 @@ func New(cfg Config) *Handler {
 
 // request is one decoded API call handed to an operation.
 type request struct {
-	r      *http.Request
-	params []string // decoded path labels in order
-	query  url.Values
-	body   []byte
-	id     string
-	log    *slog.Logger
+	r         *http.Request
+	params    []string // decoded path labels in order
+	query     url.Values
+	body      []byte
+	id        string
+	principal string
+	base      *slog.Logger
+}
+
+// logger is the request's logger, built only when something is logged.
+func (q *request) logger() *slog.Logger {
+	return q.base.With("request_id", q.id, "principal", q.principal)
 }
 
 // decode unmarshals the body into v; an empty body is {}.
@@ -137,41 +143,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := uuid.NewString()
 	w.Header()["x-amzn-RequestId"] = []string{id}
-	log := h.log.With("request_id", id)
 
 	rt, params, err := h.match(r)
 	name := "Unknown"
 	if rt != nil {
 		name = rt.name
 	}
-	status := h.serve(w, r, rt, params, err, id, log)
+	status := h.serve(w, r, rt, params, err, id)
 	h.requests.WithLabelValues(name, strconv.Itoa(status)).Inc()
 	h.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
-	log.Debug("api request", "operation", name, "method", r.Method, "path", r.URL.EscapedPath(), "status", status, "duration", time.Since(start))
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.Debug("api request", "request_id", id, "operation", name, "method", r.Method,
+			"path", r.URL.EscapedPath(), "status", status, "duration", time.Since(start))
+	}
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, params []string, matchErr error, id string, log *slog.Logger) int {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, params []string, matchErr error, id string) int {
 	if matchErr != nil {
-		return h.writeError(w, matchErr, log)
+		return h.writeError(w, matchErr, h.log.With("request_id", id))
 	}
 	select {
 	case <-h.reg.Ready():
 	default:
-		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), log)
+		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), h.log.With("request_id", id))
 	}
 	body, err := readBody(r, rt.bodyLimit, rt.name)
 	if err != nil {
-		return h.writeError(w, err, log)
+		return h.writeError(w, err, h.log.With("request_id", id))
 	}
 	principal, err := h.cfg.Verifier.Verify(r, body)
 	if err != nil {
-		return h.writeError(w, err, log)
+		return h.writeError(w, err, h.log.With("request_id", id))
 	}
-	log = log.With("principal", principal)
-	q := &request{r: r, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, log: log}
+	q := &request{r: r, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, principal: principal, base: h.log}
 	resp, err := rt.op(q)
 	if err != nil {
-		return h.writeError(w, err, log)
+		return h.writeError(w, err, q.logger())
 	}
 	return writeJSON(w, resp.status, resp.body)
 }

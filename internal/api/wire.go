@@ -16,32 +16,32 @@ type wireEnvironment struct {
 }
 
 type wireFunctionConfiguration struct {
-	FunctionName         string               `json:"FunctionName"`
-	FunctionArn          string               `json:"FunctionArn"`
-	Runtime              string               `json:"Runtime,omitempty"`
-	Role                 string               `json:"Role"`
-	Handler              string               `json:"Handler,omitempty"`
-	CodeSize             int64                `json:"CodeSize"`
-	CodeSha256           string               `json:"CodeSha256"`
-	Description          string               `json:"Description"`
-	Timeout              int                  `json:"Timeout"`
-	MemorySize           int                  `json:"MemorySize"`
-	LastModified         string               `json:"LastModified"`
-	Version              string               `json:"Version"`
-	RevisionID           string               `json:"RevisionId"`
-	State                string               `json:"State"`
-	StateReason          string               `json:"StateReason,omitempty"`
-	StateReasonCode      string               `json:"StateReasonCode,omitempty"`
-	LastUpdateStatus     string               `json:"LastUpdateStatus"`
-	PackageType          string               `json:"PackageType"`
-	Architectures        []string             `json:"Architectures"`
-	EphemeralStorage     map[string]int       `json:"EphemeralStorage"`
-	TracingConfig        map[string]string    `json:"TracingConfig"`
-	LoggingConfig        map[string]string    `json:"LoggingConfig"`
-	SnapStart            map[string]string    `json:"SnapStart"`
-	RuntimeVersionConfig map[string]string    `json:"RuntimeVersionConfig"`
-	Environment          *wireEnvironment     `json:"Environment,omitempty"`
-	DeadLetterConfig     map[string]string    `json:"DeadLetterConfig,omitempty"`
+	FunctionName         string            `json:"FunctionName"`
+	FunctionArn          string            `json:"FunctionArn"`
+	Runtime              string            `json:"Runtime,omitempty"`
+	Role                 string            `json:"Role"`
+	Handler              string            `json:"Handler,omitempty"`
+	CodeSize             int64             `json:"CodeSize"`
+	CodeSha256           string            `json:"CodeSha256"`
+	Description          string            `json:"Description"`
+	Timeout              int               `json:"Timeout"`
+	MemorySize           int               `json:"MemorySize"`
+	LastModified         string            `json:"LastModified"`
+	Version              string            `json:"Version"`
+	RevisionID           string            `json:"RevisionId"`
+	State                string            `json:"State"`
+	StateReason          string            `json:"StateReason,omitempty"`
+	StateReasonCode      string            `json:"StateReasonCode,omitempty"`
+	LastUpdateStatus     string            `json:"LastUpdateStatus"`
+	PackageType          string            `json:"PackageType"`
+	Architectures        []string          `json:"Architectures"`
+	EphemeralStorage     map[string]int    `json:"EphemeralStorage"`
+	TracingConfig        map[string]string `json:"TracingConfig"`
+	LoggingConfig        map[string]string `json:"LoggingConfig"`
+	SnapStart            map[string]string `json:"SnapStart"`
+	RuntimeVersionConfig map[string]string `json:"RuntimeVersionConfig"`
+	Environment          *wireEnvironment  `json:"Environment,omitempty"`
+	DeadLetterConfig     map[string]string `json:"DeadLetterConfig,omitempty"`
 }
 
 // configuration renders c as FunctionConfiguration with the ARN qualified

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -76,6 +77,8 @@ func (s StaticCredentials) Lookup(accessKeyID, sessionToken string) (secret, pri
 type Verifier struct {
 	// Region is lambada's region; the credential scope must name it. Required.
 	Region string
+
+	signers sync.Map // credential → *v4.Signer, see signerFor
 	// Service is the signing name; "" means DefaultService.
 	Service string
 	// Creds resolves access keys. Required.
@@ -228,12 +231,7 @@ func (v *Verifier) signatureMatches(r *http.Request, body []byte, auth authoriza
 	}
 
 	creds := aws.Credentials{AccessKeyID: auth.accessKeyID, SecretAccessKey: secret, SessionToken: token}
-	// A fresh signer per request: the signer caches one derived key per
-	// region/service, checked against access key id and day but not the
-	// secret, so a shared one would sign with a stale key after a secret
-	// changes, or with another credential's key if temporary credentials
-	// ever share an access key id.
-	err := v4.NewSigner().SignHTTP(r.Context(), creds, req, payloadHash, v.service(), v.Region, signingTime)
+	err := v.signerFor(creds).SignHTTP(r.Context(), creds, req, payloadHash, v.service(), v.Region, signingTime)
 	if err != nil {
 		return false
 	}
@@ -300,6 +298,20 @@ func parseAmzDate(s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// signerFor returns the signer kept for exactly this key id, secret and
+// token. A signer caches one derived key per region/service, checked against
+// the access key id and day but not the secret, so one signer per
+// credential (not per key id) never signs with a stale key after a secret
+// changes, while warm requests skip the four-HMAC key derivation.
+func (v *Verifier) signerFor(c aws.Credentials) *v4.Signer {
+	k := c.AccessKeyID + "\x00" + c.SecretAccessKey + "\x00" + c.SessionToken
+	if s, ok := v.signers.Load(k); ok {
+		return s.(*v4.Signer)
+	}
+	s, _ := v.signers.LoadOrStore(k, v4.NewSigner())
+	return s.(*v4.Signer)
 }
 
 func (v *Verifier) service() string {
