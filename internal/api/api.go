@@ -21,6 +21,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/registry"
 )
 
@@ -122,6 +123,10 @@ func (q *request) maxItems() (int, error) {
 	if err != nil {
 		return 0, awserr.Newf(awserr.Validation,
 			"1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must be an integer", s)
+	}
+	// 0 would read as "absent" below; every list's MaxItems starts at 1.
+	if n < 1 {
+		return 0, function.NewValidation("maxItems", s, "Member must have value greater than or equal to 1")
 	}
 	return n, nil
 }

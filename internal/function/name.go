@@ -74,11 +74,7 @@ type Ref struct {
 func ParseName(raw string, shape Shape, memberPath string) (Ref, error) {
 	si := shapes[shape]
 	var v Violations
-	v.MaxLen(memberPath, raw, si.max)
-	v.MinLen(memberPath, raw, 1)
-	if raw != "" && !si.re.MatchString(raw) {
-		v.Pattern(memberPath, raw, si.pattern)
-	}
+	CheckName(&v, raw, shape, memberPath)
 	if err := v.Err(); err != nil {
 		return Ref{}, err
 	}
@@ -92,6 +88,17 @@ func ParseName(raw string, shape Shape, memberPath string) (Ref, error) {
 		Name:      m[3],
 		Qualifier: m[4],
 	}, nil
+}
+
+// CheckName records raw's violations of shape's length and pattern at
+// memberPath, for operations that report them with other members'.
+func CheckName(v *Violations, raw string, shape Shape, memberPath string) {
+	si := shapes[shape]
+	v.MaxLen(memberPath, raw, si.max)
+	v.MinLen(memberPath, raw, 1)
+	if raw != "" && !si.re.MatchString(raw) {
+		v.Pattern(memberPath, raw, si.pattern)
+	}
 }
 
 // Resolve parses a FunctionName label together with the ?Qualifier= query

@@ -116,9 +116,8 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	var v function.Violations
 	v.NotNull("functionName", in.FunctionName != nil)
 	if in.FunctionName != nil {
-		if _, err := function.ParseName(*in.FunctionName, function.FunctionName, "functionName"); err != nil {
-			return nil, nil, err
-		}
+		// Reported together with the other members' violations.
+		function.CheckName(&v, *in.FunctionName, function.FunctionName, "functionName")
 	}
 	v.NotNull("role", in.Role != nil)
 	v.NotNull("code", in.Code != nil)
