@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# Conformance of lambada's function-management API with the real AWS CLI
+# (v1 or v2): the commands a user types, in lifecycle order, plus the errors
+# scripts branch on. Needs AWS_ENDPOINT_URL_LAMBDA, AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY (the lines "lambada server" prints), aws and python3.
+# Stops at the first failure; the last line is "N passed, M failed".
+#
+# Each aws call costs about a second of Python start-up, so the script makes
+# as few as the coverage allows and checks each answer with one python3 run.
+set -euo pipefail
+
+for v in AWS_ENDPOINT_URL_LAMBDA AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; do
+	if [[ -z "${!v:-}" ]]; then
+		echo "cli_test.sh: $v is not set; start 'lambada server' and export the lines it prints" >&2
+		exit 2
+	fi
+done
+for tool in aws python3; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "cli_test.sh: '$tool' is not on PATH (Debian: apt-get install awscli python3)" >&2
+		exit 2
+	fi
+done
+
+tmp=$(mktemp -d)
+# Keep the user's own AWS profile, pager and retry settings out of the way.
+: >"$tmp/config"
+export AWS_CONFIG_FILE="$tmp/config" AWS_SHARED_CREDENTIALS_FILE="$tmp/credentials"
+export AWS_PAGER="" AWS_MAX_ATTEMPTS=2
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+
+passed=0
+failed=0
+step="setup"
+run_id="$(date +%s)-$$-$RANDOM"
+fn="cli-life-$run_id"
+fn2="cli-list-$run_id"
+cleanup=()
+role="arn:aws:iam::000000000000:role/lambda-role"
+
+finish() {
+	local rc=$?
+	# Best effort: leave no function behind when a step failed half-way.
+	for f in "${cleanup[@]}"; do
+		lam delete-function --function-name "$f" >/dev/null 2>&1 || true
+	done
+	rm -rf "$tmp"
+	if ((rc != 0 && failed == 0)); then
+		echo "FAIL: $step: a command exited with status $rc" >&2
+		failed=1
+	fi
+	echo "$passed passed, $failed failed"
+	((failed == 0)) || exit 1
+}
+trap finish EXIT
+
+lam() {
+	aws lambda "$@" --endpoint-url "$AWS_ENDPOINT_URL_LAMBDA" --region us-east-1 --output json
+}
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $step: $1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL: $step: $1" >&2
+	exit 1
+}
+
+# jget JSON EXPR: a Python expression over JSON (bound to d); strings print
+# raw, anything else as JSON.
+jget() {
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]) if sys.argv[1].strip() else {}
+v = eval(sys.argv[2], {"d": d})
+print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+' "$1" "$2"
+}
+
+# check JSON EXPR WANT [EXPR WANT]...: each Python expression over the JSON
+# (bound to d) must render as WANT (strings raw, anything else as JSON).
+check() {
+	local json=$1 line
+	shift
+	local results
+	results=$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]) if sys.argv[1].strip() else {}
+args = sys.argv[2:]
+for expr, want in zip(args[::2], args[1::2]):
+    try:
+        v = eval(expr, {"d": d})
+        got = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+    except Exception as e:
+        got = "<%s: %s>" % (type(e).__name__, e)
+    print(("ok\t%s" if got == want else "FAIL\t%s\tgot %r, want %r") % ((expr,) if got == want else (expr, got, want)))
+' "$json" "$@")
+	while IFS= read -r line; do
+		case $line in
+		ok*) ok "${line#ok	}" ;;
+		*) fail "${line#FAIL	}; answer: $json" ;;
+		esac
+	done <<<"$results"
+}
+
+# expect_error DESCRIPTION CODE MESSAGE-FRAGMENT -- AWS-LAMBDA-ARGS...
+# The CLI exits 255 (v1) or 254 (v2) on a service error and names the code.
+expect_error() {
+	local desc=$1 code=$2 fragment=$3
+	shift 4
+	local rc=0
+	lam "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [[ $rc -ne 254 && $rc -ne 255 ]]; then
+		fail "$desc: exit status $rc, want 254 or 255; stderr: $(cat "$tmp/err")"
+	fi
+	if ! grep -q "($code)" "$tmp/err"; then
+		fail "$desc: stderr does not name $code: $(cat "$tmp/err")"
+	fi
+	if ! grep -qF -- "$fragment" "$tmp/err"; then
+		fail "$desc: stderr lacks '$fragment': $(cat "$tmp/err")"
+	fi
+	ok "$desc (exit $rc, $code)"
+}
+
+# mkzip FILE TAG: a deployment package with an executable bootstrap.
+mkzip() {
+	python3 - "$1" "$2" <<'PY'
+import sys, zipfile
+path, tag = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(path, "w") as z:
+    info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
+    info.create_system = 3  # Unix, so the mode below is honoured
+    info.external_attr = 0o100755 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, "#!/bin/sh\necho %s\n" % tag)
+PY
+}
+
+echo "# aws: $(aws --version 2>&1)"
+echo "# endpoint: $AWS_ENDPOINT_URL_LAMBDA, function: $fn"
+
+mkzip "$tmp/one.zip" one
+mkzip "$tmp/two.zip" two
+read -r sha1 sha2 size1 < <(python3 -c '
+import base64, hashlib, os, sys
+s = lambda p: base64.b64encode(hashlib.sha256(open(p, "rb").read()).digest()).decode()
+print(s(sys.argv[1]), s(sys.argv[2]), os.path.getsize(sys.argv[1]))' "$tmp/one.zip" "$tmp/two.zip")
+
+step="create-function"
+cleanup+=("$fn")
+out=$(lam create-function --function-name "$fn" --runtime provided.al2023 --handler bootstrap \
+	--role "$role" --zip-file "fileb://$tmp/one.zip" --description "from the CLI suite" \
+	--environment 'Variables={GREETING=hello}' --tags suite=cli)
+arn=$(jget "$out" 'd["FunctionArn"]')
+acct_re='^arn:aws:lambda:us-east-1:[0-9]{12}:function:'
+[[ "$arn" =~ $acct_re$fn$ ]] && ok "FunctionArn $arn" || fail "FunctionArn $arn"
+check "$out" 'd["FunctionName"]' "$fn" 'd["Version"]' '$LATEST' 'd["State"]' Pending \
+	'd["CodeSha256"]' "$sha1" 'd["CodeSize"]' "$size1" 'd["LastUpdateStatus"]' Successful
+
+step="get-function"
+out=$(lam get-function --function-name "$fn")
+check "$out" 'd["Configuration"]["State"]' Active 'd["Configuration"]["FunctionArn"]' "$arn" \
+	'd.get("Tags")' '{"suite": "cli"}' 'd["Code"]["RepositoryType"]' S3
+location=$(jget "$out" 'd["Code"]["Location"]')
+python3 -c 'import sys,urllib.request; open(sys.argv[2],"wb").write(urllib.request.urlopen(sys.argv[1], timeout=10).read())' \
+	"$location" "$tmp/download.zip"
+cmp -s "$tmp/one.zip" "$tmp/download.zip" && ok "Code.Location serves the uploaded zip" || fail "Code.Location serves other bytes"
+
+step="get-function-configuration"
+out=$(lam get-function-configuration --function-name "$fn")
+check "$out" 'd["FunctionArn"]' "$arn" 'd["Environment"]["Variables"]' '{"GREETING": "hello"}' \
+	'd["Description"]' "from the CLI suite" 'd["LastUpdateStatus"]' Successful
+old_rev=$(jget "$out" 'd["RevisionId"]')
+
+step="list-functions"
+cleanup+=("$fn2")
+lam create-function --function-name "$fn2" --runtime provided.al2023 --handler bootstrap \
+	--role "$role" --zip-file "fileb://$tmp/two.zip" >/dev/null
+# --page-size 1 makes the CLI follow NextMarker one function at a time.
+out=$(lam list-functions --page-size 1)
+check "$out" \
+	"sorted(f['FunctionName'] for f in d['Functions'] if f['FunctionName'] in ('$fn', '$fn2'))" \
+	"$(python3 -c 'import json,sys; print(json.dumps(sorted(sys.argv[1:])))' "$fn" "$fn2")" \
+	'len(d["Functions"]) == len({f["FunctionName"] for f in d["Functions"]})' true \
+	"[f['FunctionArn'] for f in d['Functions'] if f['FunctionName'] == '$fn']" "[\"$arn\"]"
+
+step="update-function-configuration"
+t0=$(date +%s%N)
+out=$(lam update-function-configuration --function-name "$fn" --timeout 30 --memory-size 256 \
+	--description "configured" --environment 'Variables={GREETING=hi,EXTRA=1}' --revision-id "$old_rev")
+one_call_ms=$((($(date +%s%N) - t0) / 1000000))
+check "$out" 'd["Timeout"]' 30 'd["MemorySize"]' 256 \
+	'd["Environment"]["Variables"]' '{"EXTRA": "1", "GREETING": "hi"}' \
+	"d['RevisionId'] != '$old_rev'" true
+rev=$(jget "$out" 'd["RevisionId"]')
+expect_error "a stale --revision-id is refused" PreconditionFailedException \
+	"The Revision Id provided does not match the latest Revision Id" -- \
+	update-function-configuration --function-name "$fn" --description stale --revision-id "$old_rev"
+
+step="wait function-updated"
+# The waiter sleeps 5 s between polls; one poll costs about what one aws
+# call just cost, so anything near 5 s more means it did not stop at once.
+t0=$(date +%s%N)
+lam wait function-updated --function-name "$fn"
+wait_ms=$((($(date +%s%N) - t0) / 1000000))
+if ((wait_ms < one_call_ms + 4000)); then
+	ok "returned after ${wait_ms} ms (one aws call: ${one_call_ms} ms)"
+else
+	fail "took ${wait_ms} ms against ${one_call_ms} ms for one aws call: the waiter polled more than once"
+fi
+
+step="publish-version"
+out=$(lam publish-version --function-name "$fn")
+check "$out" 'd["Version"]' 1 'd["FunctionArn"]' "$arn:1" 'd["CodeSha256"]' "$sha1" 'd["Timeout"]' 30
+
+step="update-function-code"
+out=$(lam update-function-code --function-name "$fn" --zip-file "fileb://$tmp/two.zip" \
+	--revision-id "$rev" --publish)
+# With --publish the answer is the new version.
+check "$out" 'd["CodeSha256"]' "$sha2" 'd["Version"]' 2 'd["FunctionArn"]' "$arn:2"
+
+step="list-versions-by-function"
+out=$(lam list-versions-by-function --function-name "$fn")
+check "$out" '[v["Version"] for v in d["Versions"]]' '["$LATEST", "1", "2"]' \
+	'[v["FunctionArn"] for v in d["Versions"]]' "[\"$arn:\$LATEST\", \"$arn:1\", \"$arn:2\"]" \
+	'd["Versions"][0]["CodeSha256"]' "$sha2"
+
+step="create-alias"
+out=$(lam create-alias --function-name "$fn" --name live --function-version 1 \
+	--description canary --routing-config '{"AdditionalVersionWeights":{"2":0.25}}')
+check "$out" 'd["AliasArn"]' "$arn:live" 'd["FunctionVersion"]' 1 \
+	'd["RoutingConfig"]' '{"AdditionalVersionWeights": {"2": 0.25}}'
+alias_rev=$(jget "$out" 'd["RevisionId"]')
+
+step="get-alias"
+out=$(lam get-alias --function-name "$fn" --name live)
+check "$out" 'd["FunctionVersion"]' 1 'd["RevisionId"]' "$alias_rev" 'd["Description"]' canary
+
+step="update-alias"
+out=$(lam update-alias --function-name "$fn" --name live --function-version 2 \
+	--routing-config '{"AdditionalVersionWeights":{}}' --revision-id "$alias_rev")
+check "$out" 'd["FunctionVersion"]' 2 \
+	'd.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})' '{}'
+
+step="list-aliases"
+out=$(lam list-aliases --function-name "$fn")
+check "$out" '[a["Name"] for a in d["Aliases"]]' '["live"]' \
+	'[a["AliasArn"] for a in d["Aliases"]]' "[\"$arn:live\"]"
+
+step="get-account-settings"
+out=$(lam get-account-settings)
+check "$out" 'd["AccountLimit"]["CodeSizeZipped"]' 52428800 \
+	'd["AccountLimit"]["CodeSizeUnzipped"]' 262144000 \
+	'd["AccountUsage"]["FunctionCount"] >= 2' true
+unreserved=$(jget "$out" 'd["AccountLimit"]["UnreservedConcurrentExecutions"]')
+
+step="put-function-concurrency"
+out=$(lam put-function-concurrency --function-name "$fn" --reserved-concurrent-executions 5)
+check "$out" 'd["ReservedConcurrentExecutions"]' 5
+
+step="get-function-concurrency"
+out=$(lam get-function-concurrency --function-name "$fn")
+check "$out" 'd["ReservedConcurrentExecutions"]' 5
+out=$(lam get-account-settings)
+check "$out" 'd["AccountLimit"]["UnreservedConcurrentExecutions"]' "$((unreserved - 5))"
+
+step="delete-alias"
+lam delete-alias --function-name "$fn" --name live >/dev/null
+ok "deleted"
+expect_error "get-alias after delete-alias" ResourceNotFoundException "Cannot find alias arn: $arn:live" -- \
+	get-alias --function-name "$fn" --name live
+
+step="delete-function --qualifier"
+lam delete-function --function-name "$fn" --qualifier 1 >/dev/null
+out=$(lam list-versions-by-function --function-name "$fn")
+check "$out" '[v["Version"] for v in d["Versions"]]' '["$LATEST", "2"]'
+
+step="delete-function"
+lam delete-function --function-name "$fn" >/dev/null
+cleanup=("$fn2")
+ok "deleted"
+
+step="errors"
+expect_error "get-function of a missing function" ResourceNotFoundException "Function not found: $arn" -- \
+	get-function --function-name "$fn"
+expect_error "duplicate create-function" ResourceConflictException "Function already exist: $fn2" -- \
+	create-function --function-name "$fn2" --runtime provided.al2023 --handler bootstrap \
+	--role "$role" --zip-file "fileb://$tmp/two.zip"
+AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY}x" \
+	expect_error "wrong secret key" InvalidSignatureException "signature we calculated does not match" -- \
+	get-account-settings
