@@ -1,0 +1,431 @@
+package runtimeapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// maxHeaderBytes bounds a request's header block. aws-lambda-go sends an
+// X-Ray error cause of up to 1 MiB as a header, over net/http's default.
+const maxHeaderBytes = 2 << 20
+
+// Server is one environment's Runtime API endpoint: an http.Handler that
+// translates requests into Bridge calls. Serve runs it on a listener with the
+// settings runtimes need; tests may mount the handler anywhere.
+type Server struct {
+	bridge Bridge
+	log    *slog.Logger
+
+	mu sync.Mutex
+	// The invocation handed out last and its response limit: the only state
+	// kept here, so the limit the environment chose is enforced while the
+	// body streams. Validity of the id remains the Bridge's decision.
+	lastID    string
+	lastLimit int64
+}
+
+// NewServer returns the Runtime API handler for one environment. A nil
+// logger discards.
+func NewServer(b Bridge, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{bridge: b, log: logger}
+}
+
+// Serve answers the runtime on ln until ctx is done, then closes ln and every
+// connection, and returns once every request it accepted has finished (a
+// Bridge call in progress sees its context cancelled). It returns nil when
+// stopped by ctx, else the error that stopped the listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	t := &tracker{next: s}
+	hs := &http.Server{
+		Handler:        t,
+		BaseContext:    func(net.Listener) context.Context { return ctx },
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// No read or write timeouts: /next is a long poll and a streamed
+		// response may last as long as the function's timeout.
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	var err error
+	select {
+	case err = <-errc:
+		errc = nil
+	case <-ctx.Done():
+	}
+	cancel() // before Close: a parked Next must return for its handler to end
+	hs.Close()
+	if errc != nil {
+		<-errc
+	}
+	t.closeAndWait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving the runtime API: %w", err)
+	}
+	return nil
+}
+
+// tracker refuses requests once Serve is stopping and lets it wait for the
+// handlers it started: net/http's Close does not wait for them.
+type tracker struct {
+	next   http.Handler
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (t *tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusInternalServerError, "InternalServerError", "Runtime API is shutting down")
+		return
+	}
+	t.wg.Add(1)
+	t.mu.Unlock()
+	defer t.wg.Done()
+	t.next.ServeHTTP(w, r)
+}
+
+func (t *tracker) closeAndWait() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+	t.wg.Wait()
+}
+
+type endpoint int
+
+const (
+	epNotFound endpoint = iota
+	epNext
+	epResponse
+	epError
+	epInitError
+)
+
+const basePath = "/2018-06-01/runtime/"
+
+// route matches the four endpoints exactly (method included); anything else
+// is epNotFound. id is the raw {AwsRequestId} path segment, unescaped.
+func route(method, escapedPath string) (ep endpoint, id string) {
+	rest, ok := strings.CutPrefix(escapedPath, basePath)
+	if !ok {
+		return epNotFound, ""
+	}
+	switch rest {
+	case "invocation/next":
+		if method == http.MethodGet {
+			return epNext, ""
+		}
+		return epNotFound, ""
+	case "init/error":
+		if method == http.MethodPost {
+			return epInitError, ""
+		}
+		return epNotFound, ""
+	}
+	rest, ok = strings.CutPrefix(rest, "invocation/")
+	if !ok || method != http.MethodPost {
+		return epNotFound, ""
+	}
+	raw, action, ok := strings.Cut(rest, "/")
+	if !ok {
+		return epNotFound, ""
+	}
+	switch action {
+	case "response":
+		ep = epResponse
+	case "error":
+		ep = epError
+	default:
+		return epNotFound, ""
+	}
+	// An id that does not unescape cannot be the current one; "" makes the
+	// handler answer InvalidRequestID without asking the Bridge.
+	id, err := url.PathUnescape(raw)
+	if err != nil {
+		id = ""
+	}
+	return ep, id
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ep, id := route(r.Method, r.URL.EscapedPath())
+	switch ep {
+	case epNext:
+		s.next(w, r)
+	case epResponse:
+		s.response(w, r, id)
+	case epError:
+		s.invocationError(w, r, id)
+	case epInitError:
+		s.initError(w, r)
+	default:
+		s.log.DebugContext(r.Context(), "runtime API: not found", "method", r.Method, "path", r.URL.Path)
+		writeError(w, http.StatusNotFound, "NotFound", "Not found")
+	}
+}
+
+func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	inv, err := s.bridge.Next(ctx)
+	if err == nil && (inv == nil || inv.RequestID == "") {
+		err = errors.New("bridge returned an invocation without a request id")
+	}
+	if err != nil {
+		s.fail(w, r, epNext, "", err)
+		return
+	}
+	limit := inv.ResponseLimit
+	if limit <= 0 {
+		limit = MaxBufferedResponse
+	}
+	s.mu.Lock()
+	s.lastID, s.lastLimit = inv.RequestID, limit
+	s.mu.Unlock()
+
+	h := w.Header()
+	setHeader(h, hdrRequestID, inv.RequestID)
+	if !inv.Deadline.IsZero() {
+		h.Set(hdrDeadline, strconv.FormatInt(inv.Deadline.UnixMilli(), 10))
+	}
+	setHeader(h, hdrFunctionARN, inv.InvokedFunctionARN)
+	setHeader(h, hdrTraceID, inv.TraceID)
+	setHeader(h, hdrClientContext, inv.ClientContext)
+	setHeader(h, hdrCognitoIdentity, inv.CognitoIdentity)
+	payload := inv.Payload
+	if len(payload) == 0 {
+		payload = []byte("{}")
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(payload); err != nil {
+		// Dispatched but not delivered: the environment learns it from the
+		// process exit or the deadline.
+		s.log.DebugContext(ctx, "runtime API: delivering invocation failed", "request_id", inv.RequestID, "err", err)
+		return
+	}
+	s.log.DebugContext(ctx, "runtime API: invocation delivered", "request_id", inv.RequestID)
+}
+
+func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) {
+	ctx := r.Context()
+	if id == "" {
+		s.fail(w, r, epResponse, id, ErrInvalidRequestID)
+		return
+	}
+	mode, streaming := r.Header[hdrResponseMode]
+	if streaming && (len(mode) != 1 || mode[0] != responseModeStreaming) {
+		msg := fmt.Sprintf("Invalid Lambda-Runtime-Function-Response-Mode %q: the only supported value is %q.",
+			clip(strings.Join(mode, ", ")), responseModeStreaming)
+		if err := s.bridge.Fail(ctx, id, NewFunctionError(ErrorTypeInvalidResponseMode, msg)); err != nil {
+			s.fail(w, r, epResponse, id, err)
+			return
+		}
+		s.log.DebugContext(ctx, "runtime API: invalid response mode", "request_id", id)
+		writeError(w, http.StatusBadRequest, "InvalidFunctionResponseMode", msg)
+		return
+	}
+
+	b := newBody(r.Body, func() http.Header { return r.Trailer }, s.limitFor(id))
+	resp := &Response{
+		ContentType: r.Header.Get("Content-Type"),
+		Streaming:   streaming,
+		Body:        b,
+		body:        b,
+	}
+	err := s.bridge.Respond(ctx, id, resp)
+	if err == nil {
+		err = b.drain()
+	}
+	// How the body ended decides first: the Bridge may have returned
+	// something else (wrapped, or its own reaction to the failure).
+	if berr := b.failure(); berr != nil {
+		err = berr
+	}
+	if err != nil {
+		s.fail(w, r, epResponse, id, err)
+		return
+	}
+	s.log.DebugContext(ctx, "runtime API: response taken", "request_id", id, "bytes", b.size())
+	writeAccepted(w)
+}
+
+func (s *Server) invocationError(w http.ResponseWriter, r *http.Request, id string) {
+	ctx := r.Context()
+	if id == "" {
+		s.fail(w, r, epError, id, ErrInvalidRequestID)
+		return
+	}
+	ferr, rerr := readFunctionError(r)
+	if ferr == nil {
+		s.fail(w, r, epError, id, rerr)
+		return
+	}
+	if err := s.bridge.Fail(ctx, id, ferr); err != nil {
+		s.fail(w, r, epError, id, err)
+		return
+	}
+	if rerr != nil {
+		s.fail(w, r, epError, id, rerr)
+		return
+	}
+	s.log.DebugContext(ctx, "runtime API: invocation error taken", "request_id", id, "error_type", ferr.Type)
+	writeAccepted(w)
+}
+
+func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ferr, rerr := readFunctionError(r)
+	if ferr == nil {
+		s.fail(w, r, epInitError, "", rerr)
+		return
+	}
+	if err := s.bridge.InitError(ctx, ferr); err != nil {
+		s.fail(w, r, epInitError, "", err)
+		return
+	}
+	if rerr != nil {
+		s.fail(w, r, epInitError, "", rerr)
+		return
+	}
+	s.log.DebugContext(ctx, "runtime API: init error taken", "error_type", ferr.Type)
+	writeAccepted(w)
+}
+
+// readFunctionError reads an /error or /init/error post. An oversize document
+// still yields a FunctionError (ResponseSizeTooLarge) for the Bridge, along
+// with the error to answer; a truncated one yields none.
+func readFunctionError(r *http.Request) (*FunctionError, error) {
+	doc, err := readDocument(r.Body)
+	switch {
+	case errors.Is(err, ErrResponseTooLarge):
+		return NewFunctionError(ErrorTypeResponseTooLarge, fmt.Sprintf(
+			"Response payload size exceeded maximum allowed payload size (%d bytes).", MaxBufferedResponse)), err
+	case err != nil:
+		return nil, err
+	}
+	return newFunctionError(r.Header.Get(hdrErrorType), doc), nil
+}
+
+func (s *Server) limitFor(id string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == s.lastID {
+		return s.lastLimit
+	}
+	return MaxBufferedResponse
+}
+
+// fail answers the runtime with the status err maps to.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, ep endpoint, id string, err error) {
+	status, typ, msg := classify(ep, err)
+	ctx := r.Context()
+	switch {
+	case ctx.Err() != nil:
+		// The runtime went away or the server is stopping: nobody reads this.
+		s.log.DebugContext(ctx, "runtime API: request ended", "path", r.URL.Path, "request_id", id, "err", err)
+	case status == http.StatusInternalServerError:
+		s.log.ErrorContext(ctx, "runtime API: environment failed", "path", r.URL.Path, "request_id", id, "err", err)
+	default:
+		s.log.DebugContext(ctx, "runtime API: request refused", "path", r.URL.Path, "request_id", id,
+			"status", status, "error_type", typ, "err", err)
+	}
+	writeError(w, status, typ, msg)
+}
+
+// classify maps an error to the Runtime API's status, errorType and message.
+func classify(ep endpoint, err error) (status int, errorType, message string) {
+	var size *sizeError
+	switch {
+	case errors.As(err, &size):
+		return http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", tooLargeMessage(size.limit)
+	case errors.Is(err, ErrResponseTooLarge):
+		return http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", tooLargeMessage(MaxBufferedResponse)
+	case errors.Is(err, ErrTruncated):
+		return http.StatusBadRequest, "TruncatedHTTPRequest", "The request body ended before its declared end."
+	case errors.Is(err, ErrInvalidRequestID):
+		return http.StatusBadRequest, "InvalidRequestID", "Invalid request ID"
+	case errors.Is(err, ErrInvalidStateTransition):
+		return http.StatusForbidden, "InvalidStateTransition", transitionMessage(ep)
+	}
+	return http.StatusInternalServerError, "InternalServerError", "Internal error in the Runtime API; the runtime should exit."
+}
+
+func tooLargeMessage(limit int64) string {
+	return fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", limit)
+}
+
+// transitionMessage texts are a Decision (runtime-api.md §2).
+func transitionMessage(ep endpoint) string {
+	switch ep {
+	case epNext:
+		return "Invalid state transition: /next called while the current invocation has no result."
+	case epResponse:
+		return "Invalid state transition: the invocation already has a result."
+	case epError:
+		return "Invalid state transition: the invocation already has a result or its response has begun."
+	case epInitError:
+		return "Invalid state transition: init is already complete."
+	}
+	return "Invalid state transition."
+}
+
+func writeError(w http.ResponseWriter, status int, errorType, message string) {
+	body := errorDocument(message, errorType)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+var acceptedBody = []byte(`{"status":"OK"}`)
+
+func writeAccepted(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(acceptedBody)))
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(acceptedBody)
+}
+
+// setHeader sets a header when v is not empty ("omit headers that have no
+// value"), with control characters replaced by spaces so an odd value cannot
+// break the runtime's HTTP parsing. Valid JSON only has them as whitespace.
+func setHeader(h http.Header, key, v string) {
+	if v == "" {
+		return
+	}
+	h.Set(key, strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\t') || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, v))
+}
+
+// clip shortens a runtime-supplied value quoted in a message.
+func clip(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}
