@@ -34,9 +34,14 @@ func (h *Handler) resolve(q *request, shape function.Shape) (registry.Resolved, 
 	return h.reg.Resolve(ref)
 }
 
+type wireCode struct {
+	RepositoryType string `json:"RepositoryType"`
+	Location       string `json:"Location"`
+}
+
 type wireGetFunction struct {
 	Configuration *wireFunctionConfiguration `json:"Configuration"`
-	Code          map[string]string          `json:"Code"`
+	Code          wireCode                   `json:"Code"`
 	Tags          map[string]string          `json:"Tags,omitempty"`
 	Concurrency   map[string]int             `json:"Concurrency,omitempty"`
 }
@@ -48,11 +53,8 @@ func (h *Handler) getFunction(q *request) (response, error) {
 	}
 	out := &wireGetFunction{
 		Configuration: h.configuration(res.Config, res.Qualifier),
-		Code: map[string]string{
-			"RepositoryType": "S3",
-			"Location":       h.codeURL(q.r, res.Config),
-		},
-		Tags: res.Function.Tags,
+		Code:          wireCode{RepositoryType: "S3", Location: h.codeURL(q.r, res.Config)},
+		Tags:          res.Function.Tags,
 	}
 	if rc := res.Function.ReservedConcurrency; rc != nil {
 		out.Concurrency = map[string]int{"ReservedConcurrentExecutions": *rc}

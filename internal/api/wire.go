@@ -16,33 +16,58 @@ type wireEnvironment struct {
 }
 
 type wireFunctionConfiguration struct {
-	FunctionName         string            `json:"FunctionName"`
-	FunctionArn          string            `json:"FunctionArn"`
-	Runtime              string            `json:"Runtime,omitempty"`
-	Role                 string            `json:"Role"`
-	Handler              string            `json:"Handler,omitempty"`
-	CodeSize             int64             `json:"CodeSize"`
-	CodeSha256           string            `json:"CodeSha256"`
-	Description          string            `json:"Description"`
-	Timeout              int               `json:"Timeout"`
-	MemorySize           int               `json:"MemorySize"`
-	LastModified         string            `json:"LastModified"`
-	Version              string            `json:"Version"`
-	RevisionID           string            `json:"RevisionId"`
-	State                string            `json:"State"`
-	StateReason          string            `json:"StateReason,omitempty"`
-	StateReasonCode      string            `json:"StateReasonCode,omitempty"`
-	LastUpdateStatus     string            `json:"LastUpdateStatus"`
-	PackageType          string            `json:"PackageType"`
-	Architectures        []string          `json:"Architectures"`
-	EphemeralStorage     map[string]int    `json:"EphemeralStorage"`
-	TracingConfig        map[string]string `json:"TracingConfig"`
-	LoggingConfig        map[string]string `json:"LoggingConfig"`
-	SnapStart            map[string]string `json:"SnapStart"`
-	RuntimeVersionConfig map[string]string `json:"RuntimeVersionConfig"`
-	Environment          *wireEnvironment  `json:"Environment,omitempty"`
-	DeadLetterConfig     map[string]string `json:"DeadLetterConfig,omitempty"`
+	FunctionName         string               `json:"FunctionName"`
+	FunctionArn          string               `json:"FunctionArn"`
+	Runtime              string               `json:"Runtime,omitempty"`
+	Role                 string               `json:"Role"`
+	Handler              string               `json:"Handler,omitempty"`
+	CodeSize             int64                `json:"CodeSize"`
+	CodeSha256           string               `json:"CodeSha256"`
+	Description          string               `json:"Description"`
+	Timeout              int                  `json:"Timeout"`
+	MemorySize           int                  `json:"MemorySize"`
+	LastModified         string               `json:"LastModified"`
+	Version              string               `json:"Version"`
+	RevisionID           string               `json:"RevisionId"`
+	State                string               `json:"State"`
+	StateReason          string               `json:"StateReason,omitempty"`
+	StateReasonCode      string               `json:"StateReasonCode,omitempty"`
+	LastUpdateStatus     string               `json:"LastUpdateStatus"`
+	PackageType          string               `json:"PackageType"`
+	Architectures        []string             `json:"Architectures"`
+	EphemeralStorage     wireEphemeralStorage `json:"EphemeralStorage"`
+	TracingConfig        wireTracingConfig    `json:"TracingConfig"`
+	LoggingConfig        wireLoggingConfig    `json:"LoggingConfig"`
+	SnapStart            wireSnapStart        `json:"SnapStart"`
+	RuntimeVersionConfig wireRuntimeVersion   `json:"RuntimeVersionConfig"`
+	Environment          *wireEnvironment     `json:"Environment,omitempty"`
+	DeadLetterConfig     *wireDeadLetter      `json:"DeadLetterConfig,omitempty"`
 }
+
+// Small members as structs, not maps: they encode several times faster,
+// and GetFunction is the hottest management read.
+type (
+	wireEphemeralStorage struct {
+		Size int `json:"Size"`
+	}
+	wireTracingConfig struct {
+		Mode string `json:"Mode"`
+	}
+	wireLoggingConfig struct {
+		LogFormat string `json:"LogFormat"`
+		LogGroup  string `json:"LogGroup"`
+	}
+	wireSnapStart struct {
+		ApplyOn            string `json:"ApplyOn"`
+		OptimizationStatus string `json:"OptimizationStatus"`
+	}
+	wireRuntimeVersion struct {
+		RuntimeVersionArn string `json:"RuntimeVersionArn"`
+	}
+	wireDeadLetter struct {
+		TargetArn string `json:"TargetArn"`
+	}
+)
 
 // configuration renders c as FunctionConfiguration with the ARN qualified
 // by qualifier ("" = unqualified).
@@ -65,19 +90,19 @@ func (h *Handler) configuration(c *function.Config, qualifier string) *wireFunct
 		LastUpdateStatus: "Successful",
 		PackageType:      "Zip",
 		Architectures:    []string{c.Architecture},
-		EphemeralStorage: map[string]int{"Size": c.EphemeralStorage},
-		TracingConfig:    map[string]string{"Mode": c.TracingMode},
-		LoggingConfig:    map[string]string{"LogFormat": "Text", "LogGroup": c.LogGroupName()},
-		SnapStart:        map[string]string{"ApplyOn": "None", "OptimizationStatus": "Off"},
-		RuntimeVersionConfig: map[string]string{
-			"RuntimeVersionArn": "arn:aws:lambda:" + h.cfg.Region + "::runtime:" + runtimeVersionHash(c.Runtime),
+		EphemeralStorage: wireEphemeralStorage{Size: c.EphemeralStorage},
+		TracingConfig:    wireTracingConfig{Mode: c.TracingMode},
+		LoggingConfig:    wireLoggingConfig{LogFormat: "Text", LogGroup: c.LogGroupName()},
+		SnapStart:        wireSnapStart{ApplyOn: "None", OptimizationStatus: "Off"},
+		RuntimeVersionConfig: wireRuntimeVersion{
+			RuntimeVersionArn: "arn:aws:lambda:" + h.cfg.Region + "::runtime:" + runtimeVersionHash(c.Runtime),
 		},
 	}
 	if len(c.Environment) > 0 {
 		w.Environment = &wireEnvironment{Variables: c.Environment}
 	}
 	if c.DeadLetterTarget != "" {
-		w.DeadLetterConfig = map[string]string{"TargetArn": c.DeadLetterTarget}
+		w.DeadLetterConfig = &wireDeadLetter{TargetArn: c.DeadLetterTarget}
 	}
 	return w
 }
