@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"internal/api":               {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion"},
 	"internal/api/sigv4":         {},
 	"internal/async":             {"internal/invoke", "internal/store", "internal/registry"},
-	"internal/invoke":            {"internal/registry", "internal/recursion", "internal/pool", "internal/environment"},
+	"internal/invoke":            {"internal/registry", "internal/recursion", "internal/pool", "internal/environment", "internal/runtimes", "internal/codezip", "internal/runtimeapi"},
 	"internal/pool":              {"internal/environment"},
 	"internal/environment":       {"internal/runtimeapi", "internal/sandbox", "internal/runtimes", "internal/codezip"},
 	"internal/runtimeapi":        {},

@@ -15,7 +15,7 @@ func (h *Handler) createAlias(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusCreated, h.alias(name, a)}, nil
+	return response{status: http.StatusCreated, body: h.alias(name, a)}, nil
 }
 
 func (h *Handler) getAlias(q *request) (response, error) {
@@ -23,7 +23,7 @@ func (h *Handler) getAlias(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusOK, h.alias(name, a)}, nil
+	return response{status: http.StatusOK, body: h.alias(name, a)}, nil
 }
 
 func (h *Handler) updateAlias(q *request) (response, error) {
@@ -35,7 +35,7 @@ func (h *Handler) updateAlias(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusOK, h.alias(name, a)}, nil
+	return response{status: http.StatusOK, body: h.alias(name, a)}, nil
 }
 
 func (h *Handler) deleteAlias(q *request) (response, error) {
@@ -63,7 +63,7 @@ func (h *Handler) listAliases(q *request) (response, error) {
 	for i, a := range p.Items {
 		out.Aliases[i] = h.alias(name, a)
 	}
-	return response{http.StatusOK, out}, nil
+	return response{status: http.StatusOK, body: out}, nil
 }
 
 func (h *Handler) putConcurrency(q *request) (response, error) {
@@ -75,7 +75,7 @@ func (h *Handler) putConcurrency(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusOK, map[string]int{"ReservedConcurrentExecutions": n}}, nil
+	return response{status: http.StatusOK, body: map[string]int{"ReservedConcurrentExecutions": n}}, nil
 }
 
 func (h *Handler) getConcurrency(q *request) (response, error) {
@@ -84,9 +84,9 @@ func (h *Handler) getConcurrency(q *request) (response, error) {
 		return response{}, err
 	}
 	if n == nil {
-		return response{http.StatusOK, map[string]int{}}, nil
+		return response{status: http.StatusOK, body: map[string]int{}}, nil
 	}
-	return response{http.StatusOK, map[string]int{"ReservedConcurrentExecutions": *n}}, nil
+	return response{status: http.StatusOK, body: map[string]int{"ReservedConcurrentExecutions": *n}}, nil
 }
 
 func (h *Handler) deleteConcurrency(q *request) (response, error) {

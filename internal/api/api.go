@@ -22,6 +22,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/registry"
 )
 
@@ -34,6 +35,7 @@ type Config struct {
 	Region    string
 	AccountID string
 	Registry  *registry.Registry
+	Invoker   *invoke.Service
 	Verifier  *sigv4.Verifier
 	// CodeURLKey signs GetFunction's Code.Location download URLs.
 	CodeURLKey []byte
@@ -136,10 +138,13 @@ func (q *request) listOptions() (registry.ListOptions, error) {
 	return registry.ListOptions{Marker: q.query.Get("Marker"), MaxItems: n}, err
 }
 
-// response is what an operation returns: a status and an optional JSON body.
+// response is what an operation returns: a status and an optional JSON
+// body, or raw bytes with their own headers (Invoke).
 type response struct {
-	status int
-	body   any
+	status  int
+	body    any
+	raw     []byte
+	headers map[string]string
 }
 
 type operation func(q *request) (response, error)
@@ -172,7 +177,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, param
 	default:
 		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), h.log.With("request_id", id))
 	}
-	body, err := readBody(r, rt.bodyLimit, rt.name)
+	body, err := readBody(w, r, rt.bodyLimit, rt.limitName())
 	if err != nil {
 		return h.writeError(w, err, h.log.With("request_id", id))
 	}
@@ -185,25 +190,58 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, param
 	if err != nil {
 		return h.writeError(w, err, q.logger())
 	}
+	if resp.headers != nil || resp.raw != nil {
+		return writeRaw(w, resp)
+	}
 	return writeJSON(w, resp.status, resp.body)
 }
 
-// readBody reads at most limit bytes; one more is a 413.
-func readBody(r *http.Request, limit int64, op string) ([]byte, error) {
+func writeRaw(w http.ResponseWriter, resp response) int {
+	for k, v := range resp.headers {
+		w.Header().Set(k, v)
+	}
+	if resp.raw != nil {
+		w.Header().Set("Content-Length", strconv.Itoa(len(resp.raw)))
+	}
+	w.WriteHeader(resp.status)
+	if len(resp.raw) > 0 {
+		_, _ = w.Write(resp.raw)
+	}
+	return resp.status
+}
+
+// drainFactor bounds how much of an oversized body is read and discarded
+// before answering 413: answering early and closing makes Node and Python
+// clients report a socket error instead of the 413 (invoke.md §3).
+const drainFactor = 4
+
+// readBody reads at most limit bytes; one more is a 413. The rest of an
+// oversized body is drained up to drainFactor × limit; a body announced
+// larger than that is refused at once and the connection closed.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, op string) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	if r.ContentLength > limit {
+	if r.ContentLength > drainFactor*limit {
+		w.Header().Set("Connection", "close")
 		return nil, tooLarge(limit, op)
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	n := r.ContentLength
+	if n < 0 || n > limit {
+		n = 0
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, awserr.New(awserr.InvalidRequestContent, "Could not read request body: "+err.Error())
 	}
-	if int64(len(b)) > limit {
+	if int64(buf.Len()) > limit {
+		if m, _ := io.Copy(io.Discard, io.LimitReader(r.Body, (drainFactor-1)*limit)); m >= (drainFactor-1)*limit {
+			w.Header().Set("Connection", "close")
+		}
 		return nil, tooLarge(limit, op)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 func tooLarge(limit int64, op string) error {

@@ -21,7 +21,7 @@ func (h *Handler) createFunction(q *request) (response, error) {
 	w := h.configuration(c, "")
 	w.State, w.StateReason, w.StateReasonCode = "Pending", "The function is being created.", "Creating"
 	_ = f
-	return response{http.StatusCreated, w}, nil
+	return response{status: http.StatusCreated, body: w}, nil
 }
 
 // resolve parses the function label and ?Qualifier= of q and looks the
@@ -59,7 +59,7 @@ func (h *Handler) getFunction(q *request) (response, error) {
 	if rc := res.Function.ReservedConcurrency; rc != nil {
 		out.Concurrency = map[string]int{"ReservedConcurrentExecutions": *rc}
 	}
-	return response{http.StatusOK, out}, nil
+	return response{status: http.StatusOK, body: out}, nil
 }
 
 func (h *Handler) getFunctionConfiguration(q *request) (response, error) {
@@ -67,7 +67,7 @@ func (h *Handler) getFunctionConfiguration(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusOK, h.configuration(res.Config, res.Qualifier)}, nil
+	return response{status: http.StatusOK, body: h.configuration(res.Config, res.Qualifier)}, nil
 }
 
 func (h *Handler) deleteFunction(q *request) (response, error) {
@@ -86,7 +86,7 @@ func (h *Handler) updateFunctionConfiguration(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusOK, h.configuration(c, "")}, nil
+	return response{status: http.StatusOK, body: h.configuration(c, "")}, nil
 }
 
 func (h *Handler) updateFunctionCode(q *request) (response, error) {
@@ -102,7 +102,7 @@ func (h *Handler) updateFunctionCode(q *request) (response, error) {
 	if c.Version != function.Latest {
 		qualifier = c.Version
 	}
-	return response{http.StatusOK, h.configuration(c, qualifier)}, nil
+	return response{status: http.StatusOK, body: h.configuration(c, qualifier)}, nil
 }
 
 func (h *Handler) publishVersion(q *request) (response, error) {
@@ -114,7 +114,7 @@ func (h *Handler) publishVersion(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusCreated, h.configuration(c, c.Version)}, nil
+	return response{status: http.StatusCreated, body: h.configuration(c, c.Version)}, nil
 }
 
 type wireFunctionList struct {
@@ -153,13 +153,13 @@ func (h *Handler) listFunctions(q *request) (response, error) {
 				"Invalid parameter combination: MasterRegion requires FunctionVersion=ALL.")
 		}
 		// lambada has no Lambda@Edge replicas.
-		return response{http.StatusOK, &wireFunctionList{Functions: []*wireFunctionConfiguration{}}}, nil
+		return response{status: http.StatusOK, body: &wireFunctionList{Functions: []*wireFunctionConfiguration{}}}, nil
 	}
 	p, err := h.reg.ListFunctions(opt, all)
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusOK, &wireFunctionList{Functions: h.listed(p.Items), NextMarker: p.NextMarker}}, nil
+	return response{status: http.StatusOK, body: &wireFunctionList{Functions: h.listed(p.Items), NextMarker: p.NextMarker}}, nil
 }
 
 func (h *Handler) listVersions(q *request) (response, error) {
@@ -171,12 +171,12 @@ func (h *Handler) listVersions(q *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{http.StatusOK, &wireVersionList{Versions: h.listed(p.Items), NextMarker: p.NextMarker}}, nil
+	return response{status: http.StatusOK, body: &wireVersionList{Versions: h.listed(p.Items), NextMarker: p.NextMarker}}, nil
 }
 
 func (h *Handler) getAccountSettings(q *request) (response, error) {
 	s := h.reg.AccountSettings()
-	return response{http.StatusOK, map[string]any{
+	return response{status: http.StatusOK, body: map[string]any{
 		"AccountLimit": map[string]any{
 			"TotalCodeSize":                  int64(80_530_636_800),
 			"CodeSizeUnzipped":               int64(262_144_000),

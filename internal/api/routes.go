@@ -16,7 +16,17 @@ type route struct {
 	method    string
 	pattern   []string
 	bodyLimit int64
-	op        operation
+	// opName is the operation's name in 413 messages when it differs
+	// from name (Invoke says "InvokeFunction").
+	opName string
+	op     operation
+}
+
+func (rt *route) limitName() string {
+	if rt.opName != "" {
+		return rt.opName
+	}
+	return rt.name
 }
 
 func (h *Handler) table() []route {
@@ -27,7 +37,10 @@ func (h *Handler) table() []route {
 		return route{name: name, method: method, pattern: pattern, bodyLimit: DefaultBodyLimit, op: op}
 	}
 	code := func(rt route) route { rt.bodyLimit = function.MaxCodeRequestBody; return rt }
+	invoke := r("Invoke", http.MethodPost, fn("2015-03-31", "invocations"), h.invoke)
+	invoke.bodyLimit, invoke.opName = function.MaxSyncPayload, "InvokeFunction"
 	return []route{
+		invoke,
 		code(r("CreateFunction", http.MethodPost, []string{"2015-03-31", "functions"}, h.createFunction)),
 		r("ListFunctions", http.MethodGet, []string{"2015-03-31", "functions"}, h.listFunctions),
 		r("GetFunction", http.MethodGet, fn("2015-03-31"), h.getFunction),

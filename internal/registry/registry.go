@@ -58,6 +58,9 @@ type Registry struct {
 	// revision, not for the watch as a whole to pass it.
 	revs  map[string]uint64
 	moved chan struct{} // closed and replaced whenever the view changes
+	// reserved is the sum of all reservations in the view, kept as
+	// documents come and go so the invoke path reads it in O(1).
+	reserved int
 
 	ready chan struct{}
 	wg    sync.WaitGroup
@@ -150,10 +153,16 @@ func (r *Registry) apply(ev store.Event) {
 		}
 	}
 	r.mu.Lock()
+	if old, ok := r.funcs[name]; ok && old.ReservedConcurrency != nil {
+		r.reserved -= *old.ReservedConcurrency
+	}
 	if f == nil {
 		delete(r.funcs, name)
 	} else {
 		r.funcs[name] = f
+		if f.ReservedConcurrency != nil {
+			r.reserved += *f.ReservedConcurrency
+		}
 	}
 	if ev.Revision > r.revs[name] {
 		r.revs[name] = ev.Revision
@@ -188,6 +197,13 @@ func (r *Registry) Function(name string) (*function.Function, bool) {
 	f, ok := r.funcs[name]
 	r.mu.RUnlock()
 	return f, ok
+}
+
+// ReservedTotal is the sum of every function's reserved concurrency.
+func (r *Registry) ReservedTotal() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.reserved
 }
 
 // names returns the view's function names, sorted.

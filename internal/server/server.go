@@ -24,6 +24,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/api"
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
@@ -53,6 +54,8 @@ type Config struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	MaxConcurrency  int
+	// IdleTimeout closes environments idle for longer (--idle-timeout).
+	IdleTimeout     time.Duration
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 }
@@ -92,6 +95,7 @@ type Server struct {
 	generated bool
 	node      *natsnode.Node
 	reg       *registry.Registry
+	invoker   *invoke.Service
 	api       *api.Handler
 	ln        net.Listener
 	http      *http.Server
@@ -167,8 +171,16 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		AccountConcurrency: s.cfg.MaxConcurrency, Logger: s.log,
 	}, kv, blobs)
 
+	s.invoker = invoke.New(invoke.Config{
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir,
+		AccountConcurrency: s.cfg.MaxConcurrency, IdleTimeout: s.cfg.IdleTimeout,
+		Logger: s.log, Metrics: s.metrics,
+	}, s.reg)
+	if err := s.invoker.Start(ctx); err != nil {
+		return fmt.Errorf("starting the invoke service: %w", err)
+	}
 	s.api = api.New(api.Config{
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg,
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker,
 		Verifier: &sigv4.Verifier{
 			Region: s.cfg.Region, Service: "lambda",
 			Creds: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
@@ -260,6 +272,11 @@ func (s *Server) Close(ctx context.Context) error {
 			}
 		} else if s.ln != nil {
 			_ = s.ln.Close()
+		}
+		if s.invoker != nil {
+			if err := s.invoker.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping environments: %w", err))
+			}
 		}
 		if s.reg != nil {
 			if err := s.reg.Close(ctx); err != nil {

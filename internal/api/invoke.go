@@ -1,0 +1,58 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/invoke"
+)
+
+// unsupportedInvokeHeaders are 2025 invocation features lambada lacks:
+// sending one is refused rather than ignored.
+var unsupportedInvokeHeaders = []string{"X-Amz-Tenant-Id", "X-Amz-Durable-Execution-Name"}
+
+func (h *Handler) invoke(q *request) (response, error) {
+	hd := q.r.Header
+	in := &invoke.Request{
+		FunctionName:   q.params[0],
+		Qualifier:      q.query.Get("Qualifier"),
+		InvocationType: hd.Get("X-Amz-Invocation-Type"),
+		LogType:        hd.Get("X-Amz-Log-Type"),
+		ClientContext:  hd.Get("X-Amz-Client-Context"),
+		Payload:        q.body,
+		RequestID:      q.id,
+		TraceHeader:    hd.Get("X-Amzn-Trace-Id"),
+	}
+	for _, name := range unsupportedInvokeHeaders {
+		if hd.Get(name) != "" {
+			in.Unsupported = name
+		}
+	}
+	if in.InvocationType == invoke.Event && len(q.body) > function.MaxEventPayload {
+		return response{}, awserr.Newf(awserr.RequestEntityTooLarge,
+			"%d byte payload is too large for the Event invocation type (limit %d bytes)", len(q.body), function.MaxEventPayload)
+	}
+	res, err := h.cfg.Invoker.Invoke(q.r.Context(), in)
+	if err != nil {
+		return response{}, err
+	}
+	if res.Status != http.StatusOK {
+		return response{status: res.Status, headers: map[string]string{}}, nil
+	}
+	headers := map[string]string{
+		"Content-Type":           "application/json",
+		"X-Amz-Executed-Version": res.ExecutedVersion,
+	}
+	if res.FunctionError != "" {
+		headers["X-Amz-Function-Error"] = res.FunctionError
+	}
+	if res.LogResult != "" {
+		headers["X-Amz-Log-Result"] = res.LogResult
+	}
+	raw := res.Payload
+	if raw == nil {
+		raw = []byte{}
+	}
+	return response{status: http.StatusOK, raw: raw, headers: headers}, nil
+}

@@ -1,0 +1,142 @@
+package environment
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/runtimeapi"
+)
+
+// Next implements runtimeapi.Bridge.
+func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
+	e.mu.Lock()
+	if !e.initDone {
+		e.initDone = true
+		e.initDur = time.Since(e.started)
+	}
+	prev := e.cur
+	if prev != nil {
+		select {
+		case <-prev.done:
+		default:
+			e.mu.Unlock()
+			return nil, runtimeapi.ErrInvalidStateTransition
+		}
+	}
+	e.mu.Unlock()
+	if prev != nil {
+		e.collect(prev)
+		e.mu.Lock()
+		if e.cur == prev {
+			e.cur = nil
+			close(prev.idle)
+		}
+		e.mu.Unlock()
+	}
+
+	var c *call
+	select {
+	case c = <-e.dispatchCh:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	prefix := e.logs.sync()
+	e.sampleMemory()
+	timeout := time.Duration(e.spec.TimeoutSec) * time.Second
+	e.mu.Lock()
+	now := time.Now()
+	c.dispatch = now
+	c.deadline = now.Add(timeout)
+	if !c.req.Deadline.IsZero() {
+		c.deadline = c.req.Deadline
+	}
+	c.prefix = prefix
+	e.cur = c
+	inv := &runtimeapi.Invocation{
+		RequestID:          c.req.ID,
+		Deadline:           c.deadline,
+		InvokedFunctionARN: c.req.InvokedARN,
+		TraceID:            c.req.TraceID,
+		ClientContext:      c.req.ClientContext,
+		Payload:            c.req.Payload,
+		ResponseLimit:      runtimeapi.MaxBufferedResponse,
+	}
+	e.mu.Unlock()
+	close(c.ready)
+	return inv, nil
+}
+
+// begin returns the call id refers to and marks its result as begun.
+func (e *Env) begin(id string) (*call, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.cur
+	if c == nil || c.req.ID != id || c.timedOut {
+		return nil, runtimeapi.ErrInvalidRequestID
+	}
+	if c.begun {
+		return nil, runtimeapi.ErrInvalidStateTransition
+	}
+	c.begun = true
+	return c, nil
+}
+
+// complete records c's result unless it timed out meanwhile.
+func (e *Env) complete(c *call, r Result) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c.timedOut {
+		return runtimeapi.ErrInvalidRequestID
+	}
+	c.result = r
+	close(c.done)
+	return nil
+}
+
+// Respond implements runtimeapi.Bridge: the body is buffered.
+func (e *Env) Respond(ctx context.Context, requestID string, resp *runtimeapi.Response) error {
+	c, err := e.begin(requestID)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	_, rerr := io.Copy(&buf, resp.Body)
+	switch {
+	case errors.Is(rerr, runtimeapi.ErrResponseTooLarge):
+		_ = e.complete(c, Result{FunctionError: runtimeapi.NewFunctionError(runtimeapi.ErrorTypeResponseTooLarge,
+			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", runtimeapi.MaxBufferedResponse))})
+		return rerr
+	case rerr != nil:
+		// Cut off: the runtime is expected to exit; the exit decides.
+		return rerr
+	}
+	if ferr := resp.TrailerError(); ferr != nil {
+		return e.complete(c, Result{FunctionError: ferr})
+	}
+	return e.complete(c, Result{Body: buf.Bytes(), ContentType: resp.ContentType})
+}
+
+// Fail implements runtimeapi.Bridge.
+func (e *Env) Fail(ctx context.Context, requestID string, ferr *runtimeapi.FunctionError) error {
+	c, err := e.begin(requestID)
+	if err != nil {
+		return err
+	}
+	return e.complete(c, Result{FunctionError: ferr})
+}
+
+// InitError implements runtimeapi.Bridge.
+func (e *Env) InitError(ctx context.Context, ferr *runtimeapi.FunctionError) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.initDone || e.initErr != nil {
+		return runtimeapi.ErrInvalidStateTransition
+	}
+	e.initErr = ferr
+	close(e.initFailed)
+	return nil
+}

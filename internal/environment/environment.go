@@ -1,0 +1,515 @@
+// Package environment is one Lambda execution environment: one runtime
+// process and its own Runtime API endpoint, serving exactly one invocation at
+// a time (spec/runtime-api.md §7, spec/invoke.md §5, §6, §11). It implements
+// runtimeapi.Bridge: the runtime parks GET /next, Invoke hands it the event
+// and waits for /response, /error, the deadline or the process exit.
+package environment
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/runtimeapi"
+)
+
+// Errors Invoke returns: the environment cannot take the invocation.
+var (
+	ErrBusy   = errors.New("environment is serving another invocation")
+	ErrBroken = errors.New("environment is broken or closed")
+)
+
+// Spec is everything one environment needs to start.
+type Spec struct {
+	FunctionName, Version, Handler, Runtime string
+	MemoryMB, TimeoutSec                    int
+	// TaskRoot is the unpacked code directory (read-only); the working dir.
+	TaskRoot string
+	// TmpDir is the environment's private writable /tmp (TMPDIR).
+	TmpDir string
+	// RuntimeDir is LAMBDA_RUNTIME_DIR; "" means /var/runtime.
+	RuntimeDir string
+	// Env holds the function's own variables; reserved keys are dropped.
+	Env              map[string]string
+	Region, LogGroup string
+	// Command is what to exec; for provided.* [TaskRoot/bootstrap].
+	Command []string
+	// ExtraEnv holds lambada's additions (AWS_ENDPOINT_URL_LAMBDA,
+	// credentials).
+	ExtraEnv map[string]string
+}
+
+// Request is one invocation.
+type Request struct {
+	ID            string
+	Payload       []byte
+	InvokedARN    string
+	TraceID       string
+	ClientContext string
+	// Deadline overrides dispatch time + TimeoutSec when set.
+	Deadline time.Time
+	// A streaming sink (io.Writer + limit) will be added here; when nil the
+	// body is buffered into Result.Body.
+}
+
+// Result is how one invocation ended.
+type Result struct {
+	Body        []byte
+	ContentType string
+	// FunctionError is set for every Unhandled outcome (X-Amz-Function-Error).
+	FunctionError *runtimeapi.FunctionError
+	// InitDuration is set on the cold start only.
+	InitDuration time.Duration
+	Duration     time.Duration
+	// Log is this invocation's log text, START … REPORT (invoke.md §6).
+	Log []byte
+	// Broken: the environment was killed and must be closed and replaced.
+	Broken bool
+}
+
+// call is one dispatched (or waiting) invocation. Its fields are guarded by
+// Env.mu.
+type call struct {
+	req      Request
+	deadline time.Time
+	dispatch time.Time
+	cold     bool
+
+	begun    bool // a /response or /error began: no second result
+	timedOut bool // late answers get ErrInvalidRequestID
+	done     chan struct{}
+	result   Result
+	idle     chan struct{} // closed when the runtime asked for the next invocation
+	ready    chan struct{} // closed by Next once dispatch, deadline and prefix are set
+	prefix   []byte        // log lines written before dispatch (init output)
+	lines    []byte
+	linesSet bool
+}
+
+// Env is one environment. Lock order: Env.mu only; logs.mu is taken without
+// holding Env.mu.
+type Env struct {
+	spec Spec
+	log  *slog.Logger
+
+	ln         net.Listener
+	serveStop  context.CancelFunc
+	serveDone  chan struct{}
+	cmd        *exec.Cmd
+	startErr   error
+	started    time.Time
+	exited     chan struct{}
+	exitErr    error
+	maxRSSKB   int64 // ru_maxrss at exit: inflated by the fork, used only without a VmHWM sample
+	logs       *logPipe
+	dispatchCh chan *call
+	initFailed chan struct{}
+
+	mu        sync.Mutex
+	initDone  bool
+	initDur   time.Duration
+	initErr   *runtimeapi.FunctionError
+	hwmKB     int64 // largest VmHWM sampled while the process ran
+	coldUsed  bool
+	cur       *call
+	busy      bool
+	broken    bool
+	closed    bool
+	closeOnce sync.Once
+}
+
+var _ runtimeapi.Bridge = (*Env)(nil)
+
+// Start opens the Runtime API listener and starts the runtime process. It
+// does not wait for init. A process that cannot be started is not an error
+// here: the first Invoke reports Runtime.InvalidEntrypoint.
+func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if len(spec.Command) == 0 {
+		return nil, errors.New("starting environment: empty command")
+	}
+	if spec.TimeoutSec <= 0 {
+		spec.TimeoutSec = 3
+	}
+	logger = logger.With("function", spec.FunctionName, "version", spec.Version)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting environment: listening: %w", err)
+	}
+	lp, err := newLogPipe(logger)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("starting environment: %w", err)
+	}
+	e := &Env{
+		spec: spec, log: logger, ln: ln, logs: lp,
+		serveDone:  make(chan struct{}),
+		exited:     make(chan struct{}),
+		dispatchCh: make(chan *call),
+		initFailed: make(chan struct{}),
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.serveStop = cancel
+	go func() {
+		defer close(e.serveDone)
+		if err := runtimeapi.NewServer(e, logger).Serve(sctx, ln); err != nil {
+			logger.Warn("runtime API stopped", "err", err)
+		}
+	}()
+
+	now := time.Now()
+	cmd := &exec.Cmd{
+		Path:        spec.Command[0],
+		Args:        spec.Command,
+		Dir:         spec.TaskRoot,
+		Env:         buildEnv(spec, ln.Addr().String(), logStreamName(now, spec.Version)),
+		Stdout:      lp.w,
+		Stderr:      lp.w,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	e.cmd = cmd
+	e.started = now
+	if err := cmd.Start(); err != nil {
+		e.startErr = err
+		close(e.exited)
+		return e, nil
+	}
+	go e.wait()
+	return e, nil
+}
+
+// wait reaps the process and records how it ended.
+func (e *Env) wait() {
+	err := e.cmd.Wait()
+	var kb int64
+	if ps := e.cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			kb = ru.Maxrss
+		}
+	}
+	e.mu.Lock()
+	e.exitErr = err
+	if kb > e.maxRSSKB {
+		e.maxRSSKB = kb
+	}
+	e.mu.Unlock()
+	close(e.exited)
+}
+
+// killGroup SIGKILLs the runtime's whole process group.
+func (e *Env) killGroup() {
+	if e.startErr != nil || e.cmd.Process == nil {
+		return
+	}
+	e.sampleMemory()
+	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// Pid is the runtime process id, 0 when it never started.
+func (e *Env) Pid() int {
+	if e.startErr != nil || e.cmd.Process == nil {
+		return 0
+	}
+	return e.cmd.Process.Pid
+}
+
+// Close kills the whole process group, waits for it, and stops the Runtime
+// API endpoint and the log reader.
+func (e *Env) Close() error {
+	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		e.closed, e.broken = true, true
+		e.mu.Unlock()
+		e.killGroup()
+		<-e.exited
+		e.serveStop()
+		<-e.serveDone
+		e.logs.close()
+	})
+	return nil
+}
+
+// Invoke runs one invocation to its end. ctx bounds only the wait before
+// dispatch: once dispatched, the invocation runs to completion (invoke.md
+// §4). A Result with Broken set means the process is gone or killed.
+func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
+	if req.ID == "" {
+		return Result{}, errors.New("invoke: empty request id")
+	}
+	e.mu.Lock()
+	if e.broken || e.closed {
+		e.mu.Unlock()
+		return Result{}, ErrBroken
+	}
+	if e.busy {
+		e.mu.Unlock()
+		return Result{}, ErrBusy
+	}
+	e.busy = true
+	cold := !e.coldUsed
+	e.coldUsed = true
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		e.busy = false
+		e.mu.Unlock()
+	}()
+
+	arrival := time.Now()
+	c := &call{req: req, cold: cold, done: make(chan struct{}), idle: make(chan struct{}), ready: make(chan struct{})}
+	timeout := time.Duration(e.spec.TimeoutSec) * time.Second
+
+	if e.startErr != nil {
+		ferr := runtimeapi.NewFunctionError("Runtime.InvalidEntrypoint",
+			fmt.Sprintf("RequestId: %s Error: %v", req.ID, e.startErr))
+		return e.fail(c, arrival, ferr, "", nil), nil
+	}
+
+	// Wait for the runtime's /next. A slow init may run up to the
+	// invocation's own deadline (runtime-api.md §7).
+	bound := req.Deadline
+	if bound.IsZero() {
+		bound = arrival.Add(timeout)
+	}
+	t := time.NewTimer(time.Until(bound))
+	defer t.Stop()
+	select {
+	case e.dispatchCh <- c:
+	case <-e.initFailed:
+		e.mu.Lock()
+		ferr := e.initErr
+		e.mu.Unlock()
+		e.killGroup()
+		<-e.exited
+		return e.fail(c, arrival, ferr, "", e.logs.sync()), nil
+	case <-e.exited:
+		// Exit before the first next: Runtime.ExitError (or the init error
+		// posted just before exiting).
+		e.mu.Lock()
+		ferr := e.initErr
+		e.mu.Unlock()
+		if ferr == nil {
+			ferr = e.exitError(req.ID)
+		}
+		return e.fail(c, arrival, ferr, "", e.logs.sync()), nil
+	case <-t.C:
+		e.killGroup()
+		<-e.exited
+		return e.fail(c, arrival, e.timeoutError(req.ID), "timeout", e.logs.sync()), nil
+	case <-ctx.Done():
+		// Nothing was dispatched: the next invocation is still the cold one.
+		e.mu.Lock()
+		e.coldUsed = !cold
+		e.mu.Unlock()
+		return Result{}, ctx.Err()
+	}
+
+	// Dispatched.
+	<-c.ready
+	e.mu.Lock()
+	deadline := c.deadline
+	e.mu.Unlock()
+	t.Reset(time.Until(deadline))
+	select {
+	case <-c.done:
+	case <-e.exited:
+		select {
+		case <-c.done:
+		default:
+			e.mu.Lock()
+			c.timedOut = true // the request id is no longer current
+			e.mu.Unlock()
+			return e.fail(c, c.dispatch, e.exitError(req.ID), "", e.logs.sync()), nil
+		}
+	case <-t.C:
+		e.mu.Lock()
+		late := false
+		select {
+		case <-c.done:
+			late = true
+		default:
+			c.timedOut = true
+		}
+		e.mu.Unlock()
+		if !late {
+			e.killGroup()
+			<-e.exited
+			return e.fail(c, c.dispatch, e.timeoutError(req.ID), "timeout", e.logs.sync()), nil
+		}
+	}
+	end := time.Now()
+	e.sampleMemory()
+
+	// The result is in. Its log ends when the runtime asks for the next
+	// invocation (Next collects the lines), exits, or the deadline passes.
+	broken := false
+	select {
+	case <-c.idle:
+	case <-e.exited:
+		broken = true
+	case <-t.C:
+	}
+	lines := e.collect(c)
+	e.mu.Lock()
+	res := c.result
+	if broken {
+		e.broken = true
+	}
+	e.mu.Unlock()
+	res.Broken = broken
+	status := ""
+	if res.FunctionError != nil && isPlatformError(res.FunctionError.Type) {
+		status = res.FunctionError.Type
+	}
+	e.finish(c, &res, c.dispatch, end, status, lines)
+	return res, nil
+}
+
+// collect takes the log lines of c once (whoever comes first: Next or
+// Invoke), after draining the output pipe.
+func (e *Env) collect(c *call) []byte {
+	b := e.logs.sync()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !c.linesSet {
+		c.lines, c.linesSet = b, true
+	} else if len(b) > 0 {
+		// Output after the collection point: keep it for the next one.
+		e.logs.unread(b)
+	}
+	return c.lines
+}
+
+// fail builds a Broken result with ferr and kills what is left.
+func (e *Env) fail(c *call, start time.Time, ferr *runtimeapi.FunctionError, status string, lines []byte) Result {
+	e.killGroup()
+	e.mu.Lock()
+	e.broken = true
+	if c.dispatch.IsZero() {
+		// Never dispatched: all output was written during init.
+		c.prefix, lines = append(c.prefix, lines...), nil
+	}
+	e.mu.Unlock()
+	res := Result{FunctionError: ferr, Broken: true}
+	if status == "" && ferr != nil {
+		status = ferr.Type
+	}
+	end := time.Now()
+	if status == "timeout" {
+		// Report exactly the configured timeout, not the kill latency.
+		if !c.dispatch.IsZero() {
+			end = c.deadline
+		}
+	}
+	e.finish(c, &res, start, end, status, lines)
+	return res
+}
+
+func isPlatformError(t string) bool {
+	return t == runtimeapi.ErrorTypeResponseTooLarge || t == runtimeapi.ErrorTypeInvalidResponseMode
+}
+
+// exitError is the Runtime.ExitError document for the process's exit.
+func (e *Env) exitError(id string) *runtimeapi.FunctionError {
+	<-e.exited
+	e.mu.Lock()
+	err := e.exitErr
+	e.mu.Unlock()
+	msg := "Runtime exited without providing a reason"
+	if err != nil {
+		msg = "Runtime exited with error: " + err.Error()
+	}
+	return runtimeapi.NewFunctionError("Runtime.ExitError", "RequestId: "+id+" Error: "+msg)
+}
+
+func (e *Env) timeoutError(id string) *runtimeapi.FunctionError {
+	return runtimeapi.NewFunctionError("Sandbox.Timedout",
+		fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, float64(e.spec.TimeoutSec)))
+}
+
+// finish fills durations and the log text (START … REPORT) of res.
+func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, lines []byte) {
+	e.mu.Lock()
+	if c.cold && e.initDone {
+		res.InitDuration = e.initDur
+	} else if c.cold && e.cmd.Process != nil {
+		res.InitDuration = time.Since(e.started)
+	}
+	prefix := c.prefix
+	e.mu.Unlock()
+	if start.IsZero() || end.Before(start) {
+		start = end
+	}
+	res.Duration = end.Sub(start)
+	var b bytes.Buffer
+	b.Write(prefix)
+	fmt.Fprintf(&b, "START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)
+	b.Write(lines)
+	if status == "timeout" {
+		fmt.Fprintf(&b, "%s %s Task timed out after %.2f seconds\n",
+			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), c.req.ID, float64(e.spec.TimeoutSec))
+	}
+	fmt.Fprintf(&b, "END RequestId: %s\n", c.req.ID)
+	ms := float64(res.Duration.Microseconds()) / 1000
+	billed := (res.Duration + time.Millisecond - 1) / time.Millisecond
+	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		c.req.ID, ms, billed, e.spec.MemoryMB, e.maxMemoryMB())
+	if c.cold {
+		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", float64(res.InitDuration.Microseconds())/1000)
+	}
+	switch status {
+	case "":
+	case "timeout":
+		b.WriteString("Status: timeout\t")
+	default:
+		fmt.Fprintf(&b, "Status: error\tError Type: %s\t", status)
+	}
+	b.WriteByte('\n')
+	res.Log = b.Bytes()
+}
+
+// maxMemoryMB is the process's peak resident memory: VmHWM while it runs,
+// the rusage of its exit after.
+func (e *Env) maxMemoryMB() int64 {
+	e.sampleMemory()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	kb := e.hwmKB
+	if kb == 0 {
+		kb = e.maxRSSKB
+	}
+	return (kb + 1023) / 1024
+}
+
+// sampleMemory records the process's VmHWM while it is alive.
+func (e *Env) sampleMemory() {
+	pid := e.Pid()
+	if pid <= 0 {
+		return
+	}
+	select {
+	case <-e.exited:
+		return
+	default:
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return
+	}
+	v := parseKB(b, "VmHWM:")
+	e.mu.Lock()
+	if v > e.hwmKB {
+		e.hwmKB = v
+	}
+	e.mu.Unlock()
+}

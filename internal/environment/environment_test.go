@@ -1,0 +1,431 @@
+package environment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/runtimeapi"
+)
+
+var (
+	buildOnce sync.Once
+	fnDir     string
+	buildErr  error
+)
+
+// echofn builds testdata/echofn once per test binary into a task root
+// holding it as bootstrap.
+func echofn(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		fnDir, buildErr = os.MkdirTemp("", "echofn")
+		if buildErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(fnDir, "bootstrap"), "./testdata/echofn").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return fnDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fnDir != "" {
+		os.RemoveAll(fnDir)
+	}
+	os.Exit(code)
+}
+
+func start(t *testing.T, timeoutSec int, mod func(*Spec)) *Env {
+	t.Helper()
+	root := echofn(t)
+	s := Spec{
+		FunctionName: "fn", Version: "$LATEST", Handler: "bootstrap", Runtime: "provided.al2023",
+		MemoryMB: 128, TimeoutSec: timeoutSec, TaskRoot: root, TmpDir: t.TempDir(),
+		Env:    map[string]string{"USER_VAR": "u", "_LAMBDA_SERVER_PORT": "1", "TZ": "bad"},
+		Region: "us-east-1", Command: []string{filepath.Join(root, "bootstrap")},
+		ExtraEnv: map[string]string{"AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9070", "AWS_ACCESS_KEY_ID": "AKID"},
+	}
+	if mod != nil {
+		mod(&s)
+	}
+	e, err := Start(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+var reqN int
+
+func invoke(t *testing.T, e *Env, payload string) Result {
+	t.Helper()
+	reqN++
+	id := fmt.Sprintf("req-%d-%d", reqN, time.Now().UnixNano())
+	r, err := e.Invoke(context.Background(), Request{ID: id, Payload: []byte(payload)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(r.Log, []byte("START RequestId: "+id+" Version: $LATEST\n")) ||
+		!bytes.Contains(r.Log, []byte("END RequestId: "+id+"\nREPORT RequestId: "+id+"\tDuration: ")) {
+		t.Errorf("log lacks START/END/REPORT for %s:\n%s", id, r.Log)
+	}
+	return r
+}
+
+func errDoc(t *testing.T, r Result) map[string]any {
+	t.Helper()
+	if r.FunctionError == nil {
+		t.Fatalf("no function error; body %s", r.Body)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.FunctionError.Document, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestEchoWarmReuseAndLogs(t *testing.T) {
+	e := start(t, 3, nil)
+	r := invoke(t, e, `{"op":"echo","x":1}`)
+	if string(r.Body) != `{"op":"echo","x":1}` || r.FunctionError != nil || r.Broken {
+		t.Fatalf("echo: %+v", r)
+	}
+	if r.InitDuration <= 0 || !bytes.Contains(r.Log, []byte("\tInit Duration: ")) {
+		t.Errorf("cold start lacks Init Duration: %s", r.Log)
+	}
+	// Init output precedes START.
+	if i, j := bytes.Index(r.Log, []byte("echofn init line")), bytes.Index(r.Log, []byte("START")); i < 0 || i > j {
+		t.Errorf("init line not before START:\n%s", r.Log)
+	}
+	if !bytes.HasSuffix(r.Log, []byte(" MB\t\n")) && !bytes.HasSuffix(r.Log, []byte(" ms\t\n")) {
+		t.Errorf("REPORT end: %q", r.Log)
+	}
+
+	r1 := invoke(t, e, `{"op":"log","lines":["first-a","first-b"]}`)
+	r2 := invoke(t, e, `{"op":"log","lines":["second"]}`)
+	var p1, p2 struct{ Pid int }
+	json.Unmarshal(r1.Body, &p1)
+	json.Unmarshal(r2.Body, &p2)
+	if p1.Pid == 0 || p1.Pid != p2.Pid || p1.Pid != e.Pid() {
+		t.Fatalf("not warm: %d %d %d", p1.Pid, p2.Pid, e.Pid())
+	}
+	if r2.InitDuration != 0 || bytes.Contains(r2.Log, []byte("Init Duration")) {
+		t.Errorf("warm invoke reports init: %s", r2.Log)
+	}
+	for _, c := range []struct {
+		log       []byte
+		want, not string
+	}{{r1.Log, "first-a\nfirst-b\n", "second"}, {r2.Log, "second\n", "first-a"}} {
+		start := bytes.Index(c.log, []byte("START"))
+		end := bytes.Index(c.log, []byte("END"))
+		mid := string(c.log[start:end])
+		if !strings.Contains(mid, c.want) || strings.Contains(string(c.log), c.not) || !strings.Contains(mid, "via log") {
+			t.Errorf("log attribution wrong:\n%s", c.log)
+		}
+	}
+}
+
+func TestErrorAndPanic(t *testing.T) {
+	e := start(t, 3, nil)
+	r := invoke(t, e, `{"op":"error","msg":"boom m1"}`)
+	if got := string(r.FunctionError.Document); got != `{"errorMessage":"boom m1","errorType":"customErr"}` || r.Broken {
+		t.Fatalf("error doc %s broken=%v", got, r.Broken)
+	}
+	if r.FunctionError.Type != "customErr" {
+		t.Errorf("type %q", r.FunctionError.Type)
+	}
+	r = invoke(t, e, `{"op":"echo"}`) // still warm
+	if r.FunctionError != nil || r.Broken {
+		t.Fatalf("after error: %+v", r)
+	}
+	r = invoke(t, e, `{"op":"panic","msg":"oops"}`)
+	m := errDoc(t, r)
+	if m["errorMessage"] != "oops" || m["stackTrace"] == nil {
+		t.Errorf("panic doc %v", m)
+	}
+	if !r.Broken {
+		t.Errorf("panic: aws-lambda-go exits, want Broken")
+	}
+}
+
+func TestExitMidInvocation(t *testing.T) {
+	e := start(t, 3, nil)
+	r := invoke(t, e, `{"op":"exit","code":3}`)
+	m := errDoc(t, r)
+	want := "RequestId: " + reqIDOf(r) + " Error: Runtime exited with error: exit status 3"
+	if m["errorType"] != "Runtime.ExitError" || m["errorMessage"] != want || !r.Broken {
+		t.Fatalf("exit: %v broken=%v", m, r.Broken)
+	}
+	if !bytes.Contains(r.Log, []byte("about to exit\n")) || !bytes.Contains(r.Log, []byte("Status: error\tError Type: Runtime.ExitError\t")) {
+		t.Errorf("log:\n%s", r.Log)
+	}
+	if _, err := e.Invoke(context.Background(), Request{ID: "x"}); err != ErrBroken {
+		t.Errorf("broken env accepted an invoke: %v", err)
+	}
+}
+
+func reqIDOf(r Result) string {
+	l := r.Log[bytes.Index(r.Log, []byte("START RequestId: "))+len("START RequestId: "):]
+	return string(l[:bytes.IndexByte(l, ' ')])
+}
+
+func TestTimeout(t *testing.T) {
+	e := start(t, 1, nil)
+	invoke(t, e, `{"op":"echo"}`) // init done
+	pid := e.Pid()
+	r := invoke(t, e, `{"op":"sleep","ms":5000}`)
+	id := reqIDOf(r)
+	m := errDoc(t, r)
+	if m["errorType"] != "Sandbox.Timedout" || m["errorMessage"] != "RequestId: "+id+" Error: Task timed out after 1.00 seconds" || !r.Broken {
+		t.Fatalf("timeout: %v", m)
+	}
+	if !bytes.Contains(r.Log, []byte(" "+id+" Task timed out after 1.00 seconds\nEND")) ||
+		!bytes.Contains(r.Log, []byte("sleeping\n")) || !bytes.HasSuffix(r.Log, []byte("Status: timeout\t\n")) {
+		t.Errorf("log:\n%s", r.Log)
+	}
+	if r.Duration < time.Second || r.Duration > 1100*time.Millisecond {
+		t.Errorf("duration %v", r.Duration)
+	}
+	if err := syscall.Kill(pid, 0); err == nil && !zombieOrGone(pid) {
+		t.Errorf("process %d still alive", pid)
+	}
+}
+
+func zombieOrGone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
+}
+
+func TestLargeResponse(t *testing.T) {
+	e := start(t, 5, nil)
+	r := invoke(t, e, `{"op":"big","n":1000}`)
+	if len(r.Body) != 1002 {
+		t.Fatalf("body %d", len(r.Body))
+	}
+	r = invoke(t, e, `{"op":"big","n":6300000}`)
+	if got := string(r.FunctionError.Document); got != `{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}` {
+		t.Fatalf("too large: %s", got)
+	}
+	if !bytes.Contains(r.Log, []byte("Error Type: Function.ResponseSizeTooLarge")) {
+		t.Errorf("log:\n%s", r.Log)
+	}
+}
+
+func TestEnvironmentVariables(t *testing.T) {
+	t.Setenv("LAMBADA_CANARY", "leak")
+	e := start(t, 3, nil)
+	r := invoke(t, e, `{"op":"env"}`)
+	var env map[string]string
+	if err := json.Unmarshal(r.Body, &env); err != nil {
+		t.Fatal(err, string(r.Body))
+	}
+	root := echofn(t)
+	want := map[string]string{
+		"LAMBDA_TASK_ROOT": root, "_HANDLER": "bootstrap", "AWS_LAMBDA_FUNCTION_NAME": "fn",
+		"AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/fn", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+		"TZ": ":UTC", "LANG": "en_US.UTF-8", "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+		"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand", "USER_VAR": "u", "__cwd": root,
+		"AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9070", "AWS_ACCESS_KEY_ID": "AKID", "AWS_ACCESS_KEY": "AKID",
+		"AWS_LAMBDA_RUNTIME_API": e.ln.Addr().String(), "LAMBDA_RUNTIME_DIR": "/var/runtime",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if tmp := env["TMPDIR"]; tmp == "" || !strings.HasPrefix(tmp, os.TempDir()) {
+		t.Errorf("TMPDIR %q", tmp)
+	}
+	stream := env["AWS_LAMBDA_LOG_STREAM_NAME"]
+	prefix := time.Now().UTC().Format("2006/01/02") + "/[$LATEST]"
+	if !strings.HasPrefix(stream, prefix) || len(stream) != len(prefix)+32 {
+		t.Errorf("log stream %q", stream)
+	}
+	for _, k := range []string{"_LAMBDA_SERVER_PORT", "LAMBADA_CANARY", "HOME", "AWS_EXECUTION_ENV", "AWS_LAMBDA_MAX_CONCURRENCY", "GOFLAGS"} {
+		if v, ok := env[k]; ok {
+			t.Errorf("%s present: %q", k, v)
+		}
+	}
+}
+
+func TestInvalidEntrypoint(t *testing.T) {
+	e := start(t, 3, func(s *Spec) {
+		s.TaskRoot = t.TempDir()
+		s.Command = []string{filepath.Join(s.TaskRoot, "bootstrap")}
+	})
+	r := invoke(t, e, `{}`)
+	m := errDoc(t, r)
+	want := "RequestId: " + reqIDOf(r) + " Error: fork/exec " + e.spec.Command[0] + ": no such file or directory"
+	if m["errorType"] != "Runtime.InvalidEntrypoint" || m["errorMessage"] != want || !r.Broken {
+		t.Fatalf("%v", m)
+	}
+	// Not executable.
+	e2 := start(t, 3, func(s *Spec) {
+		s.TaskRoot = t.TempDir()
+		s.Command = []string{filepath.Join(s.TaskRoot, "bootstrap")}
+		os.WriteFile(s.Command[0], []byte("#!/bin/sh\n"), 0o644)
+	})
+	r = invoke(t, e2, `{}`)
+	if m := errDoc(t, r); m["errorType"] != "Runtime.InvalidEntrypoint" || !strings.HasSuffix(m["errorMessage"].(string), "permission denied") {
+		t.Fatalf("%v", m)
+	}
+}
+
+func TestCloseKillsChildren(t *testing.T) {
+	e := start(t, 3, nil)
+	r := invoke(t, e, `{"op":"spawn"}`)
+	var p struct{ Pid int }
+	if err := json.Unmarshal(r.Body, &p); err != nil || p.Pid == 0 {
+		t.Fatalf("spawn: %s", r.Body)
+	}
+	if zombieOrGone(p.Pid) {
+		t.Fatal("child not running")
+	}
+	e.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !zombieOrGone(p.Pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d survived Close", p.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func withInit(mode string) func(*Spec) {
+	return func(s *Spec) { s.Env = map[string]string{"ECHOFN_INIT": mode} }
+}
+
+func TestInitError(t *testing.T) {
+	e := start(t, 3, withInit("error"))
+	r := invoke(t, e, `{}`)
+	if got := string(r.FunctionError.Document); got != `{"errorMessage":"init broke","errorType":"Runtime.Custom"}` || !r.Broken {
+		t.Fatalf("init error: %s broken=%v", got, r.Broken)
+	}
+	if r.FunctionError.Type != "Runtime.Custom" || !bytes.Contains(r.Log, []byte("Init Duration")) {
+		t.Errorf("type %q log:\n%s", r.FunctionError.Type, r.Log)
+	}
+}
+
+func TestExitDuringInit(t *testing.T) {
+	e := start(t, 3, withInit("exit"))
+	r := invoke(t, e, `{}`)
+	m := errDoc(t, r)
+	if m["errorType"] != "Runtime.ExitError" || m["errorMessage"] != "RequestId: "+reqIDOf(r)+" Error: Runtime exited with error: exit status 2" || !r.Broken {
+		t.Fatalf("%v", m)
+	}
+	if i, j := bytes.Index(r.Log, []byte("exiting during init\n")), bytes.Index(r.Log, []byte("START")); i < 0 || i > j {
+		t.Errorf("log:\n%s", r.Log)
+	}
+}
+
+func TestSlowInitTimesOut(t *testing.T) {
+	e := start(t, 1, withInit("slow"))
+	pid := e.Pid()
+	r := invoke(t, e, `{}`)
+	if m := errDoc(t, r); m["errorType"] != "Sandbox.Timedout" || !r.Broken {
+		t.Fatalf("%v", m)
+	}
+	if !zombieOrGone(pid) {
+		t.Errorf("process alive")
+	}
+}
+
+func TestLateAnswersAndState(t *testing.T) {
+	e := start(t, 1, nil)
+	invoke(t, e, `{"op":"echo"}`)
+	done := make(chan Result)
+	go func() {
+		r, _ := e.Invoke(context.Background(), Request{ID: "slow-1", Payload: []byte(`{"op":"sleep","ms":3000}`)})
+		done <- r
+	}()
+	// While slow-1 runs: a second invoke is refused, /next is a state
+	// error, a wrong id is invalid, /init/error is a state error.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		e.mu.Lock()
+		running := e.cur != nil && e.cur.req.ID == "slow-1"
+		e.mu.Unlock()
+		if running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("slow-1 not dispatched")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := e.Invoke(context.Background(), Request{ID: "other"}); err != ErrBusy {
+		t.Errorf("concurrent invoke: %v", err)
+	}
+	if _, err := e.Next(context.Background()); err != runtimeapi.ErrInvalidStateTransition {
+		t.Errorf("next while busy: %v", err)
+	}
+	if err := e.Fail(context.Background(), "nope", runtimeapi.NewFunctionError("x", "y")); err != runtimeapi.ErrInvalidRequestID {
+		t.Errorf("wrong id: %v", err)
+	}
+	if err := e.InitError(context.Background(), runtimeapi.NewFunctionError("x", "y")); err != runtimeapi.ErrInvalidStateTransition {
+		t.Errorf("init error after init: %v", err)
+	}
+	r := <-done
+	if r.FunctionError == nil || r.FunctionError.Type != "Sandbox.Timedout" {
+		t.Fatalf("%+v", r)
+	}
+	if err := e.Fail(context.Background(), "slow-1", runtimeapi.NewFunctionError("x", "y")); err != runtimeapi.ErrInvalidRequestID {
+		t.Errorf("late answer: %v", err)
+	}
+}
+
+func TestLogFormat(t *testing.T) {
+	e := start(t, 3, nil)
+	r := invoke(t, e, `{"op":"log","lines":["hello"]}`)
+	id := regexp.QuoteMeta(reqIDOf(r))
+	re := regexp.MustCompile(`^echofn init line\nSTART RequestId: ` + id + ` Version: \$LATEST\nhello\n\d{4}/\d\d/\d\d \d\d:\d\d:\d\d via log\nEND RequestId: ` + id +
+		`\nREPORT RequestId: ` + id + `\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: [1-9]\d* MB\tInit Duration: \d+\.\d\d ms\t\n$`)
+	if !re.Match(r.Log) {
+		t.Errorf("log format:\n%q", r.Log)
+	}
+	r = invoke(t, e, `{"op":"echo"}`)
+	id = regexp.QuoteMeta(reqIDOf(r))
+	re = regexp.MustCompile(`^START RequestId: ` + id + ` Version: \$LATEST\nEND RequestId: ` + id +
+		`\nREPORT RequestId: ` + id + `\tDuration: \d+\.\d\d ms\tBilled Duration: [1-9]\d* ms\tMemory Size: 128 MB\tMax Memory Used: [1-9]\d* MB\t\n$`)
+	if !re.Match(r.Log) {
+		t.Errorf("warm log format:\n%q", r.Log)
+	}
+}
+
+func TestCancelBeforeDispatch(t *testing.T) {
+	e := start(t, 3, withInit("slow"))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := e.Invoke(ctx, Request{ID: "c1"}); err != context.DeadlineExceeded {
+		t.Fatalf("got %v", err)
+	}
+	e.mu.Lock()
+	cold, broken := !e.coldUsed, e.broken
+	e.mu.Unlock()
+	if !cold || broken {
+		t.Errorf("cold=%v broken=%v after a cancelled wait", cold, broken)
+	}
+}

@@ -1,0 +1,161 @@
+package environment
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+const (
+	// maxLogBytes bounds the log kept for one invocation; the oldest bytes
+	// go first (the caller only ever sees a tail).
+	maxLogBytes = 1 << 20
+	// maxLineBytes splits longer lines so one line cannot grow unbounded.
+	maxLineBytes = 256 << 10
+	// syncTimeout bounds a pipe drain; only a wedged reader would hit it.
+	syncTimeout = 2 * time.Second
+)
+
+// markerPrefix starts a drain marker lambada writes into the runtime's own
+// output pipe: every byte the runtime wrote before is read before it.
+var markerPrefix = []byte("\x00lambada-log-sync-")
+
+// logPipe is the runtime's stdout+stderr (one pipe, so their lines keep
+// their order). The parent keeps the write end open so it can drain the
+// pipe with markers.
+type logPipe struct {
+	r, w *os.File
+	log  *slog.Logger
+	done chan struct{}
+
+	mu      sync.Mutex
+	buf     []byte
+	seq     int
+	waiters map[int]chan struct{}
+}
+
+func newLogPipe(logger *slog.Logger) (*logPipe, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("creating output pipe: %w", err)
+	}
+	p := &logPipe{r: r, w: w, log: logger, done: make(chan struct{}), waiters: map[int]chan struct{}{}}
+	go p.read()
+	return p, nil
+}
+
+func (p *logPipe) read() {
+	defer close(p.done)
+	br := bufio.NewReaderSize(p.r, 64<<10)
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		line = append(line, chunk...)
+		if err == bufio.ErrBufferFull && len(line) < maxLineBytes {
+			continue
+		}
+		if len(line) > 0 {
+			p.line(line)
+			line = line[:0]
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+// line handles one line: a marker releases its waiter, anything else is
+// the runtime's output.
+func (p *logPipe) line(l []byte) {
+	if i := bytes.Index(l, markerPrefix); i >= 0 {
+		rest := bytes.TrimRight(l[i+len(markerPrefix):], "\n")
+		n, _ := strconv.Atoi(string(rest))
+		if i > 0 { // the runtime left a partial line
+			p.line(append(l[:i:i], '\n'))
+		}
+		p.mu.Lock()
+		if ch, ok := p.waiters[n]; ok {
+			close(ch)
+			delete(p.waiters, n)
+		}
+		p.mu.Unlock()
+		return
+	}
+	if l[len(l)-1] != '\n' {
+		l = append(l, '\n')
+	}
+	p.log.Debug("runtime output", "line", string(bytes.TrimRight(l, "\n")))
+	p.mu.Lock()
+	p.buf = append(p.buf, l...)
+	if over := len(p.buf) - maxLogBytes; over > 0 {
+		p.buf = append([]byte(nil), p.buf[over:]...)
+	}
+	p.mu.Unlock()
+}
+
+// sync waits until everything written to the pipe so far was read, then
+// takes the buffered output.
+func (p *logPipe) sync() []byte {
+	p.mu.Lock()
+	p.seq++
+	n := p.seq
+	ch := make(chan struct{})
+	p.waiters[n] = ch
+	p.mu.Unlock()
+	if _, err := fmt.Fprintf(p.w, "%s%d\n", markerPrefix, n); err == nil {
+		t := time.NewTimer(syncTimeout)
+		select {
+		case <-ch:
+		case <-p.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	p.mu.Lock()
+	delete(p.waiters, n)
+	b := p.buf
+	p.buf = nil
+	p.mu.Unlock()
+	return b
+}
+
+// unread puts b back in front of the buffered output.
+func (p *logPipe) unread(b []byte) {
+	p.mu.Lock()
+	p.buf = append(append([]byte(nil), b...), p.buf...)
+	p.mu.Unlock()
+}
+
+// close stops the reader; a child that escaped the process group and still
+// holds the pipe cannot keep it alive.
+func (p *logPipe) close() {
+	p.w.Close()
+	t := time.NewTimer(time.Second)
+	select {
+	case <-p.done:
+	case <-t.C:
+	}
+	t.Stop()
+	p.r.Close()
+	<-p.done
+}
+
+func parseKB(status []byte, key string) int64 {
+	for _, l := range bytes.Split(status, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(l, []byte(key)); ok {
+			f := bytes.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(string(f[0]), 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

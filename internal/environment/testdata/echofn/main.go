@@ -1,0 +1,110 @@
+// Command echofn is the environment package's test function: an unmodified
+// aws-lambda-go function whose behaviour is chosen by the event's "op".
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+type event struct {
+	Op    string   `json:"op"`
+	Code  int      `json:"code"`
+	MS    int      `json:"ms"`
+	N     int      `json:"n"`
+	Lines []string `json:"lines"`
+	Msg   string   `json:"msg"`
+}
+
+type customErr struct{ msg string }
+
+func (e *customErr) Error() string { return e.msg }
+
+func init() {
+	fmt.Println("echofn init line")
+}
+
+func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var ev event
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	switch ev.Op {
+	case "echo", "":
+		return raw, nil
+	case "pid":
+		return map[string]int{"pid": os.Getpid()}, nil
+	case "error":
+		return nil, &customErr{ev.Msg}
+	case "errorstring":
+		return nil, errors.New(ev.Msg)
+	case "panic":
+		panic(ev.Msg)
+	case "exit":
+		fmt.Println("about to exit")
+		os.Exit(ev.Code)
+	case "sleep":
+		fmt.Println("sleeping")
+		time.Sleep(time.Duration(ev.MS) * time.Millisecond)
+		return map[string]string{"slept": "yes"}, nil
+	case "big":
+		return strings.Repeat("x", ev.N), nil
+	case "log":
+		for _, l := range ev.Lines {
+			fmt.Println(l)
+		}
+		log.Print("via log")
+		return map[string]int{"pid": os.Getpid()}, nil
+	case "env":
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		wd, _ := os.Getwd()
+		env["__cwd"] = wd
+		return env, nil
+	case "spawn":
+		cmd := exec.Command("sleep", "300")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		return map[string]int{"pid": cmd.Process.Pid}, nil
+	}
+	return nil, fmt.Errorf("unknown op %q", ev.Op)
+}
+
+// initMode lets tests make init fail: ECHOFN_INIT=error posts /init/error,
+// exit exits before the first next, slow sleeps.
+func initMode() {
+	switch os.Getenv("ECHOFN_INIT") {
+	case "error":
+		url := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2018-06-01/runtime/init/error"
+		resp, err := http.Post(url, "application/json",
+			strings.NewReader(`{"errorMessage":"init broke","errorType":"Runtime.Custom"}`))
+		if err == nil {
+			resp.Body.Close()
+		}
+		os.Exit(1)
+	case "exit":
+		fmt.Println("exiting during init")
+		os.Exit(2)
+	case "slow":
+		time.Sleep(10 * time.Second)
+	}
+}
+
+func main() {
+	initMode()
+	lambda.Start(handle)
+}

@@ -1,0 +1,101 @@
+package environment
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Defaults of the process environment (spec/runtime-api.md §5).
+const (
+	defaultPath       = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+	defaultLang       = "en_US.UTF-8"
+	defaultRuntimeDir = "/var/runtime"
+)
+
+// reserved are the keys a function's own variables may not override.
+var reserved = map[string]bool{
+	"AWS_LAMBDA_RUNTIME_API": true, "_HANDLER": true, "AWS_LAMBDA_FUNCTION_NAME": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
+	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
+	"AWS_SESSION_TOKEN": true, "AWS_ACCESS_KEY": true, "LAMBDA_TASK_ROOT": true,
+	"LAMBDA_RUNTIME_DIR": true, "TZ": true, "_X_AMZN_TRACE_ID": true,
+	// Never set, never let through: they switch aws-lambda-go's protocol.
+	"_LAMBDA_SERVER_PORT": true, "AWS_LAMBDA_MAX_CONCURRENCY": true,
+	"_LAMBDA_TELEMETRY_LOG_FD": true,
+}
+
+// never are keys no source may set (runtime-api.md §5 "Never set").
+var never = []string{"_LAMBDA_SERVER_PORT", "AWS_LAMBDA_MAX_CONCURRENCY", "_LAMBDA_TELEMETRY_LOG_FD"}
+
+// logStreamName returns YYYY/MM/DD/[<version>]<32 lower-case hex>.
+func logStreamName(now time.Time, version string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return now.UTC().Format("2006/01/02") + "/[" + version + "]" + hex.EncodeToString(b[:])
+}
+
+// buildEnv builds the runtime process environment from scratch: nothing of
+// the server's own environment is inherited.
+func buildEnv(s Spec, runtimeAPI, logStream string) []string {
+	runtimeDir := s.RuntimeDir
+	if runtimeDir == "" {
+		runtimeDir = defaultRuntimeDir
+	}
+	logGroup := s.LogGroup
+	if logGroup == "" {
+		logGroup = "/aws/lambda/" + s.FunctionName
+	}
+	m := map[string]string{
+		"LANG":            defaultLang,
+		"PATH":            defaultPath,
+		"LD_LIBRARY_PATH": "/lib64:/usr/lib64:" + runtimeDir + ":" + runtimeDir + "/lib:" + s.TaskRoot + ":" + s.TaskRoot + "/lib:/opt/lib",
+	}
+	if s.TmpDir != "" {
+		m["TMPDIR"] = s.TmpDir
+	}
+	for k, v := range s.ExtraEnv {
+		m[k] = v
+	}
+	for k, v := range s.Env {
+		if !reserved[k] {
+			m[k] = v
+		}
+	}
+	// Reserved values last: they win over anything above.
+	m["AWS_LAMBDA_RUNTIME_API"] = runtimeAPI
+	m["_HANDLER"] = s.Handler
+	m["AWS_LAMBDA_FUNCTION_NAME"] = s.FunctionName
+	m["AWS_LAMBDA_FUNCTION_VERSION"] = s.Version
+	m["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = itoa(s.MemoryMB)
+	m["AWS_LAMBDA_LOG_GROUP_NAME"] = logGroup
+	m["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream
+	m["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
+	m["AWS_REGION"] = s.Region
+	m["AWS_DEFAULT_REGION"] = s.Region
+	m["LAMBDA_TASK_ROOT"] = s.TaskRoot
+	m["LAMBDA_RUNTIME_DIR"] = runtimeDir
+	m["TZ"] = ":UTC"
+	if s.Runtime != "" && !strings.HasPrefix(s.Runtime, "provided") {
+		m["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + s.Runtime
+	} else {
+		delete(m, "AWS_EXECUTION_ENV")
+	}
+	if id, ok := s.ExtraEnv["AWS_ACCESS_KEY_ID"]; ok {
+		m["AWS_ACCESS_KEY"] = id
+	}
+	delete(m, "_X_AMZN_TRACE_ID")
+	for _, k := range never {
+		delete(m, k)
+	}
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}

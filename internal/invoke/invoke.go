@@ -1,0 +1,336 @@
+// Package invoke is the invocation service: it resolves a function name,
+// version or alias (weights included), admits the call against the
+// concurrency limits, takes an environment from the pool, runs the
+// invocation through the Runtime API and builds the caller's result and log
+// tail. Sync, dry-run and (later) streaming and async calls all go through it.
+package invoke
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/environment"
+	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/pool"
+	"github.com/lambada-dev/lambada/internal/registry"
+	"github.com/lambada-dev/lambada/internal/runtimes"
+)
+
+// LogTailBytes is how much of an invocation's log X-Amz-Log-Result carries.
+const LogTailBytes = 4096
+
+// Config configures the service.
+type Config struct {
+	Region    string
+	AccountID string
+	// DataDir holds the code cache (DataDir/code) and the environments'
+	// private /tmp folders (DataDir/tmp).
+	DataDir            string
+	AccountConcurrency int
+	IdleTimeout        time.Duration
+	Logger             *slog.Logger
+	Metrics            prometheus.Registerer
+}
+
+// Service runs invocations.
+type Service struct {
+	cfg   Config
+	reg   *registry.Registry
+	pool  *pool.Pool[*env]
+	limit *limiter
+	code  *codeCache
+	log   *slog.Logger
+	tmp   string
+
+	invocations *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	throttles   *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	coldStarts  *prometheus.CounterVec
+}
+
+// env is a pooled environment with the private /tmp it owns.
+type env struct {
+	*environment.Env
+	tmp string
+}
+
+func (e *env) Close() error {
+	err := e.Env.Close()
+	if rerr := os.RemoveAll(e.tmp); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// New builds the service; Start prepares its folders and pool.
+func New(cfg Config, reg *registry.Registry) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AccountConcurrency == 0 {
+		cfg.AccountConcurrency = function.DefaultAccountLimit
+	}
+	s := &Service{
+		cfg: cfg, reg: reg, log: cfg.Logger,
+		limit: newLimiter(cfg.AccountConcurrency),
+		code:  newCodeCache(filepath.Join(cfg.DataDir, "code"), reg.Code),
+		tmp:   filepath.Join(cfg.DataDir, "tmp"),
+	}
+	s.pool = pool.New[*env](pool.Config{IdleTimeout: cfg.IdleTimeout, Valid: s.valid, Logger: cfg.Logger})
+	labels := []string{"function_name"}
+	s.invocations = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "invocations_total", Help: "Invocations run (AWS metric Invocations)."}, labels)
+	s.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "errors_total", Help: "Invocations that ended in a function error (AWS metric Errors)."}, labels)
+	s.throttles = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "throttles_total", Help: "Invocations refused for concurrency (AWS metric Throttles)."}, labels)
+	s.coldStarts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "cold_starts_total", Help: "Environments started for an invocation."}, labels)
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "lambada", Name: "invocation_duration_seconds", Help: "Invocation duration (AWS metric Duration).", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, labels)
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(s.invocations, s.errors, s.throttles, s.coldStarts, s.duration)
+	}
+	return s
+}
+
+// Start clears what a previous run left (unpacked code, /tmp folders) and
+// starts the pool's reaper.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.code.reset(); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(s.tmp); err != nil {
+		return fmt.Errorf("clearing environment tmp folders: %w", err)
+	}
+	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
+		return err
+	}
+	s.pool.Start()
+	return nil
+}
+
+// Close stops every environment, waiting for running invocations until ctx
+// ends.
+func (s *Service) Close(ctx context.Context) error { return s.pool.Close(ctx) }
+
+// PoolStats reports the pool's environments.
+func (s *Service) PoolStats() pool.Stats { return s.pool.Stats() }
+
+// valid keeps environments only while their configuration is current.
+func (s *Service) valid(k pool.Key) bool {
+	f, ok := s.reg.Function(k.Function)
+	if !ok {
+		return false
+	}
+	c, ok := f.Version(k.Version)
+	return ok && c.RevisionID == k.Revision
+}
+
+// Invoke runs one invocation (shared/spec/invoke.md §2 gives the order of
+// the checks).
+func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
+	ref, err := q.checkModel(s.cfg.Region, s.cfg.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	if q.InvocationType == DryRun {
+		return &Result{Status: http.StatusNoContent}, nil
+	}
+	clientContext := ""
+	if q.InvocationType == RequestResponse {
+		if clientContext, err = DecodeClientContext(q.ClientContext); err != nil {
+			return nil, err
+		}
+	}
+	payload, err := CheckPayload(q.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if q.InvocationType == Event {
+		return nil, awserr.New(awserr.InvalidParameterValue, "InvocationType Event is not available on this server yet.")
+	}
+	cfg := pickVersion(res)
+	release, err := s.limit.admit(res.Function.Name, res.Function.ReservedConcurrency, s.reg.ReservedTotal())
+	if err != nil {
+		s.throttles.WithLabelValues(res.Function.Name).Inc()
+		return nil, err
+	}
+	defer release()
+	// The caller going away does not cancel a started invocation (invoke.md §4).
+	out, err := s.run(context.WithoutCancel(ctx), cfg, environment.Request{
+		ID:            q.RequestID,
+		Payload:       payload,
+		InvokedARN:    s.reg.ResolvedARN(res),
+		TraceID:       traceID(q.TraceHeader, cfg.TracingMode == "Active"),
+		ClientContext: clientContext,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Status: http.StatusOK, Payload: out.Body, ExecutedVersion: cfg.Version}
+	if out.FunctionError != nil {
+		r.FunctionError = "Unhandled"
+		r.Payload = out.FunctionError.Document
+		s.errors.WithLabelValues(cfg.Name).Inc()
+	}
+	if q.LogType == LogTail {
+		r.LogResult = base64.StdEncoding.EncodeToString(tail(out.Log, LogTailBytes))
+	}
+	return r, nil
+}
+
+// resolve looks the function up; Invoke's 404 always names a qualifier.
+func (s *Service) resolve(ref function.Ref) (registry.Resolved, error) {
+	res, err := s.reg.Resolve(ref)
+	if err != nil && ref.Qualifier == "" && awserr.Is(err, awserr.ResourceNotFound) {
+		return res, awserr.New(awserr.ResourceNotFound, "Function not found: "+s.reg.ARN(ref.Name, function.Latest))
+	}
+	return res, err
+}
+
+// pickVersion applies an alias's routing weights: each invoke independently
+// runs the weighted version with its probability.
+func pickVersion(res registry.Resolved) *function.Config {
+	if res.Alias == nil || len(res.Alias.Weights) == 0 {
+		return res.Config
+	}
+	x := rand.Float64()
+	for v, w := range res.Alias.Weights {
+		if x < w {
+			if c, ok := res.Function.Version(v); ok {
+				return c
+			}
+		}
+		x -= w
+	}
+	return res.Config
+}
+
+// maxAttempts bounds how often an invocation retries on an environment
+// that died while idle (before it was dispatched to).
+const maxAttempts = 3
+
+// run takes an environment and runs req on it.
+func (s *Service) run(ctx context.Context, cfg *function.Config, req environment.Request) (environment.Result, error) {
+	key := pool.Key{Function: cfg.Name, Version: cfg.Version, Revision: cfg.RevisionID}
+	for attempt := 1; ; attempt++ {
+		lease, err := s.pool.Acquire(ctx, key, func(ctx context.Context) (*env, error) { return s.start(ctx, cfg) })
+		if err != nil {
+			return environment.Result{}, err
+		}
+		if lease.Cold {
+			s.coldStarts.WithLabelValues(cfg.Name).Inc()
+		}
+		start := time.Now()
+		out, err := lease.Env.Invoke(ctx, req)
+		if errors.Is(err, environment.ErrBroken) && attempt < maxAttempts {
+			lease.Release(true)
+			continue
+		}
+		if err != nil {
+			lease.Release(true)
+			return environment.Result{}, awserr.Internal(fmt.Errorf("invoking %s:%s: %w", cfg.Name, cfg.Version, err))
+		}
+		lease.Release(out.Broken)
+		s.invocations.WithLabelValues(cfg.Name).Inc()
+		s.duration.WithLabelValues(cfg.Name).Observe(time.Since(start).Seconds())
+		if s.log.Enabled(ctx, slog.LevelDebug) {
+			s.log.Debug("invocation", "function", cfg.Name, "version", cfg.Version, "request_id", req.ID,
+				"cold", lease.Cold, "duration", out.Duration, "function_error", out.FunctionError != nil, "broken", out.Broken)
+		}
+		return out, nil
+	}
+}
+
+// start makes a new environment for cfg: code unpacked, a private /tmp,
+// the runtime's command.
+func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error) {
+	taskRoot, err := s.code.path(ctx, cfg.CodeHex)
+	if err != nil {
+		if awserr.Is(err, awserr.ResourceNotFound) {
+			return nil, awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the stored deployment package of %s:%s.", cfg.Name, cfg.Version)
+		}
+		return nil, awserr.Internal(err)
+	}
+	argv, err := runtimes.Command(cfg.Runtime, taskRoot)
+	if errors.Is(err, runtimes.ErrUnsupported) {
+		return nil, awserr.Newf(awserr.InvalidRuntime, "The runtime parameter of %s is not supported on this host yet.", cfg.Runtime)
+	}
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	tmp, err := os.MkdirTemp(s.tmp, "env-")
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	e, err := environment.Start(ctx, environment.Spec{
+		FunctionName: cfg.Name, Version: cfg.Version, Handler: cfg.Handler, Runtime: cfg.Runtime,
+		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
+		TaskRoot: taskRoot, TmpDir: tmp,
+		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
+		Command: argv,
+	}, s.log)
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, awserr.Internal(err)
+	}
+	return &env{Env: e, tmp: tmp}, nil
+}
+
+// tail returns the last n bytes of log, cut on a byte boundary.
+func tail(log []byte, n int) []byte {
+	if len(log) <= n {
+		return log
+	}
+	return log[len(log)-n:]
+}
+
+// traceID continues an incoming X-Amzn-Trace-Id or starts a trace:
+// Root=1-<8 hex epoch>-<24 hex>;Parent=<16 hex>;Sampled=<0|1>.
+func traceID(incoming string, sampled bool) string {
+	root, parent, smp := "", "", ""
+	for _, part := range strings.Split(incoming, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "Root":
+			root = v
+		case "Parent":
+			parent = v
+		case "Sampled":
+			smp = v
+		}
+	}
+	if root == "" {
+		b := make([]byte, 12)
+		_, _ = crand.Read(b)
+		root = "1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + hex.EncodeToString(b)
+	}
+	if parent == "" {
+		b := make([]byte, 8)
+		_, _ = crand.Read(b)
+		parent = hex.EncodeToString(b)
+	}
+	if smp == "" {
+		smp = "0"
+		if sampled {
+			smp = "1"
+		}
+	}
+	return "Root=" + root + ";Parent=" + parent + ";Sampled=" + smp
+}

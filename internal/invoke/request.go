@@ -1,0 +1,117 @@
+package invoke
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/function"
+)
+
+// Invocation types and log types (X-Amz-Invocation-Type, X-Amz-Log-Type).
+const (
+	RequestResponse = "RequestResponse"
+	Event           = "Event"
+	DryRun          = "DryRun"
+
+	LogNone = "None"
+	LogTail = "Tail"
+)
+
+// Request is one Invoke call as the api decoded it.
+type Request struct {
+	// FunctionName is the decoded path label; Qualifier the ?Qualifier= value.
+	FunctionName string
+	Qualifier    string
+	// InvocationType and LogType as sent ("" = the default).
+	InvocationType string
+	LogType        string
+	// ClientContext is the X-Amz-Client-Context header, still base64.
+	ClientContext string
+	Payload       []byte
+	// RequestID is the x-amzn-RequestId the caller gets and the function sees.
+	RequestID string
+	// TraceHeader is the incoming X-Amzn-Trace-Id ("" = start a trace).
+	TraceHeader string
+	// Unsupported names a 2025 invocation feature header that was sent
+	// (X-Amz-Tenant-Id, X-Amz-Durable-Execution-Name).
+	Unsupported string
+}
+
+// Result is what the caller gets back.
+type Result struct {
+	// Status is 200, 202 or 204.
+	Status          int
+	Payload         []byte
+	FunctionError   string // "Unhandled" or ""
+	LogResult       string // base64 tail, "" when not asked for
+	ExecutedVersion string
+}
+
+// checkModel validates the request's model constraints (step 3 of
+// shared/spec/invoke.md §2) and fills the defaults.
+func (q *Request) checkModel(region, account string) (function.Ref, error) {
+	if q.InvocationType == "" {
+		q.InvocationType = RequestResponse
+	}
+	if q.LogType == "" {
+		q.LogType = LogNone
+	}
+	var v function.Violations
+	function.CheckName(&v, q.FunctionName, function.NamespacedFunctionName, "functionName")
+	v.Enum("invocationType", q.InvocationType, Event, RequestResponse, DryRun)
+	v.Enum("logType", q.LogType, LogNone, LogTail)
+	if err := v.Err(); err != nil {
+		return function.Ref{}, err
+	}
+	if q.Unsupported != "" {
+		return function.Ref{}, awserr.Newf(awserr.InvalidParameterValue, "%s is not supported by this server.", q.Unsupported)
+	}
+	return function.Resolve(q.FunctionName, q.Qualifier, function.NamespacedFunctionName, region, account)
+}
+
+var errClientContext = awserr.New(awserr.InvalidRequestContent, "Client context must be a valid Base64-encoded JSON object.")
+
+// DecodeClientContext turns the header into the JSON text the runtime
+// gets (shared/spec/invoke.md §7).
+func DecodeClientContext(h string) (string, error) {
+	if h == "" {
+		return "", nil
+	}
+	if len(h) > function.MaxClientContext {
+		return "", errClientContext
+	}
+	b, err := base64.StdEncoding.DecodeString(h)
+	if err != nil {
+		return "", errClientContext
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+		return "", errClientContext
+	}
+	return string(b), nil
+}
+
+var emptyEvent = []byte("{}")
+
+// CheckPayload validates the payload as exactly one JSON value; an empty
+// one becomes {} (shared/spec/invoke.md §3).
+func CheckPayload(p []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(p)) == 0 {
+		return emptyEvent, nil
+	}
+	if !json.Valid(p) {
+		return nil, awserr.New(awserr.InvalidRequestContent,
+			"Could not parse request body into json: Could not parse payload into json: "+jsonDetail(p))
+	}
+	return p, nil
+}
+
+func jsonDetail(p []byte) string {
+	var v any
+	if err := json.Unmarshal(p, &v); err != nil {
+		return err.Error()
+	}
+	return "invalid JSON"
+}

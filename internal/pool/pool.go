@@ -1,0 +1,287 @@
+// Package pool keeps environments per function version: it hands out the
+// most recently used idle one, starts a new one when all are busy, retires
+// environments whose version changed or went away, and reaps idle ones.
+//
+// The pool does not count concurrency: the invoke service admits an
+// invocation before it asks for an environment, so the pool never holds
+// more busy environments than the limits allow.
+package pool
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Env is what the pool needs of an environment.
+type Env interface {
+	// Close stops the environment and everything it started.
+	Close() error
+}
+
+// Key names the configuration an environment runs: a function version at
+// one revision. $LATEST gets a new revision on every change, so its old
+// environments are never handed out again.
+type Key struct {
+	Function string
+	Version  string
+	Revision string
+}
+
+// Defaults.
+const (
+	DefaultIdleTimeout = 10 * time.Minute
+)
+
+// Config configures a pool.
+type Config struct {
+	// IdleTimeout closes environments idle for longer.
+	IdleTimeout time.Duration
+	// Valid reports whether a key still names a live configuration; idle
+	// environments of invalid keys are closed by the reaper. nil = always.
+	Valid  func(Key) bool
+	Logger *slog.Logger
+	// Now is the clock; nil = time.Now.
+	Now func() time.Time
+}
+
+// ErrClosed is returned by Acquire after Close began.
+var ErrClosed = errors.New("pool: closed")
+
+// Pool holds environments of type E.
+type Pool[E Env] struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	idle   map[Key][]*entry[E] // most recently used last
+	busy   map[*entry[E]]struct{}
+	closed bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+type entry[E Env] struct {
+	env      E
+	key      Key
+	lastUsed time.Time
+}
+
+// Lease is one acquired environment; give it back with Release.
+type Lease[E Env] struct {
+	Env E
+	// Cold is true when the environment was started for this lease.
+	Cold bool
+	e    *entry[E]
+	p    *Pool[E]
+	once sync.Once
+}
+
+// New builds a pool; Start runs its reaper.
+func New[E Env](cfg Config) *Pool[E] {
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Pool[E]{
+		cfg: cfg, log: cfg.Logger,
+		idle: map[Key][]*entry[E]{}, busy: map[*entry[E]]struct{}{},
+		stop: make(chan struct{}),
+	}
+}
+
+// Start runs the reaper until Close.
+func (p *Pool[E]) Start() {
+	p.wg.Add(1)
+	go p.reap()
+}
+
+// Acquire returns an idle environment of key, or one made by start. Idle
+// environments of the same function version at another revision are
+// closed on the way: their configuration changed.
+func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Context) (E, error)) (*Lease[E], error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	stale := p.takeStaleLocked(key)
+	if list := p.idle[key]; len(list) > 0 {
+		e := list[len(list)-1]
+		p.idle[key] = list[:len(list)-1]
+		if len(p.idle[key]) == 0 {
+			delete(p.idle, key)
+		}
+		p.busy[e] = struct{}{}
+		p.mu.Unlock()
+		p.closeAll(stale, "configuration changed")
+		return &Lease[E]{Env: e.env, e: e, p: p}, nil
+	}
+	p.mu.Unlock()
+	p.closeAll(stale, "configuration changed")
+
+	env, err := start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := &entry[E]{env: env, key: key}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		_ = env.Close()
+		return nil, ErrClosed
+	}
+	p.busy[e] = struct{}{}
+	p.mu.Unlock()
+	return &Lease[E]{Env: env, Cold: true, e: e, p: p}, nil
+}
+
+// takeStaleLocked removes idle environments of key's function version with
+// another revision.
+func (p *Pool[E]) takeStaleLocked(key Key) []*entry[E] {
+	var stale []*entry[E]
+	for k, list := range p.idle {
+		if k.Function == key.Function && k.Version == key.Version && k.Revision != key.Revision {
+			stale = append(stale, list...)
+			delete(p.idle, k)
+		}
+	}
+	return stale
+}
+
+// Release gives the environment back: reusable unless broken. Releasing
+// twice is harmless.
+func (l *Lease[E]) Release(broken bool) {
+	l.once.Do(func() { l.p.release(l.e, broken) })
+}
+
+func (p *Pool[E]) release(e *entry[E], broken bool) {
+	p.mu.Lock()
+	delete(p.busy, e)
+	if broken || p.closed {
+		p.mu.Unlock()
+		p.closeAll([]*entry[E]{e}, "broken or shutting down")
+		return
+	}
+	e.lastUsed = p.cfg.Now()
+	p.idle[e.key] = append(p.idle[e.key], e)
+	p.mu.Unlock()
+}
+
+// Stats counts environments.
+type Stats struct{ Idle, Busy int }
+
+// Stats returns the current counts.
+func (p *Pool[E]) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Stats{Busy: len(p.busy)}
+	for _, l := range p.idle {
+		s.Idle += len(l)
+	}
+	return s
+}
+
+// reapInterval is how often idle environments are checked.
+func (p *Pool[E]) reapInterval() time.Duration {
+	return min(max(p.cfg.IdleTimeout/4, 10*time.Millisecond), 5*time.Second)
+}
+
+func (p *Pool[E]) reap() {
+	defer p.wg.Done()
+	t := time.NewTicker(p.reapInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.Reap()
+		}
+	}
+}
+
+// Reap closes idle environments past the idle timeout or whose key is no
+// longer valid. The reaper calls it periodically.
+func (p *Pool[E]) Reap() {
+	now := p.cfg.Now()
+	var gone []*entry[E]
+	p.mu.Lock()
+	for k, list := range p.idle {
+		valid := p.cfg.Valid == nil || p.cfg.Valid(k)
+		kept := list[:0]
+		for _, e := range list {
+			if !valid || now.Sub(e.lastUsed) > p.cfg.IdleTimeout {
+				gone = append(gone, e)
+			} else {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			delete(p.idle, k)
+		} else {
+			p.idle[k] = kept
+		}
+	}
+	p.mu.Unlock()
+	p.closeAll(gone, "idle or retired")
+}
+
+func (p *Pool[E]) closeAll(list []*entry[E], why string) {
+	for _, e := range list {
+		if err := e.env.Close(); err != nil {
+			p.log.Warn("pool: closing environment", "function", e.key.Function, "version", e.key.Version, "err", err)
+		} else {
+			p.log.Debug("pool: environment closed", "function", e.key.Function, "version", e.key.Version, "why", why)
+		}
+	}
+}
+
+// Close refuses new leases, closes idle environments, and closes busy ones
+// as they are released or, when ctx ends first, at once.
+func (p *Pool[E]) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	var idle []*entry[E]
+	for _, l := range p.idle {
+		idle = append(idle, l...)
+	}
+	p.idle = map[Key][]*entry[E]{}
+	p.mu.Unlock()
+	close(p.stop)
+	p.wg.Wait()
+	p.closeAll(idle, "shutdown")
+
+	for {
+		p.mu.Lock()
+		n := len(p.busy)
+		p.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			p.mu.Lock()
+			var busy []*entry[E]
+			for e := range p.busy {
+				busy = append(busy, e)
+			}
+			p.mu.Unlock()
+			p.closeAll(busy, "shutdown deadline")
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package pool
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testEnv stands for an environment: the pool only ever closes it.
+type testEnv struct {
+	id     int
+	closed atomic.Bool
+}
+
+func (e *testEnv) Close() error { e.closed.Store(true); return nil }
+
+type starter struct{ n atomic.Int32 }
+
+func (s *starter) start(context.Context) (*testEnv, error) {
+	return &testEnv{id: int(s.n.Add(1))}, nil
+}
+
+func TestReuseMostRecentAndScaleOut(t *testing.T) {
+	p := New[*testEnv](Config{})
+	defer p.Close(context.Background())
+	var s starter
+	k := Key{"f", "$LATEST", "r1"}
+	ctx := context.Background()
+	a, _ := p.Acquire(ctx, k, s.start)
+	b, _ := p.Acquire(ctx, k, s.start) // a busy → new one
+	if !a.Cold || !b.Cold || a.Env == b.Env {
+		t.Fatal("busy environment handed out twice")
+	}
+	a.Release(false)
+	b.Release(false)
+	c, _ := p.Acquire(ctx, k, s.start)
+	if c.Cold || c.Env != b.Env {
+		t.Fatalf("want the most recently used env %d, got %d cold=%v", b.Env.id, c.Env.id, c.Cold)
+	}
+	c.Release(false)
+	c.Release(false) // twice is harmless
+	if st := p.Stats(); st.Idle != 2 || st.Busy != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestBrokenIsClosedNotReused(t *testing.T) {
+	p := New[*testEnv](Config{})
+	defer p.Close(context.Background())
+	var s starter
+	k := Key{"f", "1", "r"}
+	a, _ := p.Acquire(context.Background(), k, s.start)
+	a.Release(true)
+	if !a.Env.closed.Load() {
+		t.Fatal("broken env not closed")
+	}
+	b, _ := p.Acquire(context.Background(), k, s.start)
+	if !b.Cold || b.Env == a.Env {
+		t.Fatal("broken env reused")
+	}
+	b.Release(false)
+}
+
+func TestRevisionChangeRetiresOldEnvironments(t *testing.T) {
+	p := New[*testEnv](Config{})
+	defer p.Close(context.Background())
+	var s starter
+	old, _ := p.Acquire(context.Background(), Key{"f", "$LATEST", "r1"}, s.start)
+	old.Release(false)
+	other, _ := p.Acquire(context.Background(), Key{"g", "$LATEST", "r1"}, s.start)
+	other.Release(false)
+	n, _ := p.Acquire(context.Background(), Key{"f", "$LATEST", "r2"}, s.start)
+	if !n.Cold || !old.Env.closed.Load() || other.Env.closed.Load() {
+		t.Fatalf("cold=%v oldClosed=%v otherClosed=%v", n.Cold, old.Env.closed.Load(), other.Env.closed.Load())
+	}
+	n.Release(false)
+}
+
+func TestReapIdleAndInvalid(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	var mu sync.Mutex
+	dead := map[string]bool{}
+	p := New[*testEnv](Config{
+		IdleTimeout: time.Minute,
+		Now:         func() time.Time { return time.Unix(0, now.Load()) },
+		Valid:       func(k Key) bool { mu.Lock(); defer mu.Unlock(); return !dead[k.Function] },
+	})
+	defer p.Close(context.Background())
+	var s starter
+	a, _ := p.Acquire(context.Background(), Key{"a", "1", "r"}, s.start)
+	b, _ := p.Acquire(context.Background(), Key{"b", "1", "r"}, s.start)
+	a.Release(false)
+	b.Release(false)
+	mu.Lock()
+	dead["b"] = true
+	mu.Unlock()
+	p.Reap()
+	if a.Env.closed.Load() || !b.Env.closed.Load() {
+		t.Fatal("deleted function's env kept or live one closed")
+	}
+	now.Add(int64(2 * time.Minute))
+	p.Reap()
+	if !a.Env.closed.Load() {
+		t.Fatal("idle env not reaped")
+	}
+}
+
+func TestCloseWaitsForBusyThenForces(t *testing.T) {
+	p := New[*testEnv](Config{})
+	p.Start()
+	var s starter
+	idle, _ := p.Acquire(context.Background(), Key{"f", "1", "r"}, s.start)
+	idle.Release(false)
+	busy, _ := p.Acquire(context.Background(), Key{"f", "1", "r2"}, s.start)
+	go func() { time.Sleep(20 * time.Millisecond); busy.Release(false) }()
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !idle.Env.closed.Load() || !busy.Env.closed.Load() {
+		t.Fatal("Close left environments running")
+	}
+	if _, err := p.Acquire(context.Background(), Key{"f", "1", "r"}, s.start); err != ErrClosed {
+		t.Fatalf("acquire after close: %v", err)
+	}
+
+	p2 := New[*testEnv](Config{})
+	stuck, _ := p2.Acquire(context.Background(), Key{"f", "1", "r"}, s.start)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := p2.Close(ctx); err == nil || !stuck.Env.closed.Load() {
+		t.Fatalf("deadline did not force-close: %v", err)
+	}
+}
