@@ -44,8 +44,14 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	prefix := e.logs.sync()
-	e.sampleMemory()
+	// Init output belongs before the cold invocation's START; on a warm
+	// environment whatever was written since the last collection simply
+	// stays in the pipe for this invocation's lines, so the hot path skips
+	// the pipe round trip.
+	var prefix []byte
+	if c.cold {
+		prefix = e.logs.sync()
+	}
 	timeout := time.Duration(e.spec.TimeoutSec) * time.Second
 	e.mu.Lock()
 	now := time.Now()

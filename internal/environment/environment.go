@@ -56,6 +56,13 @@ type Request struct {
 	ClientContext string
 	// Deadline overrides dispatch time + TimeoutSec when set.
 	Deadline time.Time
+	// OnResult, when set, is called once with the outcome (Body,
+	// ContentType, FunctionError) as soon as the runtime posted it, before
+	// the invocation's log is complete: the caller can be answered while the
+	// environment finishes (the runtime's next /next, the log's END and
+	// REPORT). Invoke still returns the whole Result afterwards; failures
+	// that end the environment call it with that whole Result.
+	OnResult func(Result)
 	// A streaming sink (io.Writer + limit) will be added here; when nil the
 	// body is buffered into Result.Body.
 }
@@ -348,7 +355,13 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	end := time.Now()
-	e.sampleMemory()
+	if req.OnResult != nil {
+		e.mu.Lock()
+		early := c.result
+		e.mu.Unlock()
+		req.OnResult(early)
+		req.OnResult = nil
+	}
 
 	// The result is in. Its log ends when the runtime asks for the next
 	// invocation (Next collects the lines), exits, or the deadline passes.

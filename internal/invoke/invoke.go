@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +57,7 @@ type Service struct {
 	code  *codeCache
 	log   *slog.Logger
 	tmp   string
+	wg    sync.WaitGroup // invocations finishing after their caller was answered
 
 	invocations *prometheus.CounterVec
 	errors      *prometheus.CounterVec
@@ -123,7 +125,11 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Close stops every environment, waiting for running invocations until ctx
 // ends.
-func (s *Service) Close(ctx context.Context) error { return s.pool.Close(ctx) }
+func (s *Service) Close(ctx context.Context) error {
+	err := s.pool.Close(ctx)
+	s.wg.Wait()
+	return err
+}
 
 // PoolStats reports the pool's environments.
 func (s *Service) PoolStats() pool.Stats { return s.pool.Stats() }
@@ -171,7 +177,6 @@ func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
 		s.throttles.WithLabelValues(res.Function.Name).Inc()
 		return nil, err
 	}
-	defer release()
 	// The caller going away does not cancel a started invocation (invoke.md §4).
 	out, err := s.run(context.WithoutCancel(ctx), cfg, environment.Request{
 		ID:            q.RequestID,
@@ -179,7 +184,7 @@ func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
 		InvokedARN:    s.reg.ResolvedARN(res),
 		TraceID:       traceID(q.TraceHeader, cfg.TracingMode == "Active"),
 		ClientContext: clientContext,
-	})
+	}, q.LogType == LogTail, release)
 	if err != nil {
 		return nil, err
 	}
@@ -226,36 +231,78 @@ func pickVersion(res registry.Resolved) *function.Config {
 // that died while idle (before it was dispatched to).
 const maxAttempts = 3
 
-// run takes an environment and runs req on it.
-func (s *Service) run(ctx context.Context, cfg *function.Config, req environment.Request) (environment.Result, error) {
+// outcome is how one environment's Invoke ended.
+type outcome struct {
+	res environment.Result
+	err error
+}
+
+// run takes an environment and runs req on it. With needLog false the
+// caller is answered as soon as the runtime posted its result, while a
+// goroutine lets the environment finish (its next /next, END and REPORT)
+// and only then gives it and the concurrency slot back. done is called
+// exactly once, when the environment is released.
+func (s *Service) run(ctx context.Context, cfg *function.Config, req environment.Request, needLog bool, done func()) (environment.Result, error) {
 	key := pool.Key{Function: cfg.Name, Version: cfg.Version, Revision: cfg.RevisionID}
 	for attempt := 1; ; attempt++ {
 		lease, err := s.pool.Acquire(ctx, key, func(ctx context.Context) (*env, error) { return s.start(ctx, cfg) })
 		if err != nil {
+			done()
 			return environment.Result{}, err
 		}
 		if lease.Cold {
 			s.coldStarts.WithLabelValues(cfg.Name).Inc()
 		}
-		start := time.Now()
-		out, err := lease.Env.Invoke(ctx, req)
-		if errors.Is(err, environment.ErrBroken) && attempt < maxAttempts {
-			lease.Release(true)
+		early := make(chan environment.Result, 1)
+		if !needLog {
+			req.OnResult = func(r environment.Result) { early <- r }
+		}
+		finished := make(chan outcome, 1)
+		s.wg.Add(1)
+		go func(lease *pool.Lease[*env], cold bool) {
+			defer s.wg.Done()
+			start := time.Now()
+			res, err := lease.Env.Invoke(ctx, req)
+			lease.Release(err != nil || res.Broken)
+			if err == nil {
+				s.invocations.WithLabelValues(cfg.Name).Inc()
+				s.duration.WithLabelValues(cfg.Name).Observe(time.Since(start).Seconds())
+				s.mirror(cfg, req.ID, cold, res)
+			}
+			if !errors.Is(err, environment.ErrBroken) || attempt >= maxAttempts {
+				done()
+			}
+			finished <- outcome{res, err}
+		}(lease, lease.Cold)
+
+		var o outcome
+		select {
+		case r := <-early:
+			lease.Finishing()
+			return r, nil
+		case o = <-finished:
+		}
+		if errors.Is(o.err, environment.ErrBroken) && attempt < maxAttempts {
 			continue
 		}
-		if err != nil {
-			lease.Release(true)
-			return environment.Result{}, awserr.Internal(fmt.Errorf("invoking %s:%s: %w", cfg.Name, cfg.Version, err))
+		if o.err != nil {
+			return environment.Result{}, awserr.Internal(fmt.Errorf("invoking %s:%s: %w", cfg.Name, cfg.Version, o.err))
 		}
-		lease.Release(out.Broken)
-		s.invocations.WithLabelValues(cfg.Name).Inc()
-		s.duration.WithLabelValues(cfg.Name).Observe(time.Since(start).Seconds())
-		if s.log.Enabled(ctx, slog.LevelDebug) {
-			s.log.Debug("invocation", "function", cfg.Name, "version", cfg.Version, "request_id", req.ID,
-				"cold", lease.Cold, "duration", out.Duration, "function_error", out.FunctionError != nil, "broken", out.Broken)
-		}
-		return out, nil
+		return o.res, nil
 	}
+}
+
+// mirror writes an invocation's log lines to lambada's own log at debug
+// level, attributed to function, version and request id.
+func (s *Service) mirror(cfg *function.Config, id string, cold bool, res environment.Result) {
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	l := s.log.With("function", cfg.Name, "version", cfg.Version, "request_id", id)
+	for _, line := range strings.Split(strings.TrimSuffix(string(res.Log), "\n"), "\n") {
+		l.Debug(line)
+	}
+	l.Debug("invocation", "cold", cold, "duration", res.Duration, "function_error", res.FunctionError != nil, "broken", res.Broken)
 }
 
 // start makes a new environment for cfg: code unpacked, a private /tmp,

@@ -59,15 +59,23 @@ type Pool[E Env] struct {
 	idle   map[Key][]*entry[E] // most recently used last
 	busy   map[*entry[E]]struct{}
 	closed bool
+	// finishing counts busy environments that already answered their
+	// caller and are only completing (the runtime's next /next, the log);
+	// waiting counts Acquires waiting for one of them.
+	finishing map[Key]int
+	waiting   map[Key]int
+	released  chan struct{} // closed and replaced on every release
 
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
 type entry[E Env] struct {
-	env      E
-	key      Key
-	lastUsed time.Time
+	env       E
+	key       Key
+	lastUsed  time.Time
+	finishing bool
+	lease     uint64 // counts the leases of this environment
 }
 
 // Lease is one acquired environment; give it back with Release.
@@ -75,6 +83,7 @@ type Lease[E Env] struct {
 	Env E
 	// Cold is true when the environment was started for this lease.
 	Cold bool
+	n    uint64 // which lease of e this is
 	e    *entry[E]
 	p    *Pool[E]
 	once sync.Once
@@ -94,7 +103,9 @@ func New[E Env](cfg Config) *Pool[E] {
 	return &Pool[E]{
 		cfg: cfg, log: cfg.Logger,
 		idle: map[Key][]*entry[E]{}, busy: map[*entry[E]]struct{}{},
-		stop: make(chan struct{}),
+		finishing: map[Key]int{}, waiting: map[Key]int{},
+		released: make(chan struct{}),
+		stop:     make(chan struct{}),
 	}
 }
 
@@ -104,35 +115,70 @@ func (p *Pool[E]) Start() {
 	go p.reap()
 }
 
-// Acquire returns an idle environment of key, or one made by start. Idle
-// environments of the same function version at another revision are
-// closed on the way: their configuration changed.
+// FinishWait bounds how long Acquire waits for a finishing environment of
+// its key before it starts a new one.
+const FinishWait = 50 * time.Millisecond
+
+// Acquire returns an idle environment of key, or one made by start. An
+// environment that already answered its caller and is only finishing is
+// about to be idle: Acquire waits for it (up to FinishWait) rather than
+// paying a cold start. Idle environments of the same function version at
+// another revision are closed on the way: their configuration changed.
 func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Context) (E, error)) (*Lease[E], error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrClosed
-	}
-	stale := p.takeStaleLocked(key)
-	if list := p.idle[key]; len(list) > 0 {
-		e := list[len(list)-1]
-		p.idle[key] = list[:len(list)-1]
-		if len(p.idle[key]) == 0 {
-			delete(p.idle, key)
+	deadline := p.cfg.Now().Add(FinishWait)
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrClosed
 		}
-		p.busy[e] = struct{}{}
+		stale := p.takeStaleLocked(key)
+		if list := p.idle[key]; len(list) > 0 {
+			e := list[len(list)-1]
+			p.idle[key] = list[:len(list)-1]
+			if len(p.idle[key]) == 0 {
+				delete(p.idle, key)
+			}
+			p.busy[e] = struct{}{}
+			e.lease++
+			n := e.lease
+			p.mu.Unlock()
+			p.closeAll(stale, "configuration changed")
+			return &Lease[E]{Env: e.env, e: e, n: n, p: p}, nil
+		}
+		wait := time.Until(deadline)
+		if p.finishing[key] > p.waiting[key] && wait > 0 {
+			p.waiting[key]++
+			ch := p.released
+			p.mu.Unlock()
+			p.closeAll(stale, "configuration changed")
+			t := time.NewTimer(wait)
+			select {
+			case <-ch:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+			p.mu.Lock()
+			if p.waiting[key]--; p.waiting[key] == 0 {
+				delete(p.waiting, key)
+			}
+			p.mu.Unlock()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		p.mu.Unlock()
 		p.closeAll(stale, "configuration changed")
-		return &Lease[E]{Env: e.env, e: e, p: p}, nil
+		break
 	}
-	p.mu.Unlock()
-	p.closeAll(stale, "configuration changed")
 
 	env, err := start(ctx)
 	if err != nil {
 		return nil, err
 	}
-	e := &entry[E]{env: env, key: key}
+	e := &entry[E]{env: env, key: key, lease: 1}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -141,7 +187,22 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 	}
 	p.busy[e] = struct{}{}
 	p.mu.Unlock()
-	return &Lease[E]{Env: env, Cold: true, e: e, p: p}, nil
+	return &Lease[E]{Env: env, Cold: true, e: e, n: 1, p: p}, nil
+}
+
+// Finishing says the leased environment answered its caller and will be
+// released as soon as it is idle again; Acquire prefers waiting for it to
+// starting a new one.
+func (l *Lease[E]) Finishing() {
+	p := l.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// Only while this lease holds the environment: a late call must not
+	// mark the environment's next lease.
+	if _, busy := p.busy[l.e]; busy && l.e.lease == l.n && !l.e.finishing {
+		l.e.finishing = true
+		p.finishing[l.e.key]++
+	}
 }
 
 // takeStaleLocked removes idle environments of key's function version with
@@ -166,6 +227,14 @@ func (l *Lease[E]) Release(broken bool) {
 func (p *Pool[E]) release(e *entry[E], broken bool) {
 	p.mu.Lock()
 	delete(p.busy, e)
+	if e.finishing {
+		e.finishing = false
+		if p.finishing[e.key]--; p.finishing[e.key] == 0 {
+			delete(p.finishing, e.key)
+		}
+	}
+	close(p.released)
+	p.released = make(chan struct{})
 	if broken || p.closed {
 		p.mu.Unlock()
 		p.closeAll([]*entry[E]{e}, "broken or shutting down")

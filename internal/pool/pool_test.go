@@ -134,3 +134,26 @@ func TestCloseWaitsForBusyThenForces(t *testing.T) {
 		t.Fatalf("deadline did not force-close: %v", err)
 	}
 }
+
+func TestAcquireWaitsForFinishingEnvironment(t *testing.T) {
+	p := New[*testEnv](Config{})
+	defer p.Close(context.Background())
+	var s starter
+	k := Key{"f", "1", "r"}
+	a, _ := p.Acquire(context.Background(), k, s.start)
+	a.Finishing()
+	go func() { time.Sleep(5 * time.Millisecond); a.Release(false) }()
+	b, err := p.Acquire(context.Background(), k, s.start)
+	if err != nil || b.Cold || b.Env != a.Env {
+		t.Fatalf("did not wait for the finishing env: cold=%v err=%v", b.Cold, err)
+	}
+	// A finishing env that never comes back costs at most FinishWait.
+	b.Finishing()
+	t0 := time.Now()
+	c, _ := p.Acquire(context.Background(), k, s.start)
+	if !c.Cold || time.Since(t0) > 10*FinishWait {
+		t.Fatalf("cold=%v after %v", c.Cold, time.Since(t0))
+	}
+	b.Release(false)
+	c.Release(false)
+}
