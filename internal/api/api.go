@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
+	"github.com/lambada-dev/lambada/internal/async"
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
@@ -36,6 +37,7 @@ type Config struct {
 	AccountID string
 	Registry  *registry.Registry
 	Invoker   *invoke.Service
+	Async     *async.Service
 	Verifier  *sigv4.Verifier
 	// CodeURLKey signs GetFunction's Code.Location download URLs.
 	CodeURLKey []byte

@@ -29,9 +29,8 @@ func (h *Handler) invoke(q *request) (response, error) {
 			in.Unsupported = name
 		}
 	}
-	if in.InvocationType == invoke.Event && len(q.body) > function.MaxEventPayload {
-		return response{}, awserr.Newf(awserr.RequestEntityTooLarge,
-			"%d byte payload is too large for the Event invocation type (limit %d bytes)", len(q.body), function.MaxEventPayload)
+	if in.InvocationType == invoke.Event {
+		return h.accept(q, in, function.MaxEventPayload)
 	}
 	res, err := h.cfg.Invoker.Invoke(q.r.Context(), in)
 	if err != nil {
@@ -55,4 +54,33 @@ func (h *Handler) invoke(q *request) (response, error) {
 		raw = []byte{}
 	}
 	return response{status: http.StatusOK, raw: raw, headers: headers}, nil
+}
+
+// accept queues an Event invocation (Invoke with Event, InvokeAsync): 202
+// only once the event is durably stored.
+func (h *Handler) accept(q *request, in *invoke.Request, limit int) (response, error) {
+	if len(q.body) > limit {
+		return response{}, awserr.Newf(awserr.RequestEntityTooLarge,
+			"%d byte payload is too large for the Event invocation type (limit %d bytes)", len(q.body), limit)
+	}
+	if err := h.cfg.Async.Accept(q.r.Context(), in); err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusAccepted, headers: map[string]string{}}, nil
+}
+
+// invokeAsync is the deprecated InvokeAsync: an Event invocation of the
+// function as addressed, answered with {"Status":202}.
+func (h *Handler) invokeAsync(q *request) (response, error) {
+	in := &invoke.Request{
+		FunctionName:   q.params[0],
+		InvocationType: invoke.Event,
+		Payload:        q.body,
+		RequestID:      q.id,
+		TraceHeader:    q.r.Header.Get("X-Amzn-Trace-Id"),
+	}
+	if _, err := h.accept(q, in, function.MaxInvokeAsyncPayload); err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusAccepted, body: map[string]int{"Status": http.StatusAccepted}}, nil
 }

@@ -39,8 +39,11 @@ func (h *Handler) table() []route {
 	code := func(rt route) route { rt.bodyLimit = function.MaxCodeRequestBody; return rt }
 	invoke := r("Invoke", http.MethodPost, fn("2015-03-31", "invocations"), h.invoke)
 	invoke.bodyLimit, invoke.opName = function.MaxSyncPayload, "InvokeFunction"
+	invokeAsync := r("InvokeAsync", http.MethodPost, []string{"2014-11-13", "functions", "{}", "invoke-async"}, h.invokeAsync)
+	invokeAsync.bodyLimit = function.MaxSyncPayload
 	return []route{
 		invoke,
+		invokeAsync,
 		code(r("CreateFunction", http.MethodPost, []string{"2015-03-31", "functions"}, h.createFunction)),
 		r("ListFunctions", http.MethodGet, []string{"2015-03-31", "functions"}, h.listFunctions),
 		r("GetFunction", http.MethodGet, fn("2015-03-31"), h.getFunction),
@@ -58,6 +61,11 @@ func (h *Handler) table() []route {
 		r("PutFunctionConcurrency", http.MethodPut, fn("2017-10-31", "concurrency"), h.putConcurrency),
 		r("DeleteFunctionConcurrency", http.MethodDelete, fn("2017-10-31", "concurrency"), h.deleteConcurrency),
 		r("GetFunctionConcurrency", http.MethodGet, fn("2019-09-30", "concurrency"), h.getConcurrency),
+		r("PutFunctionEventInvokeConfig", http.MethodPut, fn("2019-09-25", "event-invoke-config"), h.putEventInvokeConfig),
+		r("UpdateFunctionEventInvokeConfig", http.MethodPost, fn("2019-09-25", "event-invoke-config"), h.updateEventInvokeConfig),
+		r("GetFunctionEventInvokeConfig", http.MethodGet, fn("2019-09-25", "event-invoke-config"), h.getEventInvokeConfig),
+		r("DeleteFunctionEventInvokeConfig", http.MethodDelete, fn("2019-09-25", "event-invoke-config"), h.deleteEventInvokeConfig),
+		r("ListFunctionEventInvokeConfigs", http.MethodGet, fn("2019-09-25", "event-invoke-config", "list"), h.listEventInvokeConfigs),
 		r("GetAccountSettings", http.MethodGet, []string{"2016-08-19", "account-settings"}, h.getAccountSettings),
 	}
 }

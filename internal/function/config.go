@@ -127,6 +127,9 @@ type Function struct {
 	// ReservedConcurrency is nil when none is set.
 	ReservedConcurrency *int      `json:"reservedConcurrency,omitempty"`
 	Created             time.Time `json:"created"`
+	// EventInvokeConfigs holds the async settings by qualifier: "$LATEST",
+	// a version number or an alias name.
+	EventInvokeConfigs map[string]*EventInvokeConfig `json:"eventInvokeConfigs,omitempty"`
 }
 
 // Version returns the snapshot for "$LATEST" or a version number.
@@ -148,4 +151,37 @@ func (f *Function) LatestPublished() (*Config, bool) {
 		return nil, false
 	}
 	return &f.Versions[len(f.Versions)-1], true
+}
+
+// EventInvokeConfig is the asynchronous-invocation setting of one
+// qualifier ($LATEST, a version or an alias). Nil members are unset: the
+// defaults apply at run time and are never echoed.
+type EventInvokeConfig struct {
+	MaximumRetryAttempts     *int      `json:"maximumRetryAttempts,omitempty"`
+	MaximumEventAgeInSeconds *int      `json:"maximumEventAgeInSeconds,omitempty"`
+	OnSuccess                string    `json:"onSuccess,omitempty"`
+	OnFailure                string    `json:"onFailure,omitempty"`
+	LastModified             time.Time `json:"lastModified"`
+}
+
+// Async defaults (shared/spec/async.md §2).
+const (
+	DefaultMaximumRetryAttempts     = 2
+	DefaultMaximumEventAgeInSeconds = 21_600
+)
+
+// Retries is the effective MaximumRetryAttempts of c (nil-safe).
+func (c *EventInvokeConfig) Retries() int {
+	if c == nil || c.MaximumRetryAttempts == nil {
+		return DefaultMaximumRetryAttempts
+	}
+	return *c.MaximumRetryAttempts
+}
+
+// MaxAge is the effective MaximumEventAgeInSeconds of c (nil-safe).
+func (c *EventInvokeConfig) MaxAge() time.Duration {
+	if c == nil || c.MaximumEventAgeInSeconds == nil {
+		return DefaultMaximumEventAgeInSeconds * time.Second
+	}
+	return time.Duration(*c.MaximumEventAgeInSeconds) * time.Second
 }

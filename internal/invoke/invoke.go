@@ -144,8 +144,9 @@ func (s *Service) valid(k pool.Key) bool {
 	return ok && c.RevisionID == k.Revision
 }
 
-// Invoke runs one invocation (shared/spec/invoke.md §2 gives the order of
-// the checks).
+// Invoke runs one synchronous or dry-run invocation (shared/spec/invoke.md
+// §2 gives the order of the checks). Event invocations go through the async
+// service, which uses CheckEvent and RunEvent.
 func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
 	ref, err := q.checkModel(s.cfg.Region, s.cfg.AccountID)
 	if err != nil {
@@ -158,23 +159,20 @@ func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
 	if q.InvocationType == DryRun {
 		return &Result{Status: http.StatusNoContent}, nil
 	}
-	clientContext := ""
-	if q.InvocationType == RequestResponse {
-		if clientContext, err = DecodeClientContext(q.ClientContext); err != nil {
-			return nil, err
-		}
+	if q.InvocationType == Event {
+		return nil, awserr.Internal(errors.New("an Event invocation reached the synchronous path"))
+	}
+	clientContext, err := DecodeClientContext(q.ClientContext)
+	if err != nil {
+		return nil, err
 	}
 	payload, err := CheckPayload(q.Payload)
 	if err != nil {
 		return nil, err
 	}
-	if q.InvocationType == Event {
-		return nil, awserr.New(awserr.InvalidParameterValue, "InvocationType Event is not available on this server yet.")
-	}
 	cfg := pickVersion(res)
-	release, err := s.limit.admit(res.Function.Name, res.Function.ReservedConcurrency, s.reg.ReservedTotal())
+	release, err := s.admit(res.Function)
 	if err != nil {
-		s.throttles.WithLabelValues(res.Function.Name).Inc()
 		return nil, err
 	}
 	// The caller going away does not cancel a started invocation (invoke.md §4).
@@ -188,16 +186,133 @@ func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Status: http.StatusOK, Payload: out.Body, ExecutedVersion: cfg.Version}
-	if out.FunctionError != nil {
-		r.FunctionError = "Unhandled"
-		r.Payload = out.FunctionError.Document
+	r := result(cfg, out)
+	if r.FunctionError != "" {
 		s.errors.WithLabelValues(cfg.Name).Inc()
 	}
 	if q.LogType == LogTail {
 		r.LogResult = base64.StdEncoding.EncodeToString(tail(out.Log, LogTailBytes))
 	}
 	return r, nil
+}
+
+func result(cfg *function.Config, out environment.Result) *Result {
+	r := &Result{Status: http.StatusOK, Payload: out.Body, ExecutedVersion: cfg.Version}
+	if out.FunctionError != nil {
+		r.FunctionError = "Unhandled"
+		r.Payload = out.FunctionError.Document
+	}
+	return r
+}
+
+// admit takes a concurrency slot for f, counting a refusal as a throttle.
+func (s *Service) admit(f *function.Function) (func(), error) {
+	release, err := s.limit.admit(f.Name, f.ReservedConcurrency, s.reg.ReservedTotal())
+	if err != nil {
+		s.throttles.WithLabelValues(f.Name).Inc()
+	}
+	return release, err
+}
+
+// Accepted is an Event invocation that passed the API's checks and can be
+// queued.
+type Accepted struct {
+	Function  string
+	Qualifier string // as addressed; "" = unqualified
+	Payload   []byte // an empty payload is already {}
+}
+
+// CheckEvent runs the checks an Event invocation passes before it is
+// queued (invoke.md §2 steps 3–7; ClientContext and LogType are ignored).
+func (s *Service) CheckEvent(q *Request) (*Accepted, error) {
+	ref, err := q.checkModel(s.cfg.Region, s.cfg.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.resolve(ref); err != nil {
+		return nil, err
+	}
+	payload, err := CheckPayload(q.Payload)
+	if err != nil {
+		return nil, err
+	}
+	return &Accepted{Function: ref.Name, Qualifier: ref.Qualifier, Payload: payload}, nil
+}
+
+// OutcomeKind classifies how an attempt of an event ended.
+type OutcomeKind int
+
+const (
+	// Succeeded: the function ran and returned a result.
+	Succeeded OutcomeKind = iota
+	// FunctionFailed: the function ran and failed (any function error).
+	FunctionFailed
+	// Throttled: no concurrency was available; nothing ran.
+	Throttled
+	// SystemError: lambada could not run the function; nothing is known to
+	// have run.
+	SystemError
+	// Gone: the function or the addressed qualifier no longer exists.
+	Gone
+	// ZeroConcurrency: the function's reserved concurrency is 0.
+	ZeroConcurrency
+)
+
+// EventAttempt is one attempt of a queued event.
+type EventAttempt struct {
+	Function, Qualifier string
+	RequestID           string
+	Payload             []byte
+	TraceHeader         string
+}
+
+// EventOutcome is how an attempt ended.
+type EventOutcome struct {
+	Kind   OutcomeKind
+	Result *Result // Succeeded and FunctionFailed
+	// VersionARN is the qualified ARN of the version that ran (or would
+	// have run).
+	VersionARN string
+	Err        error
+}
+
+// RunEvent runs one attempt of a queued event through the same path as a
+// synchronous call: resolution (aliases re-resolved per attempt),
+// concurrency, pool, timeouts.
+func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
+	ref := function.Ref{Region: s.cfg.Region, Account: s.cfg.AccountID, Name: ev.Function, Qualifier: ev.Qualifier}
+	res, err := s.reg.Resolve(ref)
+	if err != nil {
+		return EventOutcome{Kind: Gone, Err: err}
+	}
+	cfg := pickVersion(res)
+	out := EventOutcome{VersionARN: s.reg.ARN(cfg.Name, cfg.Version)}
+	if rc := res.Function.ReservedConcurrency; rc != nil && *rc == 0 {
+		out.Kind = ZeroConcurrency
+		return out
+	}
+	release, err := s.admit(res.Function)
+	if err != nil {
+		out.Kind, out.Err = Throttled, err
+		return out
+	}
+	env, err := s.run(ctx, cfg, environment.Request{
+		ID:         ev.RequestID,
+		Payload:    ev.Payload,
+		InvokedARN: s.reg.ResolvedARN(res),
+		TraceID:    traceID(ev.TraceHeader, cfg.TracingMode == "Active"),
+	}, false, release)
+	if err != nil {
+		out.Kind, out.Err = SystemError, err
+		return out
+	}
+	out.Result = result(cfg, env)
+	out.Kind = Succeeded
+	if out.Result.FunctionError != "" {
+		out.Kind = FunctionFailed
+		s.errors.WithLabelValues(cfg.Name).Inc()
+	}
+	return out
 }
 
 // resolve looks the function up; Invoke's 404 always names a qualifier.

@@ -297,3 +297,16 @@ func versionNumber(v string) int {
 	}
 	return n
 }
+
+// EventInvokeConfig returns the async settings of a function's qualifier
+// ("" = $LATEST) from the view; nil when none is set.
+func (r *Registry) EventInvokeConfig(name, qualifier string) *function.EventInvokeConfig {
+	if qualifier == "" {
+		qualifier = function.Latest
+	}
+	f, ok := r.Function(name)
+	if !ok {
+		return nil
+	}
+	return f.EventInvokeConfigs[qualifier]
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/api"
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
+	"github.com/lambada-dev/lambada/internal/async"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/natsnode"
@@ -38,8 +39,14 @@ const (
 	DefaultAccountID       = "000000000000"
 	DefaultShutdownTimeout = 30 * time.Second
 
-	registryBucket = "lambada_registry"
-	codeBucket     = "lambada_code"
+	registryBucket    = "lambada_registry"
+	codeBucket        = "lambada_code"
+	eventStream       = "LAMBADA_EVENTS"
+	eventConsumer     = "lambada-workers"
+	destinationStream = "LAMBADA_DESTINATIONS"
+	// destinationRetention is how long records for SQS/SNS/EventBridge/S3
+	// destinations are kept on the stream (SQS keeps messages up to 14 days).
+	destinationRetention = 14 * 24 * time.Hour
 )
 
 // Config is everything a lambada server needs.
@@ -55,7 +62,10 @@ type Config struct {
 	SecretAccessKey string
 	MaxConcurrency  int
 	// IdleTimeout closes environments idle for longer (--idle-timeout).
-	IdleTimeout     time.Duration
+	IdleTimeout time.Duration
+	// AsyncRetryDelay is the base of the async retry schedule
+	// (--async-retry-delay; AWS's is one minute).
+	AsyncRetryDelay time.Duration
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 }
@@ -96,6 +106,7 @@ type Server struct {
 	node      *natsnode.Node
 	reg       *registry.Registry
 	invoker   *invoke.Service
+	async     *async.Service
 	api       *api.Handler
 	ln        net.Listener
 	http      *http.Server
@@ -179,8 +190,24 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.invoker.Start(ctx); err != nil {
 		return fmt.Errorf("starting the invoke service: %w", err)
 	}
+	queue, err := jetstream.OpenQueue(ctx, s.node.Conn(), jetstream.StreamConfig{
+		Name: eventStream, Subjects: []string{async.EventSubjectPrefix + ">"},
+	}, eventConsumer)
+	if err != nil {
+		return fmt.Errorf("opening the event queue: %w", err)
+	}
+	records, err := jetstream.OpenStream(ctx, s.node.Conn(), jetstream.StreamConfig{
+		Name: destinationStream, Subjects: []string{async.DestinationSubjectPrefix + ">"}, MaxAge: destinationRetention,
+	})
+	if err != nil {
+		return fmt.Errorf("opening the destination stream: %w", err)
+	}
+	s.async = async.New(async.Config{
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, RetryDelay: s.cfg.AsyncRetryDelay,
+		Logger: s.log, Metrics: s.metrics,
+	}, queue, records, s.invoker, s.reg)
 	s.api = api.New(api.Config{
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker,
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker, Async: s.async,
 		Verifier: &sigv4.Verifier{
 			Region: s.cfg.Region, Service: "lambda",
 			Creds: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
@@ -198,6 +225,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.reg.Start(ctx); err != nil {
 		return err
 	}
+	s.async.Start()
 	s.ready.Store(true)
 	s.log.Info("lambada ready", "listen", s.ln.Addr().String(), "data", s.cfg.DataDir,
 		"storage", s.storageMode(), "region", s.cfg.Region, "account", s.cfg.AccountID)
@@ -272,6 +300,11 @@ func (s *Server) Close(ctx context.Context) error {
 			}
 		} else if s.ln != nil {
 			_ = s.ln.Close()
+		}
+		if s.async != nil {
+			if err := s.async.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping async workers: %w", err))
+			}
 		}
 		if s.invoker != nil {
 			if err := s.invoker.Close(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 var (
@@ -82,4 +83,46 @@ type Blobs interface {
 	Get(ctx context.Context, sum string) (io.ReadCloser, error)
 	// Delete removes the blob; a missing blob is no error.
 	Delete(ctx context.Context, sum string) error
+}
+
+// Message is one durable message: its body and headers.
+type Message struct {
+	Subject string
+	Data    []byte
+	Header  map[string]string
+}
+
+// Stream appends messages durably: Publish returns only after the store
+// acknowledged the write.
+type Stream interface {
+	Publish(ctx context.Context, m Message) error
+}
+
+// Queue is a durable work queue shared by every consumer of it: each
+// delivery of a message goes to exactly one consumer, and a message stays
+// until it is acknowledged.
+type Queue interface {
+	Stream
+	// Consume hands deliveries to fn, at most inFlight at a time, until ctx
+	// ends. fn runs on its own goroutine per delivery and must settle it
+	// (Ack or Retry); an unsettled delivery is redelivered after the
+	// queue's acknowledgement wait.
+	Consume(ctx context.Context, inFlight int, fn func(Delivery)) error
+	// Depth reports how many messages wait and when the oldest was stored.
+	Depth(ctx context.Context) (n uint64, oldest time.Time, err error)
+}
+
+// Delivery is one delivery of a queued message.
+type Delivery interface {
+	Message() Message
+	// Stored is when the message was first published.
+	Stored() time.Time
+	// Deliveries counts deliveries of this message, this one included.
+	Deliveries() int
+	// Ack removes the message for good.
+	Ack() error
+	// Retry gives the message back to be delivered again after delay.
+	Retry(delay time.Duration) error
+	// Extend tells the queue the consumer is still working on it.
+	Extend() error
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,8 @@ type event struct {
 	N     int      `json:"n"`
 	Lines []string `json:"lines"`
 	Msg   string   `json:"msg"`
+	URL   string   `json:"url"`
+	Fail  bool     `json:"fail"`
 }
 
 type customErr struct{ msg string }
@@ -45,7 +48,22 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		return raw, nil
 	case "pid":
 		return map[string]int{"pid": os.Getpid()}, nil
+	case "record":
+		// Report this attempt to a sink the test runs, then succeed or fail.
+		lc, _ := lambdacontext.FromContext(ctx)
+		body, _ := json.Marshal(map[string]any{"requestId": lc.AwsRequestID, "event": raw, "version": lambdacontext.FunctionVersion})
+		resp, err := http.Post(ev.URL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+		if ev.Fail {
+			return nil, &customErr{"recorded failure " + lc.AwsRequestID}
+		}
+		return map[string]string{"recorded": lc.AwsRequestID}, nil
 	case "context":
+		// "ms" makes it slow too, so concurrent calls show distinct pids.
+		time.Sleep(time.Duration(ev.MS) * time.Millisecond)
 		lc, _ := lambdacontext.FromContext(ctx)
 		dl, _ := ctx.Deadline()
 		return map[string]any{

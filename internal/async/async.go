@@ -1,0 +1,430 @@
+// Package async makes Event invocations durable before they are answered
+// with 202, then runs them through the invoke service with AWS's retries,
+// event-age limit, destinations and dead-letter delivery.
+//
+// The queue is a JetStream work-queue stream shared by every node: an
+// attempt runs on exactly one of them. An event carries its own attempt
+// count and next-attempt time; a retry is a new copy of the event published
+// before the old one is acknowledged, so the schedule survives restarts and
+// a crash can only duplicate an attempt, never lose an event.
+package async
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/invoke"
+	"github.com/lambada-dev/lambada/internal/registry"
+	"github.com/lambada-dev/lambada/internal/store"
+)
+
+// Defaults.
+const (
+	DefaultRetryDelay = time.Minute
+	DefaultInFlight   = 256
+	maxBackoff        = 5 * time.Minute
+	// EventSubjectPrefix is where events are queued, one subject per function.
+	EventSubjectPrefix = "lambada.events."
+	// DestinationSubjectPrefix is where records for non-Lambda destinations go.
+	DestinationSubjectPrefix = "lambada.destinations."
+)
+
+// Config configures the async service.
+type Config struct {
+	Region, AccountID string
+	// RetryDelay is the base of the function-error retry schedule: the
+	// k-th retry waits k × RetryDelay (--async-retry-delay).
+	RetryDelay time.Duration
+	// InFlight bounds the attempts this node runs at once.
+	InFlight int
+	Logger   *slog.Logger
+	Metrics  prometheus.Registerer
+	Now      func() time.Time
+}
+
+// Service accepts events and runs them.
+type Service struct {
+	cfg     Config
+	queue   store.Queue
+	records store.Stream
+	inv     *invoke.Service
+	reg     *registry.Registry
+	log     *slog.Logger
+
+	stop context.CancelFunc
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	m metrics
+}
+
+// New builds the service; Start begins consuming.
+func New(cfg Config, queue store.Queue, records store.Stream, inv *invoke.Service, reg *registry.Registry) *Service {
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = DefaultRetryDelay
+	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = DefaultInFlight
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger}
+	s.m = newMetrics(cfg.Metrics, queue)
+	return s
+}
+
+// Accept checks an Event invocation like Invoke does and stores it
+// durably; only then may the caller get its 202.
+func (s *Service) Accept(ctx context.Context, q *invoke.Request) error {
+	acc, err := s.inv.CheckEvent(q)
+	if err != nil {
+		return err
+	}
+	ev := &event{
+		RequestID: q.RequestID, Function: acc.Function, Qualifier: acc.Qualifier,
+		Payload: acc.Payload, Accepted: s.cfg.Now().UTC(), Trace: q.TraceHeader,
+	}
+	if err := s.publish(ctx, ev); err != nil {
+		return awserr.Internal(fmt.Errorf("queueing event %s: %w", q.RequestID, err))
+	}
+	s.m.received.WithLabelValues(acc.Function).Inc()
+	return nil
+}
+
+func (s *Service) publish(ctx context.Context, ev *event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return s.queue.Publish(ctx, store.Message{
+		Subject: EventSubjectPrefix + ev.Function, Data: b,
+		Header: map[string]string{"Lambada-Request-Id": ev.RequestID},
+	})
+}
+
+// Start runs the workers until Close.
+func (s *Service) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop, s.done = cancel, make(chan struct{})
+	go func() {
+		defer close(s.done)
+		for ctx.Err() == nil {
+			err := s.queue.Consume(ctx, s.cfg.InFlight, s.handle)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("async: consuming events failed; retrying", "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+			}
+		}
+	}()
+}
+
+// Close stops taking events and waits for running attempts until ctx ends;
+// unfinished events stay in the queue and run again later.
+func (s *Service) Close(ctx context.Context) error {
+	if s.stop == nil {
+		return nil
+	}
+	s.stop()
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// handle decides one delivery of an event.
+func (s *Service) handle(d store.Delivery) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	var ev event
+	if err := json.Unmarshal(d.Message().Data, &ev); err != nil {
+		s.log.Error("async: undecodable event dropped", "err", err)
+		_ = d.Ack()
+		return
+	}
+	log := s.log.With("function", ev.Function, "request_id", ev.RequestID)
+	now := s.cfg.Now()
+	if wait := ev.NotBefore.Sub(now); wait > 0 {
+		s.retry(d, wait, log)
+		return
+	}
+	conf := s.reg.EventInvokeConfig(ev.Function, ev.Qualifier)
+	if now.Sub(ev.Accepted) > conf.MaxAge() {
+		s.finish(d, &ev, CondEventAgeExceeded, conf, "", log)
+		return
+	}
+	if ev.Attempts == 0 && d.Deliveries() == 1 {
+		s.m.age.WithLabelValues(ev.Function).Observe(now.Sub(ev.Accepted).Seconds())
+	}
+	stop := s.keepAlive(d)
+	out := s.inv.RunEvent(context.Background(), invoke.EventAttempt{
+		Function: ev.Function, Qualifier: ev.Qualifier, RequestID: ev.RequestID,
+		Payload: ev.Payload, TraceHeader: ev.Trace,
+	})
+	stop()
+	switch out.Kind {
+	case invoke.Gone:
+		log.Warn("async: function or qualifier no longer exists; event dropped", "qualifier", ev.Qualifier)
+		s.m.dropped.WithLabelValues(ev.Function, "FunctionNotFound").Inc()
+		s.ack(d, log)
+	case invoke.ZeroConcurrency:
+		s.finish(d, &ev, CondZeroConcurrency, conf, out.VersionARN, log)
+	case invoke.Throttled, invoke.SystemError:
+		if out.Kind == invoke.SystemError {
+			log.Warn("async: attempt could not run; backing off", "err", out.Err)
+		}
+		s.m.throttled.WithLabelValues(ev.Function).Inc()
+		s.retry(d, backoff(d.Deliveries()), log)
+	case invoke.Succeeded:
+		ev.Attempts++
+		ev.Last = lastAttempt(out)
+		if conf != nil && conf.OnSuccess != "" {
+			s.deliver(&ev, conf.OnSuccess, CondSuccess, out.VersionARN, log)
+		}
+		s.ack(d, log)
+	case invoke.FunctionFailed:
+		ev.Attempts++
+		ev.Last = lastAttempt(out)
+		if ev.Attempts <= conf.Retries() {
+			// The wait runs from the failed attempt's end.
+			planned := s.cfg.Now().Add(time.Duration(ev.Attempts) * s.cfg.RetryDelay)
+			if planned.Sub(ev.Accepted) > conf.MaxAge() {
+				s.finish(d, &ev, CondEventAgeExceeded, conf, out.VersionARN, log)
+				return
+			}
+			ev.NotBefore = planned
+			if err := s.publish(context.Background(), &ev); err != nil {
+				log.Warn("async: scheduling a retry failed; redelivering", "err", err)
+				s.retry(d, backoff(d.Deliveries()), log)
+				return
+			}
+			s.m.retries.WithLabelValues(ev.Function).Inc()
+			s.ack(d, log)
+			return
+		}
+		s.finish(d, &ev, CondRetriesExhausted, conf, out.VersionARN, log)
+	}
+}
+
+func lastAttempt(out invoke.EventOutcome) *attempt {
+	return &attempt{
+		Payload: out.Result.Payload, FunctionError: out.Result.FunctionError,
+		ExecutedVersion: out.Result.ExecutedVersion, VersionARN: out.VersionARN,
+	}
+}
+
+// finish ends an event that failed for good: its record goes to OnFailure,
+// the event to the dead-letter target, then the event is acknowledged.
+func (s *Service) finish(d store.Delivery, ev *event, condition string, conf *function.EventInvokeConfig, versionARN string, log *slog.Logger) {
+	s.m.dropped.WithLabelValues(ev.Function, condition).Inc()
+	log.Info("async: event failed", "condition", condition, "attempts", ev.Attempts)
+	if versionARN == "" {
+		versionARN = s.versionARN(ev)
+	}
+	if conf != nil && conf.OnFailure != "" {
+		s.deliver(ev, conf.OnFailure, condition, versionARN, log)
+	}
+	if condition != CondZeroConcurrency {
+		s.deadLetter(ev, condition, versionARN, log)
+	}
+	s.ack(d, log)
+}
+
+// versionARN is the qualified ARN the event would run as now.
+func (s *Service) versionARN(ev *event) string {
+	res, err := s.reg.Resolve(function.Ref{Name: ev.Function, Qualifier: ev.Qualifier})
+	if err != nil {
+		q := ev.Qualifier
+		if q == "" {
+			q = function.Latest
+		}
+		return s.reg.ARN(ev.Function, q)
+	}
+	return s.reg.ARN(res.Config.Name, res.Config.Version)
+}
+
+func (s *Service) ack(d store.Delivery, log *slog.Logger) {
+	if err := d.Ack(); err != nil {
+		log.Warn("async: acknowledging event failed; it may run again", "err", err)
+	}
+}
+
+func (s *Service) retry(d store.Delivery, delay time.Duration, log *slog.Logger) {
+	if err := d.Retry(delay); err != nil {
+		log.Warn("async: requeueing event failed; it returns after the ack wait", "err", err)
+	}
+}
+
+// backoff is the throttle and system-error delay: 1 s, 2 s, 4 s … 5 min.
+func backoff(deliveries int) time.Duration {
+	if deliveries < 1 {
+		deliveries = 1
+	}
+	if deliveries > 10 {
+		return maxBackoff
+	}
+	return min(time.Second<<(deliveries-1), maxBackoff)
+}
+
+// keepAlive tells the queue the event is still being worked on while a
+// long invocation runs (timeouts reach 15 minutes, the ack wait is shorter).
+func (s *Service) keepAlive(d store.Delivery) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = d.Extend()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// deliver sends the record of ev to destination: a Lambda function gets it
+// as a new Event invocation, other services' ARNs get it on the
+// destination-record stream.
+func (s *Service) deliver(ev *event, destination, condition, versionARN string, log *slog.Logger) {
+	rec := newRecord(ev, condition, versionARN, s.cfg.Now())
+	kind, err := s.send(ev, destination, rec, map[string]string{
+		"Lambada-Source-Function-Arn": versionARN,
+		"Lambada-Condition":           condition,
+		"Lambada-Request-Id":          ev.RequestID,
+	})
+	if err != nil {
+		s.m.deliveryFailures.WithLabelValues(ev.Function).Inc()
+		log.Warn("async: destination delivery failed", "destination", destination, "err", err)
+		return
+	}
+	s.m.deliveries.WithLabelValues(ev.Function, kind).Inc()
+}
+
+func (s *Service) send(ev *event, destination string, body []byte, header map[string]string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if ref, ok := lambdaDestination(destination); ok {
+		return "lambda", s.publish(ctx, &event{
+			RequestID: uuid.NewString(), Function: ref.Name, Qualifier: ref.Qualifier,
+			Payload: body, Accepted: s.cfg.Now().UTC(), Trace: ev.Trace,
+		})
+	}
+	subject, service, err := DestinationSubject(destination)
+	if err != nil {
+		return "", err
+	}
+	return service, s.records.Publish(ctx, store.Message{Subject: subject, Data: body, Header: header})
+}
+
+// deadLetter delivers the failed event's payload to the function's
+// DeadLetterConfig target, with AWS's three message attributes as headers.
+func (s *Service) deadLetter(ev *event, condition, versionARN string, log *slog.Logger) {
+	target := s.deadLetterTarget(ev, versionARN)
+	if target == "" {
+		return
+	}
+	code, msg := "200", condition
+	if ev.Last == nil {
+		code = "0"
+	} else if ev.Last.FunctionError != "" {
+		var doc struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
+		if json.Unmarshal(ev.Last.Payload, &doc) == nil && doc.ErrorMessage != "" {
+			msg = doc.ErrorMessage
+		}
+	}
+	if len(msg) > 1024 {
+		msg = msg[:1024]
+	}
+	if _, err := s.send(ev, target, ev.Payload, map[string]string{
+		"RequestID": ev.RequestID, "ErrorCode": code, "ErrorMessage": msg,
+	}); err != nil {
+		s.m.deadLetterErrors.WithLabelValues(ev.Function).Inc()
+		log.Warn("async: dead-letter delivery failed", "target", target, "err", err)
+	}
+}
+
+// deadLetterTarget is the DeadLetterConfig of the version that ran, else
+// of what the event addresses now.
+func (s *Service) deadLetterTarget(ev *event, versionARN string) string {
+	f, ok := s.reg.Function(ev.Function)
+	if !ok {
+		return ""
+	}
+	version := versionARN[strings.LastIndex(versionARN, ":")+1:]
+	if c, ok := f.Version(version); ok {
+		return c.DeadLetterTarget
+	}
+	return f.Latest.DeadLetterTarget
+}
+
+// lambdaDestination parses a Lambda function ARN destination.
+func lambdaDestination(arn string) (function.Ref, bool) {
+	if !strings.Contains(arn, ":lambda:") {
+		return function.Ref{}, false
+	}
+	ref, err := function.ParseName(arn, function.FunctionName, "destination")
+	if err != nil {
+		return function.Ref{}, false
+	}
+	return ref, true
+}
+
+// DestinationSubject maps a non-Lambda destination ARN to its subject on
+// the destination-record stream:
+// lambada.destinations.<service>.<region>.<account>.<resource>, where the
+// resource has '.', '*', '>', '%' and white space percent-encoded so that
+// it stays one subject token.
+func DestinationSubject(arn string) (subject, service string, err error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return "", "", errors.New("not an ARN: " + arn)
+	}
+	service = parts[2]
+	tok := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		var b strings.Builder
+		for _, c := range []byte(s) {
+			if c == '.' || c == '*' || c == '>' || c == '%' || c <= ' ' || c >= 0x7f {
+				fmt.Fprintf(&b, "%%%02X", c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+		return b.String()
+	}
+	return DestinationSubjectPrefix + strings.Join([]string{tok(service), tok(parts[3]), tok(parts[4]), tok(parts[5])}, "."), service, nil
+}

@@ -1,0 +1,154 @@
+package async_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/server"
+	"github.com/lambada-dev/lambada/internal/servertest"
+)
+
+const role = "arn:aws:iam::000000000000:role/r"
+
+// sink collects what test functions report, with arrival times.
+type sink struct {
+	*httptest.Server
+	mu   sync.Mutex
+	hits []hit
+	more chan struct{}
+}
+
+type hit struct {
+	RequestID string          `json:"requestId"`
+	Event     json.RawMessage `json:"event"`
+	Version   string          `json:"version"`
+	At        time.Time       `json:"-"`
+}
+
+func newSink(t *testing.T) *sink {
+	s := &sink{more: make(chan struct{}, 1024)}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var h hit
+		_ = json.Unmarshal(b, &h)
+		h.At = time.Now()
+		s.mu.Lock()
+		s.hits = append(s.hits, h)
+		s.mu.Unlock()
+		s.more <- struct{}{}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// wait returns once n hits arrived (or fails after timeout).
+func (s *sink) wait(t *testing.T, n int, timeout time.Duration) []hit {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		if len(s.hits) >= n {
+			h := append([]hit(nil), s.hits...)
+			s.mu.Unlock()
+			return h
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.more:
+		case <-deadline:
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			t.Fatalf("%d of %d hits after %v", len(s.hits), n, timeout)
+		}
+	}
+}
+
+func (s *sink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.hits)
+}
+
+func start(t *testing.T) *servertest.Server {
+	return servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.AsyncRetryDelay = 200 * time.Millisecond }})
+}
+
+func create(t *testing.T, s *servertest.Server, name string) {
+	t.Helper()
+	if _, err := s.Client.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
+		Code: &types.FunctionCode{ZipFile: servertest.GoFunction(t, "echo")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func event(t *testing.T, s *servertest.Server, name string, payload any) string {
+	t.Helper()
+	b, _ := json.Marshal(payload)
+	out, err := s.Client.Invoke(context.Background(), &lambda.InvokeInput{
+		FunctionName: aws.String(name), InvocationType: types.InvocationTypeEvent, Payload: b,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.StatusCode != 202 || len(out.Payload) != 0 {
+		t.Fatalf("Event: %d %q", out.StatusCode, out.Payload)
+	}
+	id, _ := middleware.GetRequestIDMetadata(out.ResultMetadata)
+	if id == "" {
+		t.Fatal("no request id")
+	}
+	return id
+}
+
+func TestEventRunsWithTheAcceptedRequestID(t *testing.T) {
+	s := start(t)
+	sk := newSink(t)
+	create(t, s, "rec")
+	id := event(t, s, "rec", map[string]any{"op": "record", "url": sk.URL})
+	h := sk.wait(t, 1, 20*time.Second)
+	if h[0].RequestID != id {
+		t.Fatalf("function saw %s, caller got %s", h[0].RequestID, id)
+	}
+	// InvokeAsync goes the same way.
+	out, err := s.Client.InvokeAsync(context.Background(), &lambda.InvokeAsyncInput{
+		FunctionName: aws.String("rec"), InvokeArgs: jsonReader(t, map[string]any{"op": "record", "url": sk.URL}),
+	})
+	if err != nil || out.Status != 202 {
+		t.Fatalf("InvokeAsync: %v %+v", err, out)
+	}
+	sk.wait(t, 2, 20*time.Second)
+}
+
+func TestFunctionErrorRetriesOnSchedule(t *testing.T) {
+	s := start(t)
+	sk := newSink(t)
+	create(t, s, "fail")
+	id := event(t, s, "fail", map[string]any{"op": "record", "url": sk.URL, "fail": true})
+	h := sk.wait(t, 3, 30*time.Second)
+	for _, x := range h {
+		if x.RequestID != id {
+			t.Fatalf("attempt with request id %s, want %s", x.RequestID, id)
+		}
+	}
+	g1, g2 := h[1].At.Sub(h[0].At), h[2].At.Sub(h[1].At)
+	if g1 < 200*time.Millisecond || g2 < 400*time.Millisecond || g1 > 5*time.Second || g2 > 5*time.Second {
+		t.Fatalf("gaps %v, %v; want about 200ms then 400ms", g1, g2)
+	}
+	time.Sleep(2 * time.Second) // no fourth attempt
+	if n := sk.count(); n != 3 {
+		t.Fatalf("%d attempts, want 3", n)
+	}
+}

@@ -1,0 +1,69 @@
+package async
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lambada-dev/lambada/internal/store"
+)
+
+// metrics are AWS's async metrics under lambada's names
+// (AsyncEventsReceived, AsyncEventAge, AsyncEventsDropped,
+// DestinationDeliveryFailures, DeadLetterErrors).
+type metrics struct {
+	received         *prometheus.CounterVec
+	age              *prometheus.HistogramVec
+	dropped          *prometheus.CounterVec
+	retries          *prometheus.CounterVec
+	throttled        *prometheus.CounterVec
+	deliveries       *prometheus.CounterVec
+	deliveryFailures *prometheus.CounterVec
+	deadLetterErrors *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, q store.Queue) metrics {
+	fn := []string{"function_name"}
+	m := metrics{
+		received:         prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "async_events_received_total", Help: "Events accepted with 202 (AWS AsyncEventsReceived)."}, fn),
+		age:              prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "lambada", Name: "async_event_age_seconds", Help: "Time from 202 to the first attempt (AWS AsyncEventAge).", Buckets: prometheus.ExponentialBuckets(0.001, 4, 12)}, fn),
+		dropped:          prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "async_events_dropped_total", Help: "Events that ended without success, by condition (AWS AsyncEventsDropped)."}, []string{"function_name", "condition"}),
+		retries:          prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "async_retries_total", Help: "Function-error retries scheduled."}, fn),
+		throttled:        prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "async_throttled_requeues_total", Help: "Attempts put back for lack of concurrency or a system error."}, fn),
+		deliveries:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "destination_deliveries_total", Help: "Invocation records delivered to destinations, by destination type."}, []string{"function_name", "type"}),
+		deliveryFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "destination_delivery_failures_total", Help: "Destination deliveries that failed (AWS DestinationDeliveryFailures)."}, fn),
+		deadLetterErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "dead_letter_errors_total", Help: "Dead-letter deliveries that failed (AWS DeadLetterErrors)."}, fn),
+	}
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m.received, m.age, m.dropped, m.retries, m.throttled, m.deliveries, m.deliveryFailures, m.deadLetterErrors)
+	reg.MustRegister(depthCollector{q: q})
+	return m
+}
+
+// depthCollector reads the queue's depth and oldest event at scrape time.
+type depthCollector struct{ q store.Queue }
+
+var (
+	depthDesc  = prometheus.NewDesc("lambada_async_queue_depth", "Events waiting in the queue (all functions).", nil, nil)
+	oldestDesc = prometheus.NewDesc("lambada_async_oldest_event_age_seconds", "Age of the oldest queued event.", nil, nil)
+)
+
+func (c depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc; ch <- oldestDesc }
+
+func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n, oldest, err := c.q.Depth(ctx)
+	if err != nil {
+		return
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = time.Since(oldest).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
+}

@@ -1,0 +1,194 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lambada-dev/lambada/internal/store"
+)
+
+var (
+	_ store.Queue  = (*Queue)(nil)
+	_ store.Stream = (*Stream)(nil)
+)
+
+// QueueAckWait is how long a delivery may stay unsettled before JetStream
+// hands it to another consumer; long invocations call Extend.
+const QueueAckWait = 30 * time.Second
+
+// Stream is a store.Stream on a JetStream stream with limits retention.
+type Stream struct {
+	js   natsjs.JetStream
+	name string
+}
+
+// Queue is a store.Queue on a JetStream work-queue stream with one durable
+// pull consumer that every node shares: JetStream hands each delivery to
+// one of them.
+type Queue struct {
+	Stream
+	consumer string
+}
+
+// StreamConfig describes a stream to open.
+type StreamConfig struct {
+	Name     string
+	Subjects []string
+	// MaxAge bounds how long messages are kept (0 = forever); ignored for
+	// queues, which keep a message until it is acknowledged.
+	MaxAge time.Duration
+}
+
+func openStream(ctx context.Context, nc *nats.Conn, sc StreamConfig, retention natsjs.RetentionPolicy, o options) (natsjs.JetStream, error) {
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	cfg := natsjs.StreamConfig{
+		Name: sc.Name, Description: "lambada", Subjects: sc.Subjects,
+		Retention: retention, Storage: natsjs.FileStorage, Replicas: o.replicas,
+		MaxAge: sc.MaxAge,
+	}
+	if retention == natsjs.WorkQueuePolicy {
+		cfg.MaxAge = 0
+	}
+	_, err = js.Stream(ctx, sc.Name)
+	if errors.Is(err, natsjs.ErrStreamNotFound) {
+		_, err = js.CreateStream(ctx, cfg)
+		if errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
+			_, err = js.Stream(ctx, sc.Name)
+		}
+	}
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("open stream %q", sc.Name), err)
+	}
+	return js, nil
+}
+
+// OpenStream binds (or creates) a limits stream.
+func OpenStream(ctx context.Context, nc *nats.Conn, sc StreamConfig, opts ...Option) (*Stream, error) {
+	js, err := openStream(ctx, nc, sc, natsjs.LimitsPolicy, buildOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	return &Stream{js: js, name: sc.Name}, nil
+}
+
+// OpenQueue binds (or creates) a work-queue stream and its shared durable
+// consumer.
+func OpenQueue(ctx context.Context, nc *nats.Conn, sc StreamConfig, consumer string, opts ...Option) (*Queue, error) {
+	js, err := openStream(ctx, nc, sc, natsjs.WorkQueuePolicy, buildOptions(opts))
+	if err != nil {
+		return nil, err
+	}
+	_, err = js.CreateOrUpdateConsumer(ctx, sc.Name, natsjs.ConsumerConfig{
+		Durable:       consumer,
+		AckPolicy:     natsjs.AckExplicitPolicy,
+		AckWait:       QueueAckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: 100_000,
+	})
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("open consumer %q", consumer), err)
+	}
+	return &Queue{Stream: Stream{js: js, name: sc.Name}, consumer: consumer}, nil
+}
+
+// Publish stores m and returns once JetStream acknowledged it.
+func (s *Stream) Publish(ctx context.Context, m store.Message) error {
+	msg := nats.NewMsg(m.Subject)
+	msg.Data = m.Data
+	for k, v := range m.Header {
+		msg.Header.Set(k, v)
+	}
+	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+		return wrap("publish to "+s.name, err)
+	}
+	return nil
+}
+
+// Consume implements store.Queue.
+func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Delivery)) error {
+	cons, err := q.js.Consumer(ctx, q.name, q.consumer)
+	if err != nil {
+		return wrap("bind consumer", err)
+	}
+	if inFlight < 1 {
+		inFlight = 1
+	}
+	sem := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	cc, err := cons.Consume(func(m natsjs.Msg) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			_ = m.Nak()
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(&delivery{m: m})
+		}()
+	}, natsjs.PullMaxMessages(inFlight))
+	if err != nil {
+		return wrap("consume", err)
+	}
+	<-ctx.Done()
+	cc.Stop()
+	wg.Wait()
+	return nil
+}
+
+// Depth implements store.Queue.
+func (q *Queue) Depth(ctx context.Context) (uint64, time.Time, error) {
+	st, err := q.js.Stream(ctx, q.name)
+	if err != nil {
+		return 0, time.Time{}, wrap("stream info", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, time.Time{}, wrap("stream info", err)
+	}
+	if info.State.Msgs == 0 {
+		return 0, time.Time{}, nil
+	}
+	return info.State.Msgs, info.State.FirstTime, nil
+}
+
+type delivery struct{ m natsjs.Msg }
+
+func (d *delivery) Message() store.Message {
+	h := map[string]string{}
+	for k := range d.m.Headers() {
+		h[k] = d.m.Headers().Get(k)
+	}
+	return store.Message{Subject: d.m.Subject(), Data: d.m.Data(), Header: h}
+}
+
+func (d *delivery) Stored() time.Time {
+	md, err := d.m.Metadata()
+	if err != nil {
+		return time.Time{}
+	}
+	return md.Timestamp
+}
+
+func (d *delivery) Deliveries() int {
+	md, err := d.m.Metadata()
+	if err != nil {
+		return 1
+	}
+	return int(md.NumDelivered)
+}
+
+func (d *delivery) Ack() error                      { return d.m.DoubleAck(context.Background()) }
+func (d *delivery) Retry(delay time.Duration) error { return d.m.NakWithDelay(delay) }
+func (d *delivery) Extend() error                   { return d.m.InProgress() }
