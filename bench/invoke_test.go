@@ -1,0 +1,448 @@
+package bench
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/servertest"
+)
+
+// echoPayload is the ~100 B event of the warm benchmarks.
+var echoPayload = []byte(`{"op":"echo","id":"0123456789abcdef","items":[1,2,3,4,5],"note":"a small warm invoke payload"}`)
+
+// invokeBench is a running lambada with the echo function created and one
+// client that keeps enough idle connections for the concurrency tests.
+type invokeBench struct {
+	s   *servertest.Server
+	sg  *signer
+	hc  *http.Client
+	url string
+}
+
+func newInvokeBench(b *testing.B) *invokeBench {
+	b.Helper()
+	s := servertest.Start(b, servertest.Options{})
+	if _, err := s.Client.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
+		FunctionName: aws.String("echo"), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"),
+		Code:    &types.FunctionCode{ZipFile: servertest.GoFunction(b, "echo")},
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return &invokeBench{
+		s: s, sg: newSigner(s.Creds), hc: keepAliveClient(),
+		url: s.URL() + "/2015-03-31/functions/echo/invocations",
+	}
+}
+
+// keepAliveClient keeps up to 64 idle connections per host (the default 2
+// would make concurrency 4 and 8 pay for new connections).
+func keepAliveClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
+}
+
+// req builds a signed Invoke request; signing is client work, done before
+// any clock starts.
+func (ib *invokeBench) req(b *testing.B, body []byte) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, ib.url, bytes.NewReader(body))
+	ib.sg.sign(b, req, body)
+	return req
+}
+
+// do sends req and reads the whole answer. A non-200 status or an
+// X-Amz-Function-Error header is an error.
+func do(hc *http.Client, req *http.Request) (time.Duration, []byte, error) {
+	t0 := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(t0)
+	if err != nil {
+		return d, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return d, body, fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
+	}
+	if fe := resp.Header.Get("X-Amz-Function-Error"); fe != "" {
+		return d, body, fmt.Errorf("function error %s: %.200s", fe, body)
+	}
+	return d, body, nil
+}
+
+// invoke is one signed invoke that must succeed and echo want (nil: any).
+func (ib *invokeBench) invoke(b *testing.B, body, want []byte) time.Duration {
+	d, got, err := do(ib.hc, ib.req(b, body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if want != nil && !bytes.Equal(got, want) {
+		b.Fatalf("echo answered %d bytes, want %d", len(got), len(want))
+	}
+	return d
+}
+
+// bareEcho measures n plain HTTP POSTs of body to a handler on 127.0.0.1
+// that answers the same bytes back: the floor for an invoke of the echo
+// function, which also carries the payload both ways.
+func bareEcho(b *testing.B, n int, body []byte) latencies {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(in)
+	}))
+	defer srv.Close()
+	hc := keepAliveClient()
+	out := make(latencies, 0, n)
+	for range n {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/x", bytes.NewReader(body))
+		d, got, err := do(hc, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(got) != len(body) {
+			b.Fatalf("bare echo answered %d bytes, want %d", len(got), len(body))
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// BenchmarkInvokeWarm: a warm synchronous Invoke of the echo function with a
+// ~100 B payload through the full stack (SigV4 verify, routing, resolve,
+// pool acquire, Runtime API next/response with the function process, result
+// encoding) with raw signed POSTs, against a bare loopback POST that echoes
+// the same bytes, in the same run. Then the same invoke through the
+// aws-sdk-go-v2 client, the figure users see. The cold start is excluded.
+func BenchmarkInvokeWarm(b *testing.B) {
+	ib := newInvokeBench(b)
+	for range 200 {
+		ib.invoke(b, echoPayload, echoPayload)
+	}
+	b.ResetTimer()
+	base := bareEcho(b, b.N, echoPayload)
+	l := make(latencies, 0, b.N)
+	for range b.N {
+		l = append(l, ib.invoke(b, echoPayload, echoPayload))
+	}
+	b.StopTimer()
+	report(b, "bare", base, nil)
+	report(b, "invoke", l, base)
+
+	ctx := context.Background()
+	sdk := make(latencies, 0, b.N)
+	for range b.N {
+		t0 := time.Now()
+		out, err := ib.s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: echoPayload})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(t0)
+		if out.FunctionError != nil || !bytes.Equal(out.Payload, echoPayload) {
+			b.Fatalf("sdk invoke: %v %q", aws.ToString(out.FunctionError), out.Payload)
+		}
+		sdk = append(sdk, d)
+	}
+	report(b, "sdk", sdk, base)
+}
+
+// BenchmarkInvokeThroughput: b.N signed warm invokes spread over c
+// goroutines. Reports invokes/s, the errors seen (non-200 or a function
+// error; expect 0) and the scaling against c=1 of the same run. The pool is
+// warmed at each concurrency first so no cold start is inside the clock.
+func BenchmarkInvokeThroughput(b *testing.B) {
+	ib := newInvokeBench(b)
+	var rate1 float64 // invokes/s at c=1, measured first in this run
+	for _, c := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
+			run := func(n int) (time.Duration, latencies, int64) {
+				reqs := make([]*http.Request, n) // signed before the clock
+				for i := range reqs {
+					reqs[i] = ib.req(b, echoPayload)
+				}
+				var next, errs atomic.Int64
+				per := make([]latencies, c)
+				var wg sync.WaitGroup
+				t0 := time.Now()
+				for g := range c {
+					wg.Go(func() {
+						for {
+							i := next.Add(1) - 1
+							if i >= int64(n) {
+								return
+							}
+							d, got, err := do(ib.hc, reqs[i])
+							if err != nil || !bytes.Equal(got, echoPayload) {
+								errs.Add(1)
+								continue
+							}
+							per[g] = append(per[g], d)
+						}
+					})
+				}
+				wg.Wait()
+				total := time.Since(t0)
+				var all latencies
+				for _, p := range per {
+					all = append(all, p...)
+				}
+				return total, all, errs.Load()
+			}
+			if _, _, errs := run(20 * c); errs != 0 { // warm c environments
+				b.Fatalf("%d errors while warming up", errs)
+			}
+			b.ResetTimer()
+			total, l, errs := run(b.N)
+			b.StopTimer()
+			rate := float64(b.N) / total.Seconds()
+			b.ReportMetric(rate, "invokes/s")
+			b.ReportMetric(float64(errs), "errors")
+			report(b, "invoke", l, nil)
+			if c == 1 {
+				rate1 = rate
+			} else if rate1 > 0 {
+				b.ReportMetric(rate/rate1, "x-c1")
+			}
+		})
+	}
+}
+
+// BenchmarkColdStart: the first invoke served by a new environment. Each
+// iteration changes the Description (outside the clock), which gives
+// $LATEST a new revision, so the pool retires the warm environment and the
+// timed invoke starts a new one: sandboxed process start, the runtime's
+// init, its first /next, the event. Each timed invoke asks the function
+// for its pid, which must be new. The floor, in the same run: exec of the
+// same bootstrap binary until its first GET /next reaches a tiny Runtime
+// API stand-in, with no lambada around it.
+func BenchmarkColdStart(b *testing.B) {
+	ib := newInvokeBench(b)
+	ctx := context.Background()
+	pidEvent := []byte(`{"op":"pid"}`)
+	pid := func() (time.Duration, int) {
+		d, got, err := do(ib.hc, ib.req(b, pidEvent))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p struct{ Pid int }
+		if err := json.Unmarshal(got, &p); err != nil || p.Pid == 0 {
+			b.Fatalf("pid answer %q: %v", got, err)
+		}
+		return d, p.Pid
+	}
+	_, last := pid() // the first environment; connections warm
+	bin := bootstrapBinary(b)
+	procFloor(b, bin) // warm the page cache for the binary
+
+	b.ResetTimer()
+	floor := make(latencies, 0, b.N)
+	for range b.N {
+		floor = append(floor, procFloor(b, bin))
+	}
+	l := make(latencies, 0, b.N)
+	for i := range b.N {
+		b.StopTimer()
+		if _, err := ib.s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: aws.String("echo"), Description: aws.String("cold " + strconv.Itoa(i)),
+		}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		d, p := pid()
+		if p == last {
+			b.Fatalf("iteration %d was served by the warm environment (pid %d)", i, p)
+		}
+		last = p
+		l = append(l, d)
+	}
+	b.StopTimer()
+	b.ReportMetric(us(floor.pct(0.50)), "process-p50-µs")
+	b.ReportMetric(us(floor.pct(0.90)), "process-p90-µs")
+	b.ReportMetric(us(l.pct(0.50)), "cold-p50-µs")
+	b.ReportMetric(us(l.pct(0.90)), "cold-p90-µs")
+	b.ReportMetric(float64(l.pct(0.50))/float64(floor.pct(0.50)), "cold-p50-x-process")
+}
+
+// bootstrapBinary writes the echo bootstrap (the one servertest built for
+// the deployment package) into a temp dir and returns its path.
+func bootstrapBinary(b *testing.B) string {
+	z := servertest.GoFunction(b, "echo")
+	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := zr.Open("bootstrap")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	bin, err := io.ReadAll(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "bootstrap")
+	if err := os.WriteFile(path, bin, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// procFloor starts bin with AWS_LAMBDA_RUNTIME_API pointing at a stand-in
+// that only notes when the first GET /2018-06-01/runtime/invocation/next
+// arrives, and returns the time from exec to then. The process is killed.
+func procFloor(b *testing.B, bin string) time.Duration {
+	arrived := make(chan time.Time, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/2018-06-01/runtime/invocation/next" {
+			select {
+			case arrived <- time.Now():
+			default:
+			}
+			<-r.Context().Done() // park /next like a Runtime API with no event
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + srv.Listener.Addr().String(), "PATH=/usr/bin:/bin"}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	select {
+	case t := <-arrived:
+		return t.Sub(t0)
+	case <-time.After(10 * time.Second):
+		b.Fatal("bootstrap never asked for /next")
+		return 0
+	}
+}
+
+// BenchmarkInvokePayload: p50 of warm invokes whose event (and so answer)
+// has the given size, against a bare loopback POST that echoes the same
+// bytes. The event is a JSON object whose "data" string pads it to size:
+// echo reads "op" from an object, so a bare JSON string would be refused.
+func BenchmarkInvokePayload(b *testing.B) {
+	ib := newInvokeBench(b)
+	for _, sz := range []struct {
+		name string
+		n    int
+	}{{"1KB", 1 << 10}, {"100KB", 100 << 10}, {"1MB", 1 << 20}, {"5MB", 5 << 20}} {
+		b.Run(sz.name, func(b *testing.B) {
+			ev := paddedEvent(sz.n)
+			for range 5 {
+				ib.invoke(b, ev, ev)
+			}
+			b.ResetTimer()
+			base := bareEcho(b, b.N, ev)
+			l := make(latencies, 0, b.N)
+			for range b.N {
+				// Signing hashes the body: client work, kept off the clock.
+				b.StopTimer()
+				req := ib.req(b, ev)
+				b.StartTimer()
+				d, got, err := do(ib.hc, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(got) != len(ev) {
+					b.Fatalf("echo answered %d bytes, want %d", len(got), len(ev))
+				}
+				l = append(l, d)
+			}
+			b.StopTimer()
+			b.ReportMetric(us(base.pct(0.50)), "bare-p50-µs")
+			b.ReportMetric(us(l.pct(0.50)), "invoke-p50-µs")
+			b.ReportMetric(float64(l.pct(0.50))/float64(base.pct(0.50)), "invoke-p50-x-bare")
+		})
+	}
+}
+
+// paddedEvent is {"op":"echo","data":"xxx…"} of exactly n bytes.
+func paddedEvent(n int) []byte {
+	head, tail := `{"op":"echo","data":"`, `"}`
+	return []byte(head + strings.Repeat("x", n-len(head)-len(tail)) + tail)
+}
+
+// BenchmarkInvokeAllocs: heap allocations per warm invoke made by lambada.
+// Client and server share this process, so runtime.MemStats counts both.
+// The same minimal client (requests signed in advance, outside the
+// measurement) is therefore run twice: against lambada, and against a bare
+// httptest server answering the same bytes and headers. The difference
+// approximates lambada's server side beyond what any net/http handler pays
+// (connection, header parsing, body read). It also holds whatever
+// lambada's background goroutines allocated meanwhile (NATS, the reaper),
+// and the function process, a separate process, is not counted at all.
+func BenchmarkInvokeAllocs(b *testing.B) {
+	ib := newInvokeBench(b)
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, _ := io.ReadAll(r.Body)
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Amz-Executed-Version", "$LATEST")
+		h.Set("X-Amzn-Requestid", "00000000-0000-0000-0000-000000000000")
+		_, _ = w.Write(in)
+	}))
+	defer bare.Close()
+	hc := keepAliveClient()
+	measure := func(n int, mk func() *http.Request) (mallocs, bytes uint64) {
+		reqs := make([]*http.Request, n)
+		for i := range reqs {
+			reqs[i] = mk()
+		}
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		for _, req := range reqs {
+			if _, _, err := do(hc, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&m1)
+		return m1.Mallocs - m0.Mallocs, m1.TotalAlloc - m0.TotalAlloc
+	}
+	toLambada := func() *http.Request { return ib.req(b, echoPayload) }
+	toBare := func() *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, bare.URL+"/2015-03-31/functions/echo/invocations", bytes.NewReader(echoPayload))
+		ib.sg.sign(b, req, echoPayload) // the same headers on the wire
+		return req
+	}
+	measure(200, toLambada) // warm: environment, connections, pools
+	measure(200, toBare)
+	b.ResetTimer()
+	baseN, baseB := measure(b.N, toBare)
+	allN, allB := measure(b.N, toLambada)
+	b.StopTimer()
+	per := func(v uint64) float64 { return float64(v) / float64(b.N) }
+	b.ReportMetric(per(baseN), "bare-allocs/op")
+	b.ReportMetric(per(allN), "total-allocs/op")
+	b.ReportMetric(per(allN)-per(baseN), "server-allocs/op")
+	b.ReportMetric(per(allB)-per(baseB), "server-B/op")
+}
