@@ -125,6 +125,7 @@ type Env struct {
 	initDur   time.Duration
 	initErr   *runtimeapi.FunctionError
 	hwmKB     int64 // largest VmHWM sampled while the process ran
+	sampledAt time.Time
 	coldUsed  bool
 	cur       *call
 	busy      bool
@@ -158,8 +159,11 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		ln.Close()
 		return nil, fmt.Errorf("starting environment: %w", err)
 	}
+	// started is set before the Runtime API serves: Next reads it, and the
+	// process's first request is no happens-before edge for the race detector.
+	now := time.Now()
 	e := &Env{
-		spec: spec, log: logger, ln: ln, logs: lp,
+		spec: spec, log: logger, ln: ln, logs: lp, started: now,
 		serveDone:  make(chan struct{}),
 		exited:     make(chan struct{}),
 		dispatchCh: make(chan *call),
@@ -174,7 +178,6 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		}
 	}()
 
-	now := time.Now()
 	cmd := &exec.Cmd{
 		Path:        spec.Command[0],
 		Args:        spec.Command,
@@ -185,7 +188,6 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
 	e.cmd = cmd
-	e.started = now
 	if err := cmd.Start(); err != nil {
 		e.startErr = err
 		close(e.exited)
@@ -391,6 +393,14 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 // collect takes the log lines of c once (whoever comes first: Next or
 // Invoke), after draining the output pipe.
 func (e *Env) collect(c *call) []byte {
+	e.mu.Lock()
+	if c.linesSet {
+		// Next collected them already (the usual order): no second pipe
+		// round trip; later output stays in the pipe for the next call.
+		defer e.mu.Unlock()
+		return c.lines
+	}
+	e.mu.Unlock()
 	b := e.logs.sync()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -494,7 +504,7 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 // maxMemoryMB is the process's peak resident memory: VmHWM while it runs,
 // the rusage of its exit after.
 func (e *Env) maxMemoryMB() int64 {
-	e.sampleMemory()
+	e.sampleMemoryEvery(memorySampleInterval)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	kb := e.hwmKB
@@ -505,7 +515,16 @@ func (e *Env) maxMemoryMB() int64 {
 }
 
 // sampleMemory records the process's VmHWM while it is alive.
-func (e *Env) sampleMemory() {
+func (e *Env) sampleMemory() { e.sampleMemoryEvery(0) }
+
+// memorySampleInterval bounds how often a warm environment reads
+// /proc/<pid>/status: the kernel renders the whole file for each read,
+// which costs tens of microseconds. VmHWM only grows, so a sample at most
+// this old under-reports only growth within the interval.
+const memorySampleInterval = 100 * time.Millisecond
+
+// sampleMemoryEvery samples unless the last sample is younger than every.
+func (e *Env) sampleMemoryEvery(every time.Duration) {
 	pid := e.Pid()
 	if pid <= 0 {
 		return
@@ -514,6 +533,16 @@ func (e *Env) sampleMemory() {
 	case <-e.exited:
 		return
 	default:
+	}
+	now := time.Now()
+	e.mu.Lock()
+	fresh := every > 0 && now.Sub(e.sampledAt) < every
+	if !fresh {
+		e.sampledAt = now
+	}
+	e.mu.Unlock()
+	if fresh {
+		return
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
