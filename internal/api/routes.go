@@ -44,6 +44,7 @@ func (h *Handler) table() []route {
 	return []route{
 		invoke,
 		invokeAsync,
+		r("ReadDestination", http.MethodGet, []string{"lambada", "destinations"}, h.readDestination),
 		code(r("CreateFunction", http.MethodPost, []string{"2015-03-31", "functions"}, h.createFunction)),
 		r("ListFunctions", http.MethodGet, []string{"2015-03-31", "functions"}, h.listFunctions),
 		r("GetFunction", http.MethodGet, fn("2015-03-31"), h.getFunction),

@@ -53,11 +53,18 @@ type Config struct {
 	Now      func() time.Time
 }
 
+// RecordStream is where records for non-Lambda destinations go: appended
+// durably and read back by subject.
+type RecordStream interface {
+	store.Stream
+	store.Reader
+}
+
 // Service accepts events and runs them.
 type Service struct {
 	cfg     Config
 	queue   store.Queue
-	records store.Stream
+	records RecordStream
 	inv     *invoke.Service
 	reg     *registry.Registry
 	log     *slog.Logger
@@ -70,7 +77,7 @@ type Service struct {
 }
 
 // New builds the service; Start begins consuming.
-func New(cfg Config, queue store.Queue, records store.Stream, inv *invoke.Service, reg *registry.Registry) *Service {
+func New(cfg Config, queue store.Queue, records RecordStream, inv *invoke.Service, reg *registry.Registry) *Service {
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = DefaultRetryDelay
 	}
@@ -427,4 +434,19 @@ func DestinationSubject(arn string) (subject, service string, err error) {
 		return b.String()
 	}
 	return DestinationSubjectPrefix + strings.Join([]string{tok(service), tok(parts[3]), tok(parts[4]), tok(parts[5])}, "."), service, nil
+}
+
+// Records reads what was delivered to a non-Lambda destination ARN (SQS,
+// SNS, EventBridge, S3, or a dead-letter target), oldest first, after
+// stream sequence after.
+func (s *Service) Records(ctx context.Context, destination string, after uint64, max int) ([]store.StoredMessage, error) {
+	subject, _, err := DestinationSubject(destination)
+	if err != nil {
+		return nil, awserr.New(awserr.InvalidParameterValue, "The destination ARN "+destination+" is invalid.")
+	}
+	msgs, err := s.records.Read(ctx, subject, after, max)
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	return msgs, nil
 }

@@ -20,6 +20,9 @@ const usage = `lambada runs AWS Lambda functions on your own machines and speaks
 
 Usage:
   lambada server [flags]    start the server (embedded storage by default)
+  lambada destinations --arn ARN [--after N] [--follow]
+                            print the invocation records delivered to an SQS, SNS,
+                            EventBridge, S3 or dead-letter ARN (uses the AWS_* env)
   lambada version           print the version
 
 Run "lambada server -h" for the server's flags.
@@ -54,6 +57,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "server":
 		return runServer(ctx, args[1:], stdout, stderr)
+	case "destinations":
+		return runDestinations(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lambada", Version)
 		return nil

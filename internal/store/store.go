@@ -98,6 +98,20 @@ type Stream interface {
 	Publish(ctx context.Context, m Message) error
 }
 
+// StoredMessage is a message read back from a stream with its position.
+type StoredMessage struct {
+	Message
+	Seq    uint64
+	Stored time.Time
+}
+
+// Reader reads a stream back, one subject at a time.
+type Reader interface {
+	// Read returns up to max messages of subject stored after sequence
+	// after, oldest first; fewer (or none) when the stream has no more.
+	Read(ctx context.Context, subject string, after uint64, max int) ([]StoredMessage, error)
+}
+
 // Queue is a durable work queue shared by every consumer of it: each
 // delivery of a message goes to exactly one consumer, and a message stays
 // until it is acknowledged.

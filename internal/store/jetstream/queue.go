@@ -192,3 +192,47 @@ func (d *delivery) Deliveries() int {
 func (d *delivery) Ack() error                      { return d.m.DoubleAck(context.Background()) }
 func (d *delivery) Retry(delay time.Duration) error { return d.m.NakWithDelay(delay) }
 func (d *delivery) Extend() error                   { return d.m.InProgress() }
+
+var _ store.Reader = (*Stream)(nil)
+
+// readWait is how long Read waits for messages that are not there.
+const readWait = 200 * time.Millisecond
+
+// Read implements store.Reader with an ordered consumer starting after the
+// given sequence.
+func (s *Stream) Read(ctx context.Context, subject string, after uint64, max int) ([]store.StoredMessage, error) {
+	if max < 1 {
+		max = 1
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.name, natsjs.OrderedConsumerConfig{
+		FilterSubjects: []string{subject},
+		DeliverPolicy:  natsjs.DeliverByStartSequencePolicy,
+		OptStartSeq:    after + 1,
+	})
+	if err != nil {
+		return nil, wrap("read "+s.name, err)
+	}
+	batch, err := cons.Fetch(max, natsjs.FetchMaxWait(readWait))
+	if err != nil {
+		return nil, wrap("read "+s.name, err)
+	}
+	var out []store.StoredMessage
+	for m := range batch.Messages() {
+		md, err := m.Metadata()
+		if err != nil {
+			continue
+		}
+		h := map[string]string{}
+		for k := range m.Headers() {
+			h[k] = m.Headers().Get(k)
+		}
+		out = append(out, store.StoredMessage{
+			Message: store.Message{Subject: m.Subject(), Data: m.Data(), Header: h},
+			Seq:     md.Sequence.Stream, Stored: md.Timestamp,
+		})
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, natsjs.ErrNoMessages) && len(out) == 0 {
+		return nil, wrap("read "+s.name, err)
+	}
+	return out, nil
+}

@@ -39,6 +39,15 @@ func init() {
 }
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	// RECORD_URL set in the function's environment: report every event
+	// (destination functions receive invocation records this way).
+	if u := os.Getenv("RECORD_URL"); u != "" {
+		lc, _ := lambdacontext.FromContext(ctx)
+		body, _ := json.Marshal(map[string]any{"requestId": lc.AwsRequestID, "event": raw, "version": lambdacontext.FunctionVersion})
+		if resp, err := http.Post(u, "application/json", bytes.NewReader(body)); err == nil {
+			resp.Body.Close()
+		}
+	}
 	var ev event
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, err
