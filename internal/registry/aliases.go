@@ -253,6 +253,7 @@ func (r *Registry) DeleteAlias(ctx context.Context, rawName, alias string) error
 			return errNoChange
 		}
 		delete(f.Aliases, alias)
+		dropEventInvokeConfig(f, alias)
 		return nil
 	})
 	return err
