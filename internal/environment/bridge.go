@@ -29,7 +29,13 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	}
 	e.mu.Unlock()
 	if prev != nil {
-		e.collect(prev)
+		if prev.req.NeedLog {
+			e.collect(prev)
+		} else {
+			// Nobody reads this log: no pipe round trip on the hot path;
+			// output still in flight goes to the next invocation's lines.
+			e.collectNow(prev)
+		}
 		e.mu.Lock()
 		if e.cur == prev {
 			e.cur = nil
@@ -49,8 +55,13 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	// stays in the pipe for this invocation's lines, so the hot path skips
 	// the pipe round trip.
 	var prefix []byte
-	if c.cold {
+	switch {
+	case c.cold:
 		prefix = e.logs.sync()
+	case c.req.NeedLog:
+		// Output since the last collection belongs to invocations whose
+		// log nobody read, not to this one.
+		_ = e.logs.sync()
 	}
 	timeout := time.Duration(e.spec.TimeoutSec) * time.Second
 	e.mu.Lock()

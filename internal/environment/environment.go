@@ -56,6 +56,12 @@ type Request struct {
 	ClientContext string
 	// Deadline overrides dispatch time + TimeoutSec when set.
 	Deadline time.Time
+	// NeedLog says the caller reads this invocation's log (Tail, log
+	// mirroring): its lines are then drained exactly at its boundaries,
+	// which costs two round trips through the output pipe. Without it the
+	// log is best effort: output still in the pipe when the runtime asks
+	// for the next invocation is counted with the next one.
+	NeedLog bool
 	// OnResult, when set, is called once with the outcome (Body,
 	// ContentType, FunctionError) as soon as the runtime posted it, before
 	// the invocation's log is complete: the caller can be answered while the
@@ -411,6 +417,19 @@ func (e *Env) collect(c *call) []byte {
 		e.logs.unread(b)
 	}
 	return c.lines
+}
+
+// collectNow takes c's lines from what the reader already has, without
+// draining the pipe.
+func (e *Env) collectNow(c *call) {
+	b := e.logs.take()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !c.linesSet {
+		c.lines, c.linesSet = b, true
+	} else if len(b) > 0 {
+		e.logs.unread(b)
+	}
 }
 
 // fail builds a Broken result with ferr and kills what is left.

@@ -79,7 +79,7 @@ func invoke(t *testing.T, e *Env, payload string) Result {
 	t.Helper()
 	reqN++
 	id := fmt.Sprintf("req-%d-%d", reqN, time.Now().UnixNano())
-	r, err := e.Invoke(context.Background(), Request{ID: id, Payload: []byte(payload)})
+	r, err := e.Invoke(context.Background(), Request{ID: id, Payload: []byte(payload), NeedLog: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,5 +427,26 @@ func TestCancelBeforeDispatch(t *testing.T) {
 	e.mu.Unlock()
 	if !cold || broken {
 		t.Errorf("cold=%v broken=%v after a cancelled wait", cold, broken)
+	}
+}
+
+// Without NeedLog the log is best effort, but every line still lands in
+// some invocation's log and nothing is lost.
+func TestBestEffortLogsLoseNothing(t *testing.T) {
+	e := start(t, 3, nil)
+	var all []byte
+	for i := range 20 {
+		r, err := e.Invoke(context.Background(), Request{ID: fmt.Sprintf("be-%d", i), Payload: []byte(fmt.Sprintf(`{"op":"log","lines":["line-%d"]}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, r.Log...)
+	}
+	r := invoke(t, e, `{"op":"echo"}`) // NeedLog drains what is left
+	all = append(all, r.Log...)
+	for i := range 19 {
+		if !bytes.Contains(all, []byte(fmt.Sprintf("line-%d\n", i))) {
+			t.Fatalf("line-%d lost:\n%s", i, all)
+		}
 	}
 }

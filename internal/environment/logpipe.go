@@ -3,6 +3,7 @@ package environment
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -89,7 +90,9 @@ func (p *logPipe) line(l []byte) {
 	if l[len(l)-1] != '\n' {
 		l = append(l, '\n')
 	}
-	p.log.Debug("runtime output", "line", string(bytes.TrimRight(l, "\n")))
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.Debug("runtime output", "line", string(bytes.TrimRight(l, "\n")))
+	}
 	p.mu.Lock()
 	p.buf = append(p.buf, l...)
 	if over := len(p.buf) - maxLogBytes; over > 0 {
@@ -121,6 +124,16 @@ func (p *logPipe) sync() []byte {
 	b := p.buf
 	p.buf = nil
 	p.mu.Unlock()
+	return b
+}
+
+// take returns what the reader has buffered so far without waiting for
+// bytes still in the pipe: for invocations whose log nobody reads.
+func (p *logPipe) take() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.buf
+	p.buf = nil
 	return b
 }
 

@@ -182,6 +182,7 @@ func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
 		InvokedARN:    s.reg.ResolvedARN(res),
 		TraceID:       traceID(q.TraceHeader, cfg.TracingMode == "Active"),
 		ClientContext: clientContext,
+		NeedLog:       q.LogType == LogTail || s.log.Enabled(ctx, slog.LevelDebug),
 	}, q.LogType == LogTail, release)
 	if err != nil {
 		return nil, err
@@ -301,6 +302,7 @@ func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
 		Payload:    ev.Payload,
 		InvokedARN: s.reg.ResolvedARN(res),
 		TraceID:    traceID(ev.TraceHeader, cfg.TracingMode == "Active"),
+		NeedLog:    s.log.Enabled(ctx, slog.LevelDebug),
 	}, false, release)
 	if err != nil {
 		out.Kind, out.Err = SystemError, err
