@@ -1,7 +1,8 @@
 // Package conformance runs lambada against the real clients users have: the
 // AWS SDK for JavaScript v3 (js/, node --test) and the AWS CLI
 // (cli/cli_test.sh). Each test boots its own server in-process and hands the
-// suite the three variables "lambada server" prints.
+// suite the three variables "lambada server" prints, plus LAMBADA_ECHO_ZIP:
+// the path of the Go echo test function's deployment package.
 //
 // The suites need Node with js/node_modules installed (npm ci --prefix
 // conformance/js), the aws CLI and python3. A missing tool fails the test
@@ -97,6 +98,12 @@ func missing(t *testing.T, what string) {
 // output line by line (go test shows it on failure or with -v).
 func runSuite(t *testing.T, dir, name string, args ...string) {
 	s := servertest.Start(t, servertest.Options{})
+	// The invoke tests deploy the Go echo function; the suites cannot build
+	// Go, so the harness hands them its package.
+	echoZip := filepath.Join(t.TempDir(), "echo.zip")
+	if err := os.WriteFile(echoZip, servertest.GoFunction(t, "echo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
 	defer cancel()
 
@@ -108,6 +115,7 @@ func runSuite(t *testing.T, dir, name string, args ...string) {
 		"AWS_SECRET_ACCESS_KEY="+s.Creds.SecretAccessKey,
 		"AWS_REGION=us-east-1",
 		"AWS_DEFAULT_REGION=us-east-1",
+		"LAMBADA_ECHO_ZIP="+echoZip,
 	)
 	out := &lineLogger{t: t}
 	cmd.Stdout = out

@@ -247,7 +247,19 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, op string) ([
 }
 
 func tooLarge(limit int64, op string) error {
-	return awserr.Newf(awserr.RequestEntityTooLarge, "Request must be smaller than %d bytes for the %s operation", limit, op)
+	e := awserr.Newf(awserr.RequestEntityTooLarge, "Request must be smaller than %d bytes for the %s operation", limit, op)
+	if op == "InvokeFunction" {
+		return withUserType(e)
+	}
+	return e
+}
+
+// withUserType adds "Type":"User" to an unmodeled error's body: AWS's
+// front door sends it on the invoke paths' 413 (invoke.md §3), while the
+// management operations' 413 has only the message (management.md §2).
+func withUserType(e *awserr.Error) *awserr.Error {
+	e.Extra = map[string]string{"Type": string(awserr.User)}
+	return e
 }
 
 // parseQuery decodes a raw query accepting both %20 and + for spaces.

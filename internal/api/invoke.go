@@ -60,8 +60,8 @@ func (h *Handler) invoke(q *request) (response, error) {
 // only once the event is durably stored.
 func (h *Handler) accept(q *request, in *invoke.Request, limit int) (response, error) {
 	if len(q.body) > limit {
-		return response{}, awserr.Newf(awserr.RequestEntityTooLarge,
-			"%d byte payload is too large for the Event invocation type (limit %d bytes)", len(q.body), limit)
+		return response{}, withUserType(awserr.Newf(awserr.RequestEntityTooLarge,
+			"%d byte payload is too large for the Event invocation type (limit %d bytes)", len(q.body), limit))
 	}
 	if err := h.cfg.Async.Accept(q.r.Context(), in); err != nil {
 		return response{}, err

@@ -274,11 +274,18 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 	cold := !e.coldUsed
 	e.coldUsed = true
 	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		e.busy = false
-		e.mu.Unlock()
-	}()
+	// The environment takes its next invocation as soon as this one has a
+	// result: the next dispatch simply waits for the runtime's /next, while
+	// this call finishes its log.
+	var freeOnce sync.Once
+	free := func() {
+		freeOnce.Do(func() {
+			e.mu.Lock()
+			e.busy = false
+			e.mu.Unlock()
+		})
+	}
+	defer free()
 
 	arrival := time.Now()
 	c := &call{req: req, cold: cold, done: make(chan struct{}), idle: make(chan struct{}), ready: make(chan struct{})}
@@ -308,6 +315,14 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		<-e.exited
 		return e.fail(c, arrival, ferr, "", e.logs.sync()), nil
 	case <-e.exited:
+		if !cold {
+			// The runtime died after an earlier invocation ended: this
+			// one was never dispatched and belongs on a fresh environment.
+			e.mu.Lock()
+			e.broken = true
+			e.mu.Unlock()
+			return Result{}, ErrBroken
+		}
 		// Exit before the first next: Runtime.ExitError (or the init error
 		// posted just before exiting).
 		e.mu.Lock()
@@ -367,6 +382,7 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		e.mu.Lock()
 		early := c.result
 		e.mu.Unlock()
+		free()
 		req.OnResult(early)
 		req.OnResult = nil
 	}

@@ -361,6 +361,7 @@ type outcome struct {
 // exactly once, when the environment is released.
 func (s *Service) run(ctx context.Context, cfg *function.Config, req environment.Request, needLog bool, done func()) (environment.Result, error) {
 	key := pool.Key{Function: cfg.Name, Version: cfg.Version, Revision: cfg.RevisionID}
+	done = onceFunc(done)
 	for attempt := 1; ; attempt++ {
 		lease, err := s.pool.Acquire(ctx, key, func(ctx context.Context) (*env, error) { return s.start(ctx, cfg) })
 		if err != nil {
@@ -395,7 +396,17 @@ func (s *Service) run(ctx context.Context, cfg *function.Config, req environment
 		var o outcome
 		select {
 		case r := <-early:
-			lease.Finishing()
+			if r.FunctionError == nil {
+				// A successful runtime stays up: the environment takes its
+				// next invocation (which waits for the runtime's /next) and
+				// this one's concurrency slot is free.
+				lease.Release(false)
+				done()
+			} else {
+				// After an error the runtime may exit (aws-lambda-go does
+				// after a panic): keep the environment until it is idle.
+				lease.Finishing()
+			}
 			return r, nil
 		case o = <-finished:
 		}
@@ -497,4 +508,10 @@ func traceID(incoming string, sampled bool) string {
 		}
 	}
 	return "Root=" + root + ";Parent=" + parent + ";Sampled=" + smp
+}
+
+// onceFunc makes f safe to call more than once.
+func onceFunc(f func()) func() {
+	var once sync.Once
+	return func() { once.Do(f) }
 }

@@ -125,7 +125,12 @@ func (r rawResp) awsError(t *testing.T, status int, code, msg string) map[string
 	}
 	m := r.object(t)
 	got, _ := m["message"].(string)
-	if m["Type"] != "User" {
+	if got == "" {
+		got, _ = m["Message"].(string) // casing per exception (api-common.md §5.4)
+	}
+	// Unmodeled exceptions carry no Type (api-common.md §5.1), except the
+	// invoke paths' 413, which AWS sends with Type User (invoke.md §3).
+	if code != "ValidationException" && m["Type"] != "User" {
 		t.Errorf("Type = %v, want User: %s", m["Type"], r.body)
 	}
 	if p, ok := strings.CutSuffix(msg, "*"); ok && !strings.HasPrefix(got, p) || !ok && got != msg {
@@ -189,13 +194,49 @@ func counter(t *testing.T, s *servertest.Server, name string) float64 {
 // environment.
 func nothingRan(t *testing.T, s *servertest.Server, f func()) {
 	t.Helper()
+	settle(t, s)
 	inv, cold := counter(t, s, "lambada_invocations_total"), counter(t, s, "lambada_cold_starts_total")
 	f()
+	// An invocation is counted when its environment is released, just
+	// after the caller was answered: give a stray one time to show.
+	time.Sleep(100 * time.Millisecond)
 	if d := counter(t, s, "lambada_invocations_total") - inv; d != 0 {
 		t.Errorf("%v invocations ran", d)
 	}
 	if d := counter(t, s, "lambada_cold_starts_total") - cold; d != 0 {
 		t.Errorf("%v environments started", d)
+	}
+}
+
+// settle waits until the invocation counter stops moving (invocations are
+// counted when the environment is released, after the caller's answer).
+func settle(t *testing.T, s *servertest.Server) {
+	t.Helper()
+	prev := counter(t, s, "lambada_invocations_total")
+	for range 50 {
+		time.Sleep(20 * time.Millisecond)
+		n := counter(t, s, "lambada_invocations_total")
+		if n == prev {
+			return
+		}
+		prev = n
+	}
+}
+
+// waitCounter polls until counter name reaches want.
+func waitCounter(t *testing.T, s *servertest.Server, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := counter(t, s, name)
+		if n == want {
+			return
+		}
+		if n > want || time.Now().After(deadline) {
+			t.Errorf("%s = %v, want %v", name, n, want)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
