@@ -150,6 +150,13 @@ func BenchmarkInvokeWarm(b *testing.B) {
 	b.StopTimer()
 	report(b, "bare", base, nil)
 	report(b, "invoke", l, base)
+	// The other floor: the same aws-lambda-go bootstrap driven by a
+	// stand-in Runtime API that does nothing but hand out the event and
+	// take the answer. bare + loop is what any implementation pays.
+	loop := runtimeLoop(b, bootstrapBinary(b), b.N, echoPayload)
+	report(b, "loop", loop, nil)
+	floor := float64(base.pct(0.50) + loop.pct(0.50))
+	b.ReportMetric(float64(l.pct(0.50))/floor, "invoke-p50-x-(bare+loop)")
 
 	ctx := context.Background()
 	sdk := make(latencies, 0, b.N)
@@ -307,6 +314,57 @@ func bootstrapBinary(b *testing.B) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// runtimeLoop runs bin against a stand-in Runtime API that answers each
+// GET /next with payload at once and notes when the runtime's POST of the
+// result arrives: n times the time from handing out an event to getting
+// its answer.
+func runtimeLoop(b *testing.B, bin string, n int, payload []byte) latencies {
+	out := make(latencies, 0, n)
+	var sent time.Time
+	served := 0
+	done := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
+		if served == n {
+			close(done)
+			<-r.Context().Done()
+			return
+		}
+		served++
+		h := w.Header()
+		h.Set("Lambda-Runtime-Aws-Request-Id", "loop-"+strconv.Itoa(served))
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10))
+		h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:echo")
+		h.Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0")
+		h.Set("Content-Type", "application/json")
+		sent = time.Now()
+		_, _ = w.Write(payload)
+	})
+	mux.HandleFunc("/2018-06-01/runtime/invocation/", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		out = append(out, time.Since(sent))
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"status":"OK"}`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + srv.Listener.Addr().String(), "PATH=/usr/bin:/bin"}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		b.Fatal("runtime loop did not finish")
+	}
+	return out
 }
 
 // procFloor starts bin with AWS_LAMBDA_RUNTIME_API pointing at a stand-in

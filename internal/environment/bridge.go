@@ -105,12 +105,24 @@ func (e *Env) begin(id string) (*call, error) {
 // complete records c's result unless it timed out meanwhile.
 func (e *Env) complete(c *call, r Result) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if c.timedOut {
+		e.mu.Unlock()
 		return runtimeapi.ErrInvalidRequestID
 	}
 	c.result = r
 	close(c.done)
+	// The caller is answered from here, on the runtime's own request: one
+	// goroutine hand-off less than waking Invoke first. The environment
+	// may take its next invocation from now on (it waits for /next).
+	cb := c.req.OnResult
+	if cb != nil {
+		c.early = true
+		e.busy = false
+	}
+	e.mu.Unlock()
+	if cb != nil {
+		cb(r)
+	}
 	return nil
 }
 

@@ -92,6 +92,7 @@ type Result struct {
 // Env.mu.
 type call struct {
 	req      Request
+	early    bool // complete called req.OnResult (and cleared Env.busy)
 	deadline time.Time
 	dispatch time.Time
 	cold     bool
@@ -378,13 +379,13 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	end := time.Now()
-	if req.OnResult != nil {
-		e.mu.Lock()
-		early := c.result
-		e.mu.Unlock()
-		free()
-		req.OnResult(early)
-		req.OnResult = nil
+	e.mu.Lock()
+	answered := c.early
+	e.mu.Unlock()
+	if answered {
+		// complete cleared busy and answered the caller; a later free
+		// must not clear the next invocation's busy flag.
+		freeOnce.Do(func() {})
 	}
 
 	// The result is in. Its log ends when the runtime asks for the next
