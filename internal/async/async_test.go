@@ -1,11 +1,14 @@
 package async_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
@@ -150,5 +155,44 @@ func TestFunctionErrorRetriesOnSchedule(t *testing.T) {
 	time.Sleep(2 * time.Second) // no fourth attempt
 	if n := sk.count(); n != 3 {
 		t.Fatalf("%d attempts, want 3", n)
+	}
+}
+
+func TestEventRefusalsQueueNothing(t *testing.T) {
+	s := start(t)
+	create(t, s, "r")
+	ctx := context.Background()
+	big := append([]byte(`"`), append(bytes.Repeat([]byte("x"), 262_144), '"')...)
+	_, err := s.Client.InvokeAsync(ctx, &lambda.InvokeAsyncInput{FunctionName: aws.String("r"), InvokeArgs: bytes.NewReader(big)},
+		func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+	wantAPIError(t, err, 413, "RequestEntityTooLargeException", "262146 byte payload is too large for the Event invocation type (limit 262144 bytes)")
+	big = append([]byte(`"`), append(bytes.Repeat([]byte("x"), 1_048_576), '"')...)
+	_, err = s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("r"), InvocationType: types.InvocationTypeEvent, Payload: big},
+		func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+	wantAPIError(t, err, 413, "RequestEntityTooLargeException", "1048578 byte payload is too large for the Event invocation type (limit 1048576 bytes)")
+	_, err = s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("nope"), InvocationType: types.InvocationTypeEvent})
+	wantAPIError(t, err, 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope:$LATEST")
+	_, err = s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("r"), InvocationType: types.InvocationTypeEvent, Payload: []byte("not json")})
+	wantAPIError(t, err, 400, "InvalidRequestContentException", "")
+	_, err = s.Client.InvokeAsync(ctx, &lambda.InvokeAsyncInput{FunctionName: aws.String("r:nope"), InvokeArgs: bytes.NewReader([]byte(`{}`))})
+	wantAPIError(t, err, 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:r:nope")
+	// Nothing was queued: the received counter never moved.
+	resp, err := http.Get(s.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), "lambada_async_events_received_total{") {
+		t.Fatalf("a refused event was counted as received")
+	}
+}
+
+func wantAPIError(t *testing.T, err error, status int, code, msg string) {
+	t.Helper()
+	var ae smithy.APIError
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &ae) || !errors.As(err, &re) || re.HTTPStatusCode() != status || ae.ErrorCode() != code || (msg != "" && ae.ErrorMessage() != msg) {
+		t.Fatalf("got %v; want %d %s %q", err, status, code, msg)
 	}
 }

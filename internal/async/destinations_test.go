@@ -96,6 +96,27 @@ func TestSuccessAndRetriesExhaustedRecordsReachAFunction(t *testing.T) {
 		string(r.ResponsePayload) != `{"errorMessage":"boom","errorType":"customErr"}` {
 		t.Fatalf("failure record %+v %s", r, r.ResponsePayload)
 	}
+
+	// The async metrics, under AWS's meanings.
+	resp, err := http.Get(s.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`lambada_async_events_received_total{function_name="src"} 2`,
+		`lambada_async_events_dropped_total{condition="RetriesExhausted",function_name="src"} 1`,
+		`lambada_async_retries_total{function_name="src"} 1`,
+		`lambada_destination_deliveries_total{function_name="src",type="lambda"} 2`,
+		`lambada_async_event_age_seconds_count{function_name="src"} 2`,
+		"lambada_async_queue_depth ",
+		"lambada_async_oldest_event_age_seconds ",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }
 
 func TestEventAgeExceededAndZeroConcurrency(t *testing.T) {
