@@ -73,6 +73,11 @@ type Service struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
+	// running counts this node's attempts per function, so one function's
+	// backlog cannot hold every worker slot while others wait.
+	mu      sync.Mutex
+	running map[string]int
+
 	m metrics
 }
 
@@ -90,7 +95,7 @@ func New(cfg Config, queue store.Queue, records RecordStream, inv *invoke.Servic
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger}
+	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger, running: map[string]int{}}
 	s.m = newMetrics(cfg.Metrics, queue)
 	return s
 }
@@ -187,6 +192,13 @@ func (s *Service) handle(d store.Delivery) {
 		s.finish(d, &ev, CondEventAgeExceeded, conf, "", log)
 		return
 	}
+	if !s.take(ev.Function) {
+		// This function already holds its share of the workers: let the
+		// queue move on to other functions' events.
+		s.retry(d, fairShareDelay, log)
+		return
+	}
+	defer s.put(ev.Function)
 	if ev.Attempts == 0 && d.Deliveries() == 1 {
 		s.m.age.WithLabelValues(ev.Function).Observe(now.Sub(ev.Accepted).Seconds())
 	}
@@ -286,6 +298,30 @@ func (s *Service) ack(d store.Delivery, log *slog.Logger) {
 func (s *Service) retry(d store.Delivery, delay time.Duration, log *slog.Logger) {
 	if err := d.Retry(delay); err != nil {
 		log.Warn("async: requeueing event failed; it returns after the ack wait", "err", err)
+	}
+}
+
+// fairShareDelay is how soon an event put back for fairness returns.
+const fairShareDelay = 100 * time.Millisecond
+
+// share is the most attempts one function runs at once on this node.
+func (s *Service) share() int { return max(1, s.cfg.InFlight/4) }
+
+func (s *Service) take(fn string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[fn] >= s.share() {
+		return false
+	}
+	s.running[fn]++
+	return true
+}
+
+func (s *Service) put(fn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running[fn]--; s.running[fn] <= 0 {
+		delete(s.running, fn)
 	}
 }
 

@@ -196,3 +196,29 @@ func wantAPIError(t *testing.T, err error, status int, code, msg string) {
 		t.Fatalf("got %v; want %d %s %q", err, status, code, msg)
 	}
 }
+
+// A backlog of slow events for one function does not hold back another
+// function's event.
+func TestOneFunctionDoesNotStarveAnother(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.AsyncRetryDelay = 200 * time.Millisecond
+		c.AsyncWorkers = 8 // a function gets at most 2
+	}})
+	sk := newSink(t)
+	create(t, s, "slow")
+	create(t, s, "fast")
+	for range 40 {
+		event(t, s, "slow", map[string]any{"op": "sleep", "ms": 1000})
+	}
+	id := event(t, s, "fast", map[string]any{"op": "record", "url": sk.URL})
+	start := time.Now()
+	h := sk.wait(t, 1, 20*time.Second)
+	if h[0].RequestID != id {
+		t.Fatalf("unexpected hit %+v", h[0])
+	}
+	// Forty one-second events take five seconds even on all eight workers;
+	// the other function's event must not wait for them.
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("fast function's event waited %v behind the slow backlog", d)
+	}
+}

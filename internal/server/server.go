@@ -66,6 +66,9 @@ type Config struct {
 	// AsyncRetryDelay is the base of the async retry schedule
 	// (--async-retry-delay; AWS's is one minute).
 	AsyncRetryDelay time.Duration
+	// AsyncWorkers bounds the event attempts this node runs at once
+	// (--async-workers); one function gets at most a quarter of them.
+	AsyncWorkers    int
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 }
@@ -204,7 +207,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	s.async = async.New(async.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, RetryDelay: s.cfg.AsyncRetryDelay,
-		Logger: s.log, Metrics: s.metrics,
+		InFlight: s.cfg.AsyncWorkers, Logger: s.log, Metrics: s.metrics,
 	}, queue, records, s.invoker, s.reg)
 	s.api = api.New(api.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker, Async: s.async,
