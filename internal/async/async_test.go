@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,8 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
@@ -190,9 +187,8 @@ func TestEventRefusalsQueueNothing(t *testing.T) {
 
 func wantAPIError(t *testing.T, err error, status int, code, msg string) {
 	t.Helper()
-	var ae smithy.APIError
-	var re *smithyhttp.ResponseError
-	if !errors.As(err, &ae) || !errors.As(err, &re) || re.HTTPStatusCode() != status || ae.ErrorCode() != code || (msg != "" && ae.ErrorMessage() != msg) {
+	c, m, st := servertest.APIError(err)
+	if st != status || c != code || (msg != "" && m != msg) {
 		t.Fatalf("got %v; want %d %s %q", err, status, code, msg)
 	}
 }

@@ -24,8 +24,9 @@ var (
 	buildErr  error
 )
 
-// echofn builds testdata/echofn once per test binary into a task root
-// holding it as bootstrap.
+// echofn builds lambada's echo test function (testdata/functions/echo at
+// the module root) once per test binary into a task root holding it as
+// bootstrap.
 func echofn(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -33,7 +34,7 @@ func echofn(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(fnDir, "bootstrap"), "./testdata/echofn").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", filepath.Join(fnDir, "bootstrap"), "../../testdata/functions/echo").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -112,7 +113,7 @@ func TestEchoWarmReuseAndLogs(t *testing.T) {
 		t.Errorf("cold start lacks Init Duration: %s", r.Log)
 	}
 	// Init output precedes START.
-	if i, j := bytes.Index(r.Log, []byte("echofn init line")), bytes.Index(r.Log, []byte("START")); i < 0 || i > j {
+	if i, j := bytes.Index(r.Log, []byte("echo init line")), bytes.Index(r.Log, []byte("START")); i < 0 || i > j {
 		t.Errorf("init line not before START:\n%s", r.Log)
 	}
 	if !bytes.HasSuffix(r.Log, []byte(" MB\t\n")) && !bytes.HasSuffix(r.Log, []byte(" ms\t\n")) {
@@ -315,7 +316,7 @@ func TestCloseKillsChildren(t *testing.T) {
 }
 
 func withInit(mode string) func(*Spec) {
-	return func(s *Spec) { s.Env = map[string]string{"ECHOFN_INIT": mode} }
+	return func(s *Spec) { s.Env = map[string]string{"ECHO_INIT": mode} }
 }
 
 func TestInitError(t *testing.T) {
@@ -401,7 +402,7 @@ func TestLogFormat(t *testing.T) {
 	e := start(t, 3, nil)
 	r := invoke(t, e, `{"op":"log","lines":["hello"]}`)
 	id := regexp.QuoteMeta(reqIDOf(r))
-	re := regexp.MustCompile(`^echofn init line\nSTART RequestId: ` + id + ` Version: \$LATEST\nhello\n\d{4}/\d\d/\d\d \d\d:\d\d:\d\d via log\nEND RequestId: ` + id +
+	re := regexp.MustCompile(`^echo init line\nSTART RequestId: ` + id + ` Version: \$LATEST\nhello\n\d{4}/\d\d/\d\d \d\d:\d\d:\d\d via log\nEND RequestId: ` + id +
 		`\nREPORT RequestId: ` + id + `\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: [1-9]\d* MB\tInit Duration: \d+\.\d\d ms\t\n$`)
 	if !re.Match(r.Log) {
 		t.Errorf("log format:\n%q", r.Log)

@@ -3,9 +3,12 @@ package environment
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/function"
 )
 
 // Defaults of the process environment (spec/runtime-api.md §5).
@@ -15,18 +18,10 @@ const (
 	defaultRuntimeDir = "/var/runtime"
 )
 
-// reserved are the keys a function's own variables may not override.
-var reserved = map[string]bool{
-	"AWS_LAMBDA_RUNTIME_API": true, "_HANDLER": true, "AWS_LAMBDA_FUNCTION_NAME": true,
-	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
-	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
-	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true,
-	"AWS_EXECUTION_ENV": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
-	"AWS_SESSION_TOKEN": true, "AWS_ACCESS_KEY": true, "LAMBDA_TASK_ROOT": true,
-	"LAMBDA_RUNTIME_DIR": true, "TZ": true, "_X_AMZN_TRACE_ID": true,
-	// Never set, never let through: they switch aws-lambda-go's protocol.
-	"_LAMBDA_SERVER_PORT": true, "AWS_LAMBDA_MAX_CONCURRENCY": true,
-	"_LAMBDA_TELEMETRY_LOG_FD": true,
+// reserved reports whether a function's own variable may not be set:
+// lambada's own variables, and those that switch aws-lambda-go's protocol.
+func reserved(k string) bool {
+	return function.ReservedEnvironment[k] || slices.Contains(never, k)
 }
 
 // never are keys no source may set (runtime-api.md §5 "Never set").
@@ -62,7 +57,7 @@ func buildEnv(s Spec, runtimeAPI, logStream string) []string {
 		m[k] = v
 	}
 	for k, v := range s.Env {
-		if !reserved[k] {
+		if !reserved(k) {
 			m[k] = v
 		}
 	}

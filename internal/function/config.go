@@ -185,3 +185,16 @@ func (c *EventInvokeConfig) MaxAge() time.Duration {
 	}
 	return time.Duration(*c.MaximumEventAgeInSeconds) * time.Second
 }
+
+// ReservedEnvironment are the variables lambada sets in every environment
+// itself (shared/spec/runtime-api.md §5, column "reserved"): a function's
+// own Environment may not set them.
+var ReservedEnvironment = map[string]bool{
+	"AWS_LAMBDA_RUNTIME_API": true, "_HANDLER": true, "AWS_LAMBDA_FUNCTION_NAME": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
+	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
+	"AWS_SESSION_TOKEN": true, "AWS_ACCESS_KEY": true, "LAMBDA_TASK_ROOT": true,
+	"LAMBDA_RUNTIME_DIR": true, "TZ": true, "_X_AMZN_TRACE_ID": true,
+}

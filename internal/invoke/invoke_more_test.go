@@ -12,7 +12,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,8 +25,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
@@ -54,17 +51,7 @@ func enumMsg(value, path, set string) string {
 }
 
 // apiError returns code, message and HTTP status of an SDK error.
-func apiError(err error) (code, msg string, status int) {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		code, msg = ae.ErrorCode(), ae.ErrorMessage()
-	}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	return
-}
+func apiError(err error) (code, msg string, status int) { return servertest.APIError(err) }
 
 // wantErr checks an SDK error; msg "" skips the message, a msg ending in
 // "*" is a prefix.

@@ -27,16 +27,6 @@ const (
 	patternLogGroup  = `[\.\-_/#A-Za-z0-9]+`
 )
 
-// reservedEnv are the variables lambada sets itself (shared/spec/runtime-api.md §5).
-var reservedEnv = map[string]bool{
-	"AWS_LAMBDA_RUNTIME_API": true, "_HANDLER": true, "AWS_LAMBDA_FUNCTION_NAME": true,
-	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
-	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
-	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true,
-	"AWS_EXECUTION_ENV": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true,
-	"AWS_SESSION_TOKEN": true, "AWS_ACCESS_KEY": true, "LAMBDA_TASK_ROOT": true,
-	"LAMBDA_RUNTIME_DIR": true, "TZ": true, "_X_AMZN_TRACE_ID": true,
-}
 
 // checkModel records the service model's constraints on the configuration
 // members (ValidationException material). Semantic checks come after, in
@@ -248,7 +238,7 @@ func checkEnvironment(vars map[string]string) error {
 	keys := sortedKeys(vars)
 	var reserved []string
 	for _, k := range keys {
-		if reservedEnv[k] {
+		if function.ReservedEnvironment[k] {
 			reserved = append(reserved, k)
 		}
 	}
