@@ -341,7 +341,7 @@ func backoff(deliveries int) time.Duration {
 func (s *Service) keepAlive(d store.Delivery) func() {
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(10 * time.Second)
+		t := time.NewTicker(3 * time.Second)
 		defer t.Stop()
 		for {
 			select {

@@ -20,7 +20,7 @@ var (
 
 // QueueAckWait is how long a delivery may stay unsettled before JetStream
 // hands it to another consumer; long invocations call Extend.
-const QueueAckWait = 30 * time.Second
+const QueueAckWait = 10 * time.Second
 
 // Stream is a store.Stream on a JetStream stream with limits retention.
 type Stream struct {
