@@ -27,7 +27,6 @@ const (
 	patternLogGroup  = `[\.\-_/#A-Za-z0-9]+`
 )
 
-
 // checkModel records the service model's constraints on the configuration
 // members (ValidationException material). Semantic checks come after, in
 // applyConfig, so that every model violation is reported first as AWS does.
