@@ -172,6 +172,7 @@ func TestQueueDestinationAndDeadLetterRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.RequestContext.RequestID != id || r.RequestContext.Condition != "RetriesExhausted" ||
+		r.RequestContext.ApproximateInvokeCount != 1 || // MaximumRetryAttempts 0: one run
 		got[0].Headers["Lambada-Condition"] != "RetriesExhausted" || got[0].Headers["Lambada-Request-Id"] != id ||
 		!strings.HasPrefix(got[0].Subject, "lambada.destinations.sqs.us-east-1.000000000000.failures%2Efifo") {
 		t.Fatalf("queue record %+v / %+v", got[0], r)
