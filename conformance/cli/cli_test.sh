@@ -367,6 +367,20 @@ expect_error "invoke of a missing function" ResourceNotFoundException \
 	invoke --function-name "cli-none-$run_id" "$tmp/none.json"
 out=$(lam invoke --function-name "$fe" --invocation-type DryRun "$tmp/dry.json")
 check "$out" 'd["StatusCode"]' 204
+
+step="invoke Event and invoke-async"
+out=$(lam invoke --function-name "$fe" --invocation-type Event --payload '{"op":"echo"}' "${binfmt[@]}" "$tmp/event.json")
+check "$out" 'd["StatusCode"]' 202
+printf '{"op":"echo","via":"invoke-async"}' >"$tmp/args.json"
+# v1 takes a blob argument as a plain path, v2 as fileb://.
+args="$tmp/args.json"
+if ((${#binfmt[@]} > 0)); then args="fileb://$args"; fi
+out=$(lam invoke-async --function-name "$fe" --invoke-args "$args")
+check "$out" 'd["Status"]' 202
+# The function still answers synchronously afterwards.
+out=$(lam invoke --function-name "$fe" --payload '{"op":"echo","after":"async"}' "${binfmt[@]}" "$tmp/after.json")
+check "$out" 'd["StatusCode"]' 200
+check "$(cat "$tmp/after.json")" 'd' '{"after": "async", "op": "echo"}'
 }
 if [[ -n "${LAMBADA_ECHO_ZIP:-}" ]]; then
 	invoke_steps
