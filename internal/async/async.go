@@ -195,7 +195,7 @@ func (s *Service) handle(d store.Delivery) {
 	if !s.take(ev.Function) {
 		// This function already holds its share of the workers: let the
 		// queue move on to other functions' events.
-		s.retry(d, fairShareDelay, log)
+		s.retry(d, min(fairShareDelay*time.Duration(d.Deliveries()), time.Second), log)
 		return
 	}
 	defer s.put(ev.Function)
@@ -301,7 +301,9 @@ func (s *Service) retry(d store.Delivery, delay time.Duration, log *slog.Logger)
 	}
 }
 
-// fairShareDelay is how soon an event put back for fairness returns.
+// fairShareDelay is how soon an event put back for fairness returns the
+// first time; it grows with each return (up to a second) so a long backlog
+// does not churn the queue.
 const fairShareDelay = 100 * time.Millisecond
 
 // share is the most attempts one function runs at once on this node.
