@@ -85,7 +85,8 @@ func New(cfg Config) *Handler {
 // request is one decoded API call handed to an operation.
 type request struct {
 	r         *http.Request
-	params    []string // decoded path labels in order
+	w         http.ResponseWriter // only for operations that write themselves (streams)
+	params    []string            // decoded path labels in order
 	query     url.Values
 	body      []byte
 	id        string
@@ -147,6 +148,8 @@ type response struct {
 	body    any
 	raw     []byte
 	headers map[string]string
+	// written: the operation wrote the whole answer itself (a stream).
+	written bool
 }
 
 type operation func(q *request) (response, error)
@@ -187,10 +190,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, param
 	if err != nil {
 		return h.writeError(w, err, h.log.With("request_id", id))
 	}
-	q := &request{r: r, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, principal: principal, base: h.log}
+	q := &request{r: r, w: w, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, principal: principal, base: h.log}
 	resp, err := rt.op(q)
 	if err != nil {
 		return h.writeError(w, err, q.logger())
+	}
+	if resp.written {
+		return resp.status
 	}
 	if resp.headers != nil || resp.raw != nil {
 		return writeRaw(w, resp)

@@ -12,7 +12,8 @@ import (
 // sending one is refused rather than ignored.
 var unsupportedInvokeHeaders = []string{"X-Amz-Tenant-Id", "X-Amz-Durable-Execution-Name"}
 
-func (h *Handler) invoke(q *request) (response, error) {
+// invokeRequest decodes the inputs Invoke and InvokeWithResponseStream share.
+func invokeRequest(q *request) *invoke.Request {
 	hd := q.r.Header
 	in := &invoke.Request{
 		FunctionName:   q.params[0],
@@ -29,6 +30,11 @@ func (h *Handler) invoke(q *request) (response, error) {
 			in.Unsupported = name
 		}
 	}
+	return in
+}
+
+func (h *Handler) invoke(q *request) (response, error) {
+	in := invokeRequest(q)
 	if in.InvocationType == invoke.Event {
 		return h.accept(q, in, function.MaxEventPayload)
 	}

@@ -39,10 +39,13 @@ func (h *Handler) table() []route {
 	code := func(rt route) route { rt.bodyLimit = function.MaxCodeRequestBody; return rt }
 	invoke := r("Invoke", http.MethodPost, fn("2015-03-31", "invocations"), h.invoke)
 	invoke.bodyLimit, invoke.opName = function.MaxSyncPayload, "InvokeFunction"
+	stream := r("InvokeWithResponseStream", http.MethodPost, fn("2021-11-15", "response-streaming-invocations"), h.invokeStream)
+	stream.bodyLimit = function.MaxSyncPayload
 	invokeAsync := r("InvokeAsync", http.MethodPost, []string{"2014-11-13", "functions", "{}", "invoke-async"}, h.invokeAsync)
 	invokeAsync.bodyLimit = function.MaxSyncPayload
 	return []route{
 		invoke,
+		stream,
 		invokeAsync,
 		r("ReadDestination", http.MethodGet, []string{"lambada", "destinations"}, h.readDestination),
 		code(r("CreateFunction", http.MethodPost, []string{"2015-03-31", "functions"}, h.createFunction)),

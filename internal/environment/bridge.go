@@ -82,6 +82,9 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 		Payload:            c.req.Payload,
 		ResponseLimit:      runtimeapi.MaxBufferedResponse,
 	}
+	if c.req.Stream != nil {
+		inv.ResponseLimit = runtimeapi.MaxStreamedResponse
+	}
 	e.mu.Unlock()
 	close(c.ready)
 	return inv, nil
@@ -132,6 +135,9 @@ func (e *Env) Respond(ctx context.Context, requestID string, resp *runtimeapi.Re
 	if err != nil {
 		return err
 	}
+	if c.req.Stream != nil {
+		return e.relay(c, resp)
+	}
 	var buf bytes.Buffer
 	_, rerr := io.Copy(&buf, resp.Body)
 	switch {
@@ -147,6 +153,45 @@ func (e *Env) Respond(ctx context.Context, requestID string, resp *runtimeapi.Re
 		return e.complete(c, Result{FunctionError: ferr})
 	}
 	return e.complete(c, Result{Body: buf.Bytes(), ContentType: resp.ContentType})
+}
+
+// MaxStreamChunk caps one piece handed to a Sink (a PayloadChunk event).
+const MaxStreamChunk = 64 << 10
+
+// relay forwards a /response body to c's sink read by read, then reports
+// the outcome: success, the trailers' mid-stream failure, or the size cap.
+func (e *Env) relay(c *call, resp *runtimeapi.Response) error {
+	sink := c.req.Stream
+	sink.Start(resp.ContentType)
+	buf := make([]byte, MaxStreamChunk)
+	var rerr error
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			// A failed Write means the caller left: keep draining.
+			_ = sink.Write(buf[:n])
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rerr = err
+			break
+		}
+	}
+	switch {
+	case errors.Is(rerr, runtimeapi.ErrResponseTooLarge):
+		_ = e.complete(c, Result{FunctionError: runtimeapi.NewFunctionError(runtimeapi.ErrorTypeResponseTooLarge,
+			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", runtimeapi.MaxStreamedResponse))})
+		return rerr
+	case rerr != nil:
+		// Cut off: the runtime is expected to exit; the exit decides.
+		return rerr
+	}
+	if ferr := resp.TrailerError(); ferr != nil {
+		return e.complete(c, Result{FunctionError: ferr, ContentType: resp.ContentType})
+	}
+	return e.complete(c, Result{ContentType: resp.ContentType})
 }
 
 // Fail implements runtimeapi.Bridge.

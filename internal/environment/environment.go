@@ -69,8 +69,24 @@ type Request struct {
 	// REPORT). Invoke still returns the whole Result afterwards; failures
 	// that end the environment call it with that whole Result.
 	OnResult func(Result)
-	// A streaming sink (io.Writer + limit) will be added here; when nil the
-	// body is buffered into Result.Body.
+	// Stream, when set, receives the /response body as it arrives
+	// (InvokeWithResponseStream): the body is never buffered, the size cap
+	// is runtimeapi.MaxStreamedResponse and a mid-stream failure (error
+	// trailers) becomes Result.FunctionError. When nil the body is buffered
+	// into Result.Body.
+	Stream Sink
+}
+
+// Sink receives a streamed response. Start is called once, when the
+// runtime's /response POST begins, with its Content-Type ("" when none);
+// Write is called with every piece of the body as it is read, never with
+// an empty one. A Write error (the caller went away) does not stop the
+// relay: the rest of the body is read and discarded so the function
+// completes normally. Both are called from the runtime's request
+// goroutine, possibly after the invocation timed out.
+type Sink interface {
+	Start(contentType string)
+	Write(chunk []byte) error
 }
 
 // Result is how one invocation ended.

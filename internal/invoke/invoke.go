@@ -148,7 +148,48 @@ func (s *Service) valid(k pool.Key) bool {
 // §2 gives the order of the checks). Event invocations go through the async
 // service, which uses CheckEvent and RunEvent.
 func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
-	ref, err := q.checkModel(s.cfg.Region, s.cfg.AccountID)
+	return s.invoke(ctx, q, nil)
+}
+
+// StreamSink receives an InvokeWithResponseStream result as it is
+// produced. Start is called once when the runtime begins its /response
+// (not at all when the function fails before), Write with each piece of
+// the body. Both may be called from another goroutine, and after
+// InvokeStream returned when the invocation timed out mid-stream: the
+// sink must refuse them once its caller finished.
+type StreamSink interface {
+	Start(executedVersion, contentType string)
+	Write(chunk []byte) error
+}
+
+// InvokeStream runs one InvokeWithResponseStream call
+// (shared/spec/streaming.md): the same checks, resolution and throttling as
+// Invoke, with the response body relayed to sink as it arrives. On success
+// the Result carries no Payload; a function failure (mid-stream or before
+// the response) sets FunctionError, ErrorType (InvokeComplete's ErrorCode)
+// and Payload = the error document (its ErrorDetails). DryRun returns 204.
+func (s *Service) InvokeStream(ctx context.Context, q *Request, sink StreamSink) (*Result, error) {
+	if sink == nil {
+		return nil, awserr.Internal(errors.New("InvokeStream without a sink"))
+	}
+	return s.invoke(ctx, q, sink)
+}
+
+// streamTo adapts a StreamSink to the environment's Sink.
+type streamTo struct {
+	sink    StreamSink
+	version string
+}
+
+func (a streamTo) Start(ct string)          { a.sink.Start(a.version, ct) }
+func (a streamTo) Write(chunk []byte) error { return a.sink.Write(chunk) }
+
+func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Result, error) {
+	types := []string{Event, RequestResponse, DryRun}
+	if sink != nil {
+		types = types[1:]
+	}
+	ref, err := q.checkModel(s.cfg.Region, s.cfg.AccountID, types...)
 	if err != nil {
 		return nil, err
 	}
@@ -175,15 +216,19 @@ func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The caller going away does not cancel a started invocation (invoke.md §4).
-	out, err := s.run(context.WithoutCancel(ctx), cfg, environment.Request{
+	req := environment.Request{
 		ID:            q.RequestID,
 		Payload:       payload,
 		InvokedARN:    s.reg.ResolvedARN(res),
 		TraceID:       traceID(q.TraceHeader, cfg.TracingMode == "Active"),
 		ClientContext: clientContext,
 		NeedLog:       q.LogType == LogTail || s.log.Enabled(ctx, slog.LevelDebug),
-	}, q.LogType == LogTail, release)
+	}
+	if sink != nil {
+		req.Stream = streamTo{sink: sink, version: cfg.Version}
+	}
+	// The caller going away does not cancel a started invocation (invoke.md §4).
+	out, err := s.run(context.WithoutCancel(ctx), cfg, req, q.LogType == LogTail, release)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +247,7 @@ func result(cfg *function.Config, out environment.Result) *Result {
 	if out.FunctionError != nil {
 		r.FunctionError = "Unhandled"
 		r.Payload = out.FunctionError.Document
+		r.ErrorType = out.FunctionError.Type
 	}
 	return r
 }

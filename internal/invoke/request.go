@@ -42,16 +42,24 @@ type Request struct {
 // Result is what the caller gets back.
 type Result struct {
 	// Status is 200, 202 or 204.
-	Status          int
-	Payload         []byte
-	FunctionError   string // "Unhandled" or ""
+	Status        int
+	Payload       []byte
+	FunctionError string // "Unhandled" or ""
+	// ErrorType is the function error's type when FunctionError is set
+	// (InvokeComplete's ErrorCode on a stream; Payload is then its
+	// ErrorDetails).
+	ErrorType       string
 	LogResult       string // base64 tail, "" when not asked for
 	ExecutedVersion string
 }
 
 // checkModel validates the request's model constraints (step 3 of
 // shared/spec/invoke.md §2) and fills the defaults.
-func (q *Request) checkModel(region, account string) (function.Ref, error) {
+// types are the allowed invocation types (all three when none are given).
+func (q *Request) checkModel(region, account string, types ...string) (function.Ref, error) {
+	if len(types) == 0 {
+		types = []string{Event, RequestResponse, DryRun}
+	}
 	if q.InvocationType == "" {
 		q.InvocationType = RequestResponse
 	}
@@ -60,7 +68,7 @@ func (q *Request) checkModel(region, account string) (function.Ref, error) {
 	}
 	var v function.Violations
 	function.CheckName(&v, q.FunctionName, function.NamespacedFunctionName, "functionName")
-	v.Enum("invocationType", q.InvocationType, Event, RequestResponse, DryRun)
+	v.Enum("invocationType", q.InvocationType, types...)
 	v.Enum("logType", q.LogType, LogNone, LogTail)
 	if err := v.Err(); err != nil {
 		return function.Ref{}, err

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -55,6 +56,26 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	switch ev.Op {
 	case "echo", "":
 		return raw, nil
+	case "stream":
+		// An io.Reader result streams: N chunks "chunk-<i>;" with MS
+		// between them; Fail ends it with an error after "partial;".
+		pr, pw := io.Pipe()
+		go func() {
+			for i := 0; i < ev.N; i++ {
+				if i > 0 {
+					time.Sleep(time.Duration(ev.MS) * time.Millisecond)
+				}
+				fmt.Fprintf(pw, "chunk-%d;", i)
+			}
+			if ev.Fail {
+				fmt.Fprint(pw, "partial;")
+				time.Sleep(time.Duration(ev.MS) * time.Millisecond)
+				pw.CloseWithError(errors.New("mid-stream failure"))
+				return
+			}
+			pw.Close()
+		}()
+		return io.Reader(pr), nil
 	case "pid":
 		return map[string]int{"pid": os.Getpid()}, nil
 	case "record":
