@@ -140,19 +140,25 @@ func (e *Env) Respond(ctx context.Context, requestID string, resp *runtimeapi.Re
 	}
 	var buf bytes.Buffer
 	_, rerr := io.Copy(&buf, resp.Body)
+	return e.settle(c, resp, rerr, runtimeapi.MaxBufferedResponse, buf.Bytes())
+}
+
+// settle completes c from how its /response body ended: the size cap, a
+// cut-off body (the runtime is expected to exit; the exit decides), the
+// trailers' mid-stream failure, or success with body.
+func (e *Env) settle(c *call, resp *runtimeapi.Response, rerr error, limit int64, body []byte) error {
 	switch {
 	case errors.Is(rerr, runtimeapi.ErrResponseTooLarge):
 		_ = e.complete(c, Result{FunctionError: runtimeapi.NewFunctionError(runtimeapi.ErrorTypeResponseTooLarge,
-			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", runtimeapi.MaxBufferedResponse))})
+			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", limit))})
 		return rerr
 	case rerr != nil:
-		// Cut off: the runtime is expected to exit; the exit decides.
 		return rerr
 	}
 	if ferr := resp.TrailerError(); ferr != nil {
-		return e.complete(c, Result{FunctionError: ferr})
+		return e.complete(c, Result{FunctionError: ferr, ContentType: resp.ContentType})
 	}
-	return e.complete(c, Result{Body: buf.Bytes(), ContentType: resp.ContentType})
+	return e.complete(c, Result{Body: body, ContentType: resp.ContentType})
 }
 
 // MaxStreamChunk caps one piece handed to a Sink (a PayloadChunk event).
@@ -179,19 +185,7 @@ func (e *Env) relay(c *call, resp *runtimeapi.Response) error {
 			break
 		}
 	}
-	switch {
-	case errors.Is(rerr, runtimeapi.ErrResponseTooLarge):
-		_ = e.complete(c, Result{FunctionError: runtimeapi.NewFunctionError(runtimeapi.ErrorTypeResponseTooLarge,
-			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", runtimeapi.MaxStreamedResponse))})
-		return rerr
-	case rerr != nil:
-		// Cut off: the runtime is expected to exit; the exit decides.
-		return rerr
-	}
-	if ferr := resp.TrailerError(); ferr != nil {
-		return e.complete(c, Result{FunctionError: ferr, ContentType: resp.ContentType})
-	}
-	return e.complete(c, Result{ContentType: resp.ContentType})
+	return e.settle(c, resp, rerr, runtimeapi.MaxStreamedResponse, nil)
 }
 
 // Fail implements runtimeapi.Bridge.
