@@ -12,6 +12,8 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,4 +89,44 @@ func (s *signer) sign(b *testing.B, req *http.Request, body []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
+}
+
+// fanOut runs n calls of one(i) over c goroutines and returns the wall
+// time, the latencies of the calls that succeeded and the first error.
+func fanOut(n, c int, one func(i int) (time.Duration, error)) (time.Duration, latencies, error) {
+	var next atomic.Int64
+	per := make([]latencies, c)
+	errs := make([]error, c)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for g := range c {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				d, err := one(i)
+				if err != nil {
+					if errs[g] == nil {
+						errs[g] = err
+					}
+					continue
+				}
+				per[g] = append(per[g], d)
+			}
+		})
+	}
+	wg.Wait()
+	total := time.Since(t0)
+	var all latencies
+	for _, p := range per {
+		all = append(all, p...)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return total, all, err
+		}
+	}
+	return total, all, nil
 }

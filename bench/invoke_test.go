@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,32 +188,17 @@ func BenchmarkInvokeThroughput(b *testing.B) {
 				for i := range reqs {
 					reqs[i] = ib.req(b, echoPayload)
 				}
-				var next, errs atomic.Int64
-				per := make([]latencies, c)
-				var wg sync.WaitGroup
-				t0 := time.Now()
-				for g := range c {
-					wg.Go(func() {
-						for {
-							i := next.Add(1) - 1
-							if i >= int64(n) {
-								return
-							}
-							d, got, err := do(ib.hc, reqs[i])
-							if err != nil || !bytes.Equal(got, echoPayload) {
-								errs.Add(1)
-								continue
-							}
-							per[g] = append(per[g], d)
-						}
-					})
-				}
-				wg.Wait()
-				total := time.Since(t0)
-				var all latencies
-				for _, p := range per {
-					all = append(all, p...)
-				}
+				var errs atomic.Int64
+				total, all, _ := fanOut(n, c, func(i int) (time.Duration, error) {
+					d, got, err := do(ib.hc, reqs[i])
+					if err == nil && !bytes.Equal(got, echoPayload) {
+						err = fmt.Errorf("unexpected answer %q", got)
+					}
+					if err != nil {
+						errs.Add(1)
+					}
+					return d, err
+				})
 				return total, all, errs.Load()
 			}
 			if _, _, errs := run(20 * c); errs != 0 { // warm c environments
