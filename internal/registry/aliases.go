@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
@@ -48,12 +49,12 @@ func checkRouting(rc *RoutingConfigInput, target string) (map[string]float64, er
 			}
 			parts[i] = k + "=" + val
 		}
-		value := "'{" + joinComma(parts) + "}'"
+		value := "'{" + strings.Join(parts, ", ") + "}'"
 		if valRules != nil {
-			v.Add("routingConfig.additionalVersionWeights", value, "Map value must satisfy constraint: ["+joinComma(valRules)+"]")
+			v.Add("routingConfig.additionalVersionWeights", value, "Map value must satisfy constraint: ["+strings.Join(valRules, ", ")+"]")
 		}
 		if keyRules != nil {
-			v.Add("routingConfig.additionalVersionWeights", value, "Map keys must satisfy constraint: ["+joinComma(keyRules)+"]")
+			v.Add("routingConfig.additionalVersionWeights", value, "Map keys must satisfy constraint: ["+strings.Join(keyRules, ", ")+"]")
 		}
 		return nil, v.Err()
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/awserr"
@@ -417,7 +418,7 @@ func (r *Registry) DeleteFunction(ctx context.Context, rawName, queryQualifier s
 		}
 		if len(refs) > 0 {
 			return awserr.Newf(awserr.ResourceConflict,
-				"Unable to delete version because the following aliases reference it: [%s]", joinComma(refs))
+				"Unable to delete version because the following aliases reference it: [%s]", strings.Join(refs, ", "))
 		}
 		gone = f.Versions[idx].CodeHex
 		f.Versions = append(f.Versions[:idx], f.Versions[idx+1:]...)
@@ -507,15 +508,4 @@ func (r *Registry) Code(ctx context.Context, hex string) (io.ReadCloser, error) 
 		return nil, awserr.Internal(fmt.Errorf("reading code %s: %w", hex, err))
 	}
 	return rc, nil
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
