@@ -1,6 +1,7 @@
 package function
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/lambada-dev/lambada/internal/awserr"
@@ -32,12 +33,12 @@ var creatableRuntimes = []string{
 // CheckRuntime refuses a runtime outside the model's enum, one AWS no
 // longer accepts for new or updated functions, and one lambada cannot run.
 func CheckRuntime(rt string) error {
-	if !contains(modelRuntimes, rt) {
+	if !slices.Contains(modelRuntimes, rt) {
 		return awserr.Newf(awserr.InvalidParameterValue,
 			"Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: [%s] or be a valid ARN",
 			rt, strings.Join(creatableRuntimes, ", "))
 	}
-	if !contains(creatableRuntimes, rt) {
+	if !slices.Contains(creatableRuntimes, rt) {
 		return awserr.Newf(awserr.InvalidParameterValue,
 			"The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or updating functions.", rt)
 	}
@@ -59,13 +60,4 @@ func RuntimeFamily(rt string) string {
 		return "python"
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
