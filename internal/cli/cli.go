@@ -83,6 +83,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", 1000, "account concurrency limit, like AWS's")
 	fs.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "base delay of async retries after a function error: retry n waits n × this (AWS: 1m)")
 	fs.IntVar(&cfg.AsyncWorkers, "async-workers", 256, "event attempts this node runs at once (one function gets at most a quarter)")
+	fs.StringVar(&cfg.Node, "node", "node", "Node.js interpreter for nodejs* functions (name on PATH or path)")
+	fs.StringVar(&cfg.Python, "python", "python3", "Python interpreter for python* functions (name on PATH or path)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 10*time.Minute, "stop environments idle for longer")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may finish on SIGINT/SIGTERM")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

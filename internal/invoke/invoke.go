@@ -41,7 +41,9 @@ type Config struct {
 	AccountID string
 	// DataDir holds the code cache (DataDir/code) and the environments'
 	// private /tmp folders (DataDir/tmp).
-	DataDir            string
+	DataDir string
+	// Runtimes starts nodejs*/python* functions; nil runs provided.* only.
+	Runtimes           *runtimes.Host
 	AccountConcurrency int
 	IdleTimeout        time.Duration
 	Logger             *slog.Logger
@@ -489,7 +491,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		}
 		return nil, awserr.Internal(err)
 	}
-	argv, err := runtimes.Command(cfg.Runtime, taskRoot)
+	launch, err := s.command(cfg, taskRoot)
 	if errors.Is(err, runtimes.ErrUnsupported) {
 		return nil, awserr.Newf(awserr.InvalidRuntime, "The runtime parameter of %s is not supported on this host yet.", cfg.Runtime)
 	}
@@ -505,13 +507,25 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
 		TaskRoot: taskRoot, TmpDir: tmp,
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
-		Command: argv,
+		Command: launch.Argv, RuntimeDir: launch.RuntimeDir,
 	}, s.log)
 	if err != nil {
 		_ = os.RemoveAll(tmp)
 		return nil, awserr.Internal(err)
 	}
 	return &env{Env: e, tmp: tmp}, nil
+}
+
+// command is how to start cfg's runtime.
+func (s *Service) command(cfg *function.Config, taskRoot string) (runtimes.Launch, error) {
+	if s.cfg.Runtimes == nil {
+		if function.RuntimeFamily(cfg.Runtime) != "provided" {
+			return runtimes.Launch{}, fmt.Errorf("%w: %s", runtimes.ErrUnsupported, cfg.Runtime)
+		}
+		return runtimes.Launch{Argv: []string{filepath.Join(taskRoot, "bootstrap")}}, nil
+	}
+	s.cfg.Runtimes.Check(cfg.Name, cfg.Runtime)
+	return s.cfg.Runtimes.Command(cfg.Runtime, taskRoot)
 }
 
 // tail returns the last n bytes of log, cut on a byte boundary.

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/registry"
+	"github.com/lambada-dev/lambada/internal/runtimes"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
 )
 
@@ -68,7 +70,10 @@ type Config struct {
 	AsyncRetryDelay time.Duration
 	// AsyncWorkers bounds the event attempts this node runs at once
 	// (--async-workers); one function gets at most a quarter of them.
-	AsyncWorkers    int
+	AsyncWorkers int
+	// Node and Python are the interpreters for nodejs* and python*
+	// functions (--node, --python; "node" and "python3" from PATH).
+	Node, Python    string
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 }
@@ -107,6 +112,7 @@ type Server struct {
 	creds     Credentials
 	generated bool
 	node      *natsnode.Node
+	runtimes  *runtimes.Host
 	reg       *registry.Registry
 	invoker   *invoke.Service
 	async     *async.Service
@@ -185,8 +191,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		AccountConcurrency: s.cfg.MaxConcurrency, Logger: s.log,
 	}, kv, blobs)
 
+	s.runtimes, err = runtimes.Open(ctx, runtimes.Config{
+		Node: s.cfg.Node, Python: s.cfg.Python, Dir: filepath.Join(s.cfg.DataDir, "runtime"), Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("runtimes", "available", s.runtimes.Available())
 	s.invoker = invoke.New(invoke.Config{
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir,
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir, Runtimes: s.runtimes,
 		AccountConcurrency: s.cfg.MaxConcurrency, IdleTimeout: s.cfg.IdleTimeout,
 		Logger: s.log, Metrics: s.metrics,
 	}, s.reg)
@@ -265,10 +278,19 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(map[string]any{
 		"status": status, "storage": s.storageMode(), "region": s.cfg.Region, "account": s.cfg.AccountID,
+		"runtimes": s.availableRuntimes(),
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
+}
+
+// availableRuntimes is nil until the runtimes are found.
+func (s *Server) availableRuntimes() map[string]string {
+	if !s.ready.Load() || s.runtimes == nil {
+		return nil
+	}
+	return s.runtimes.Available()
 }
 
 // Addr is the address the API listens on (useful with port 0).

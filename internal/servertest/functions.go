@@ -62,3 +62,27 @@ func moduleRoot(t testing.TB) string {
 	}
 	return filepath.Dir(mod)
 }
+
+// FolderFunction zips testdata/functions/<dir> as it is: a Node.js or
+// Python handler folder, deployed unchanged.
+func FolderFunction(t testing.TB, dir string) []byte {
+	t.Helper()
+	root := filepath.Join(moduleRoot(t), "testdata", "functions", filepath.FromSlash(dir))
+	files := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("zipping %s: %v", dir, err)
+	}
+	return Zip(t, files)
+}
