@@ -507,7 +507,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
 		TaskRoot: taskRoot, TmpDir: tmp,
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
-		Command: launch.Argv, RuntimeDir: launch.RuntimeDir,
+		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: launch.Env,
 	}, s.log)
 	if err != nil {
 		_ = os.RemoveAll(tmp)

@@ -130,6 +130,9 @@ func find(ctx context.Context, name, versionFlag string) (*Interpreter, error) {
 type Launch struct {
 	Argv       []string
 	RuntimeDir string // LAMBDA_RUNTIME_DIR; "" for the default
+	// Env is the runtime's own non-reserved variables (NODE_PATH,
+	// PYTHONPATH): a function's Environment may override them.
+	Env map[string]string
 }
 
 // Command returns how to start runtime for code unpacked at taskRoot.
@@ -142,13 +145,19 @@ func (h *Host) Command(runtime, taskRoot string) (Launch, error) {
 			return Launch{}, fmt.Errorf("%w: %s (no node interpreter: %v)", ErrUnsupported, runtime, h.missing["nodejs"])
 		}
 		dir := filepath.Join(h.dir, "node")
-		return Launch{Argv: []string{h.node.Path, filepath.Join(dir, "bootstrap.mjs")}, RuntimeDir: dir}, nil
+		return Launch{
+			Argv: []string{h.node.Path, filepath.Join(dir, "bootstrap.mjs")}, RuntimeDir: dir,
+			Env: map[string]string{"NODE_PATH": "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:" + dir + "/node_modules:" + taskRoot + "/node_modules"},
+		}, nil
 	case "python":
 		if h.python == nil {
 			return Launch{}, fmt.Errorf("%w: %s (no python interpreter: %v)", ErrUnsupported, runtime, h.missing["python"])
 		}
 		dir := filepath.Join(h.dir, "python")
-		return Launch{Argv: []string{h.python.Path, "-u", filepath.Join(dir, "bootstrap.py")}, RuntimeDir: dir}, nil
+		return Launch{
+			Argv: []string{h.python.Path, "-u", filepath.Join(dir, "bootstrap.py")}, RuntimeDir: dir,
+			Env: map[string]string{"PYTHONPATH": dir},
+		}, nil
 	default:
 		return Launch{}, fmt.Errorf("%w: %s", ErrUnsupported, runtime)
 	}
