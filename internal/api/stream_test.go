@@ -51,7 +51,7 @@ func readStream(t *testing.T, c *lambda.Client, in *lambda.InvokeWithResponseStr
 		}
 	}
 	if err := st.Err(); err != nil {
-		t.Fatalf("stream error: %v", err)
+		t.Fatalf("stream error: %v (chunks %q, complete %v)", err, r.chunks, r.complete != nil)
 	}
 	if r.complete == nil {
 		t.Fatalf("no InvokeComplete after %q", r.chunks)

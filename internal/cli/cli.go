@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,6 +85,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", 1000, "account concurrency limit, like AWS's")
 	fs.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "base delay of async retries after a function error: retry n waits n × this (AWS: 1m)")
 	fs.IntVar(&cfg.AsyncWorkers, "async-workers", 256, "event attempts this node runs at once (one function gets at most a quarter)")
+	streamRate := "2MB/s"
+	fs.StringVar(&streamRate, "stream-rate", streamRate, `bandwidth of a streamed response after its first 6 MB, as AWS caps it ("2MB/s", "512KiB/s"), or "off"`)
 	fs.StringVar(&cfg.Node, "node", "node", "Node.js interpreter for nodejs* functions (name on PATH or path)")
 	fs.StringVar(&cfg.Python, "python", "python3", "Python interpreter for python* functions (name on PATH or path)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 10*time.Minute, "stop environments idle for longer")
@@ -98,6 +102,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "lambada server: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
 	}
+	rate, err := parseRate(streamRate)
+	if err != nil {
+		fmt.Fprintf(stderr, "lambada server: bad --stream-rate %q: %v\n", streamRate, err)
+		return errUsage
+	}
+	cfg.StreamRate = rate
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		fmt.Fprintf(stderr, "lambada server: bad --log-level %q\n", logLevel)
@@ -133,4 +143,29 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
 	defer cancel()
 	return errors.Join(serveErr, srv.Close(cctx))
+}
+
+// parseRate reads a bandwidth such as "2MB/s", "2MB", "512KiB/s" or
+// "1500000" (bytes per second); "off" and "0" mean no cap (0).
+func parseRate(s string) (int64, error) {
+	s = strings.TrimSuffix(strings.TrimSpace(s), "/s")
+	if s == "off" || s == "0" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 || math.IsInf(v, 0) || v*mult < 1 {
+		return 0, errors.New(`want a positive bandwidth such as "2MB/s", or "off"`)
+	}
+	return int64(v * mult), nil
 }

@@ -144,13 +144,34 @@ func (e *Env) Respond(ctx context.Context, requestID string, resp *runtimeapi.Re
 }
 
 // settle completes c from how its /response body ended: the size cap, a
-// cut-off body (the runtime is expected to exit; the exit decides), the
-// trailers' mid-stream failure, or success with body.
+// cut-off body, the trailers' mid-stream failure, or success with body.
+//
+// A cut-off buffered body leaves the outcome to the runtime's exit, which
+// follows (a runtime whose POST failed gives up). A cut-off stream has
+// already reached the caller in part: when the process does not exit at
+// once, the stream ends with Runtime.TruncatedResponse and the process is
+// replaced (streaming.md §6).
 func (e *Env) settle(c *call, resp *runtimeapi.Response, rerr error, limit int64, body []byte) error {
+	streamed := c.req.Stream != nil
 	switch {
 	case errors.Is(rerr, runtimeapi.ErrResponseTooLarge):
+		e.mu.Lock()
+		c.reset = streamed
+		e.mu.Unlock()
 		_ = e.complete(c, Result{FunctionError: runtimeapi.NewFunctionError(runtimeapi.ErrorTypeResponseTooLarge,
 			fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", limit))})
+		return rerr
+	case errors.Is(rerr, runtimeapi.ErrTruncated) && streamed:
+		select {
+		case <-e.exited:
+			return rerr // Runtime.ExitError says more
+		case <-time.After(exitGrace):
+		}
+		e.mu.Lock()
+		c.reset = true
+		e.mu.Unlock()
+		_ = e.complete(c, Result{FunctionError: runtimeapi.NewFunctionError(ErrorTypeTruncatedResponse,
+			fmt.Sprintf("RequestId: %s Error: the runtime's response stream was cut off before its end", c.req.ID))})
 		return rerr
 	case rerr != nil:
 		return rerr
@@ -161,21 +182,39 @@ func (e *Env) settle(c *call, resp *runtimeapi.Response, rerr error, limit int64
 	return e.complete(c, Result{Body: body, ContentType: resp.ContentType})
 }
 
+// ErrorTypeTruncatedResponse ends a stream whose /response body was cut
+// off while the runtime lived on (streaming.md §6, a lambada Decision).
+const ErrorTypeTruncatedResponse = "Runtime.TruncatedResponse"
+
+// exitGrace is how long a cut-off body waits for the runtime's exit, which
+// explains it better than the truncation.
+const exitGrace = 100 * time.Millisecond
+
 // MaxStreamChunk caps one piece handed to a Sink (a PayloadChunk event).
 const MaxStreamChunk = 64 << 10
 
 // relay forwards a /response body to c's sink read by read, then reports
 // the outcome: success, the trailers' mid-stream failure, or the size cap.
+// Past StreamFreeBytes it paces the runtime's body at Spec.StreamRate. A
+// caller that went away stops the pacing, not the function: the body is
+// drained so the invocation ends normally and the environment stays warm.
 func (e *Env) relay(c *call, resp *runtimeapi.Response) error {
 	sink := c.req.Stream
 	sink.Start(resp.ContentType)
 	buf := make([]byte, MaxStreamChunk)
+	pace := newPacer(e.spec.StreamRate)
+	gone := false
 	var rerr error
 	for {
 		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			// A failed Write means the caller left: keep draining.
-			_ = sink.Write(buf[:n])
+		if n > 0 && !gone {
+			if werr := sink.Write(buf[:n]); werr != nil {
+				gone = true
+				e.log.Info("stream caller went away; draining the function's response",
+					"function", e.spec.FunctionName, "version", e.spec.Version, "request_id", c.req.ID)
+			} else {
+				pace.wait(n)
+			}
 		}
 		if err == io.EOF {
 			break
@@ -207,4 +246,32 @@ func (e *Env) InitError(ctx context.Context, ferr *runtimeapi.FunctionError) err
 	e.initErr = ferr
 	close(e.initFailed)
 	return nil
+}
+
+// pacer holds a stream to rate bytes per second once StreamFreeBytes have
+// passed.
+type pacer struct {
+	rate  int64
+	sent  int64
+	start time.Time // when the free allowance was used up
+}
+
+func newPacer(rate int64) *pacer { return &pacer{rate: rate} }
+
+func (p *pacer) wait(n int) {
+	if p.rate <= 0 {
+		return
+	}
+	p.sent += int64(n)
+	over := p.sent - StreamFreeBytes
+	if over <= 0 {
+		return
+	}
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	due := p.start.Add(time.Duration(float64(over) / float64(p.rate) * float64(time.Second)))
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
 }

@@ -45,7 +45,14 @@ type Spec struct {
 	// ExtraEnv holds lambada's additions (AWS_ENDPOINT_URL_LAMBDA,
 	// credentials).
 	ExtraEnv map[string]string
+	// StreamRate caps a streamed response at this many bytes per second
+	// after its first StreamFreeBytes, as AWS does (2 MB/s); 0 = no cap.
+	StreamRate int64
 }
+
+// StreamFreeBytes is how much of a streamed response AWS sends before its
+// bandwidth cap applies.
+const StreamFreeBytes = 6 << 20
 
 // Request is one invocation.
 type Request struct {
@@ -114,6 +121,7 @@ type call struct {
 	cold     bool
 
 	begun    bool // a /response or /error began: no second result
+	reset    bool // the result requires a new process (streaming.md §6)
 	timedOut bool // late answers get ErrInvalidRequestID
 	done     chan struct{}
 	result   Result
@@ -407,11 +415,20 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 	// The result is in. Its log ends when the runtime asks for the next
 	// invocation (Next collects the lines), exits, or the deadline passes.
 	broken := false
-	select {
-	case <-c.idle:
-	case <-e.exited:
+	e.mu.Lock()
+	reset := c.reset
+	e.mu.Unlock()
+	if reset {
+		e.killGroup()
+		<-e.exited
 		broken = true
-	case <-t.C:
+	} else {
+		select {
+		case <-c.idle:
+		case <-e.exited:
+			broken = true
+		case <-t.C:
+		}
 	}
 	lines := e.collect(c)
 	e.mu.Lock()

@@ -42,6 +42,9 @@ type Config struct {
 	// DataDir holds the code cache (DataDir/code) and the environments'
 	// private /tmp folders (DataDir/tmp).
 	DataDir string
+	// StreamRate paces streamed responses after their first 6 MB, in
+	// bytes per second (AWS: 2 MB/s); 0 = no cap.
+	StreamRate int64
 	// Runtimes starts nodejs*/python* functions; nil runs provided.* only.
 	Runtimes           *runtimes.Host
 	AccountConcurrency int
@@ -508,6 +511,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		TaskRoot: taskRoot, TmpDir: tmp,
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
 		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: launch.Env,
+		StreamRate: s.cfg.StreamRate,
 	}, s.log)
 	if err != nil {
 		_ = os.RemoveAll(tmp)

@@ -81,7 +81,7 @@ func noRetry(s *servertest.Server) *lambda.Client {
 	return lambda.New(lambda.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()),
 		Credentials: credentials.NewStaticCredentialsProvider(s.Creds.AccessKeyID, s.Creds.SecretAccessKey, ""),
-		HTTPClient:  &http.Client{Timeout: 60 * time.Second},
+		HTTPClient:  servertest.InMemoryBodies{Client: &http.Client{Timeout: 60 * time.Second}},
 		Retryer:     aws.NopRetryer{},
 	})
 }

@@ -71,6 +71,9 @@ type Config struct {
 	// AsyncWorkers bounds the event attempts this node runs at once
 	// (--async-workers); one function gets at most a quarter of them.
 	AsyncWorkers int
+	// StreamRate paces streamed responses after their first 6 MB, in
+	// bytes per second (--stream-rate; AWS: 2 MB/s); 0 = no cap.
+	StreamRate int64
 	// Node and Python are the interpreters for nodejs* and python*
 	// functions (--node, --python; "node" and "python3" from PATH).
 	Node, Python    string
@@ -200,6 +203,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.log.Info("runtimes", "available", s.runtimes.Available())
 	s.invoker = invoke.New(invoke.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir, Runtimes: s.runtimes,
+		StreamRate:         s.cfg.StreamRate,
 		AccountConcurrency: s.cfg.MaxConcurrency, IdleTimeout: s.cfg.IdleTimeout,
 		Logger: s.log, Metrics: s.metrics,
 	}, s.reg)

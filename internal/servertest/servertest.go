@@ -6,6 +6,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -84,8 +85,35 @@ func NewClient(endpoint string, c server.Credentials) *lambda.Client {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, ""),
-		HTTPClient:   &http.Client{Timeout: 60 * time.Second},
+		HTTPClient:   InMemoryBodies{&http.Client{Timeout: 60 * time.Second}},
 	})
+}
+
+// InMemoryBodies works around a client-side race between smithy-go and
+// net/http that a server as fast as lambada exposes. The SDK wraps request
+// bodies in a reader that net/http does not know to be in memory, so the
+// transport flushes the headers, writes the body straight to the socket
+// and then probes the body for extra bytes. smithy-go closes the body as
+// soon as Do returns, and after Close its WriteTo answers io.EOF as an
+// error: when the response head arrives before that probe ran (lambada
+// answers in a few hundred µs; a busy two-core machine can stall the
+// writer that long), the transport closes the connection under the
+// response being read, and a response stream ends with "use of closed
+// network connection". A *bytes.Reader body is written with its headers in
+// one flush after the probe, which closes the window.
+type InMemoryBodies struct{ *http.Client }
+
+// Do sends r with its body copied into memory.
+func (c InMemoryBodies) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		b, err := io.ReadAll(r.Body)
+		_ = r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return c.Client.Do(r)
 }
 
 func waitHealthy(t testing.TB, url string) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -76,6 +77,26 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 			pw.Close()
 		}()
 		return io.Reader(pr), nil
+	case "bytes":
+		// N bytes streamed from a reader of repeated "0123456789", 32 KiB
+		// per write: large streams without holding them in memory.
+		// (aws-lambda-go streams a reader only when it marshals to "{}".)
+		return &digits{left: ev.N}, nil
+	case "truncate":
+		// Post a chunked /response by hand and drop the connection before
+		// its last chunk, then stay alive: the body is cut off while the
+		// runtime process lives on.
+		lc, _ := lambdacontext.FromContext(ctx)
+		conn, err := net.Dial("tcp", os.Getenv("AWS_LAMBDA_RUNTIME_API"))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(conn, "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: runtime\r\n"+
+			"Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n8\r\npartial;\r\n", lc.AwsRequestID)
+		time.Sleep(50 * time.Millisecond)
+		conn.Close()
+		time.Sleep(time.Duration(ev.MS) * time.Millisecond)
+		return nil, errors.New("truncate: still alive")
 	case "pid":
 		return map[string]int{"pid": os.Getpid()}, nil
 	case "record":
@@ -141,6 +162,23 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		return map[string]int{"pid": cmd.Process.Pid}, nil
 	}
 	return nil, fmt.Errorf("unknown op %q", ev.Op)
+}
+
+// digits reads "0123456789" over and over, at most 32 KiB per read, until
+// left bytes were read.
+type digits struct{ off, left int }
+
+func (d *digits) Read(p []byte) (int, error) {
+	if d.left == 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(len(p), 32<<10, d.left)]
+	d.left -= len(p)
+	for i := range p {
+		p[i] = '0' + byte((d.off+i)%10)
+	}
+	d.off += len(p)
+	return len(p), nil
 }
 
 // initMode lets tests make init fail: ECHO_INIT=error posts /init/error,
