@@ -1,0 +1,4 @@
+# A syntax error on line 3.
+
+def handler(event, context)
+    return "unreachable"

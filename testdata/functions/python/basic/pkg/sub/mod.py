@@ -1,0 +1,2 @@
+def func(event, context):
+    return {"module": __name__, "event": event}
