@@ -82,6 +82,20 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		// per write: large streams without holding them in memory.
 		// (aws-lambda-go streams a reader only when it marshals to "{}".)
 		return &digits{left: ev.N}, nil
+	case "stamps":
+		// N chunks, MS apart, each the wall-clock time it was written
+		// (Unix ns) and ";": chunk latency measurements.
+		pr, pw := io.Pipe()
+		go func() {
+			for i := 0; i < ev.N; i++ {
+				if i > 0 {
+					time.Sleep(time.Duration(ev.MS) * time.Millisecond)
+				}
+				fmt.Fprintf(pw, "%d;", time.Now().UnixNano())
+			}
+			pw.Close()
+		}()
+		return io.Reader(pr), nil
 	case "truncate":
 		// Post a chunked /response by hand and drop the connection before
 		// its last chunk, then stay alive: the body is cut off while the
