@@ -1,0 +1,4 @@
+// A syntax error: the module cannot load.
+exports.handler = async () => {
+  return { broken: true
+};
