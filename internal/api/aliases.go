@@ -95,3 +95,23 @@ func (h *Handler) deleteConcurrency(q *request) (response, error) {
 	}
 	return response{status: http.StatusNoContent}, nil
 }
+
+func (h *Handler) putRecursionConfig(q *request) (response, error) {
+	var in registry.RecursionConfigInput
+	if err := q.decode(&in); err != nil {
+		return response{}, err
+	}
+	v, err := h.reg.PutRecursionConfig(q.r.Context(), q.params[0], &in)
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusOK, body: map[string]string{"RecursiveLoop": v}}, nil
+}
+
+func (h *Handler) getRecursionConfig(q *request) (response, error) {
+	v, err := h.reg.GetRecursionConfig(q.params[0])
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusOK, body: map[string]string{"RecursiveLoop": v}}, nil
+}

@@ -65,6 +65,8 @@ func (h *Handler) table() []route {
 		r("PutFunctionConcurrency", http.MethodPut, fn("2017-10-31", "concurrency"), h.putConcurrency),
 		r("DeleteFunctionConcurrency", http.MethodDelete, fn("2017-10-31", "concurrency"), h.deleteConcurrency),
 		r("GetFunctionConcurrency", http.MethodGet, fn("2019-09-30", "concurrency"), h.getConcurrency),
+		r("PutFunctionRecursionConfig", http.MethodPut, fn("2024-08-31", "recursion-config"), h.putRecursionConfig),
+		r("GetFunctionRecursionConfig", http.MethodGet, fn("2024-08-31", "recursion-config"), h.getRecursionConfig),
 		r("PutFunctionEventInvokeConfig", http.MethodPut, fn("2019-09-25", "event-invoke-config"), h.putEventInvokeConfig),
 		r("UpdateFunctionEventInvokeConfig", http.MethodPost, fn("2019-09-25", "event-invoke-config"), h.updateEventInvokeConfig),
 		r("GetFunctionEventInvokeConfig", http.MethodGet, fn("2019-09-25", "event-invoke-config"), h.getEventInvokeConfig),

@@ -109,7 +109,7 @@ func (s *Service) Accept(ctx context.Context, q *invoke.Request) error {
 	}
 	ev := &event{
 		RequestID: q.RequestID, Function: acc.Function, Qualifier: acc.Qualifier,
-		Payload: acc.Payload, Accepted: s.cfg.Now().UTC(), Trace: q.TraceHeader,
+		Payload: acc.Payload, Accepted: s.cfg.Now().UTC(), Trace: acc.Trace,
 	}
 	if err := s.publish(ctx, ev); err != nil {
 		return awserr.Internal(fmt.Errorf("queueing event %s: %w", q.RequestID, err))
@@ -215,6 +215,10 @@ func (s *Service) handle(d store.Delivery) {
 		s.ack(d, log)
 	case invoke.ZeroConcurrency:
 		s.finish(d, &ev, CondZeroConcurrency, conf, out.VersionARN, log)
+	case invoke.RecursionStopped:
+		// Dropped, never retried; the record goes to OnFailure and the
+		// event to the dead-letter target (recursion.md §5).
+		s.finish(d, &ev, CondRecursiveInvocation, conf, out.VersionARN, log)
 	case invoke.Throttled, invoke.SystemError:
 		if out.Kind == invoke.SystemError {
 			log.Warn("async: attempt could not run; backing off", "err", out.Err)
@@ -381,7 +385,7 @@ func (s *Service) send(ev *event, destination string, body []byte, header map[st
 	if ref, ok := lambdaDestination(destination); ok {
 		return "lambda", s.publish(ctx, &event{
 			RequestID: uuid.NewString(), Function: ref.Name, Qualifier: ref.Qualifier,
-			Payload: body, Accepted: s.cfg.Now().UTC(), Trace: ev.Trace,
+			Payload: body, Accepted: s.cfg.Now().UTC(), Trace: s.inv.NextTrace(ev.Trace, ref.Name),
 		})
 	}
 	subject, service, err := DestinationSubject(destination)

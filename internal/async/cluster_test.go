@@ -30,6 +30,17 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	sk := newSink(t)
 	create(t, a, "shared")
 	ctx := context.Background()
+	// b learns of the function through the registry watch: wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := b.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("shared")}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second server never saw the function")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	payload, _ := json.Marshal(map[string]any{"op": "record", "url": sk.URL})
 
 	var mu sync.Mutex

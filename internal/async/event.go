@@ -38,6 +38,9 @@ const (
 	CondRetriesExhausted = "RetriesExhausted"
 	CondEventAgeExceeded = "EventAgeExceeded"
 	CondZeroConcurrency  = "ZeroReservedConcurrency"
+	// CondRecursiveInvocation: loop detection stopped the event (lambada's
+	// name; AWS documents none, recursion.md §5).
+	CondRecursiveInvocation = "RecursiveInvocation"
 )
 
 // record is the invocation record sent to destinations.

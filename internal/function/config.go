@@ -130,6 +130,9 @@ type Function struct {
 	// EventInvokeConfigs holds the async settings by qualifier: "$LATEST",
 	// a version number or an alias name.
 	EventInvokeConfigs map[string]*EventInvokeConfig `json:"eventInvokeConfigs,omitempty"`
+	// RecursiveLoop is "Allow" or "Terminate"; "" means Terminate
+	// (PutFunctionRecursionConfig).
+	RecursiveLoop string `json:"recursiveLoop,omitempty"`
 }
 
 // Version returns the snapshot for "$LATEST" or a version number.

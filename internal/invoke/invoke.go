@@ -7,17 +7,15 @@ package invoke
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +26,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/environment"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/pool"
+	"github.com/lambada-dev/lambada/internal/recursion"
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/runtimes"
 )
@@ -45,6 +44,10 @@ type Config struct {
 	// StreamRate paces streamed responses after their first 6 MB, in
 	// bytes per second (AWS: 2 MB/s); 0 = no cap.
 	StreamRate int64
+	// CallbackEnv returns the variables an environment of the function
+	// needs to call lambada back: its endpoint and credentials minted for
+	// the function (recursion.md §6). nil adds none.
+	CallbackEnv func(functionName string) map[string]string
 	// Runtimes starts nodejs*/python* functions; nil runs provided.* only.
 	Runtimes           *runtimes.Host
 	AccountConcurrency int
@@ -69,6 +72,7 @@ type Service struct {
 	throttles   *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
 	coldStarts  *prometheus.CounterVec
+	recursive   *prometheus.CounterVec
 }
 
 // env is a pooled environment with the private /tmp it owns.
@@ -106,8 +110,10 @@ func New(cfg Config, reg *registry.Registry) *Service {
 	s.throttles = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "throttles_total", Help: "Invocations refused for concurrency (AWS metric Throttles)."}, labels)
 	s.coldStarts = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "cold_starts_total", Help: "Environments started for an invocation."}, labels)
 	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "lambada", Name: "invocation_duration_seconds", Help: "Invocation duration (AWS metric Duration).", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, labels)
+	// AWS's metric name: RecursiveInvocationsDropped.
+	s.recursive = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "recursive_invocations_dropped_total", Help: "Invocations stopped by recursive loop detection (AWS: RecursiveInvocationsDropped)."}, labels)
 	if cfg.Metrics != nil {
-		cfg.Metrics.MustRegister(s.invocations, s.errors, s.throttles, s.coldStarts, s.duration)
+		cfg.Metrics.MustRegister(s.invocations, s.errors, s.throttles, s.coldStarts, s.duration, s.recursive)
 	}
 	return s
 }
@@ -217,6 +223,11 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 		return nil, err
 	}
 	cfg := pickVersion(res)
+	trace, n := recursion.Next(q.TraceHeader, s.reg.ARN(cfg.Name, ""), cfg.TracingMode == "Active")
+	if recursion.Stopped(n, registry.RecursiveLoopOf(res.Function)) {
+		s.stopRecursion(cfg.Name, trace, q.RequestID)
+		return nil, errRecursive
+	}
 	release, err := s.admit(res.Function)
 	if err != nil {
 		return nil, err
@@ -225,7 +236,7 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 		ID:            q.RequestID,
 		Payload:       payload,
 		InvokedARN:    s.reg.ResolvedARN(res),
-		TraceID:       traceID(q.TraceHeader, cfg.TracingMode == "Active"),
+		TraceID:       trace.String(),
 		ClientContext: clientContext,
 		NeedLog:       q.LogType == LogTail || s.log.Enabled(ctx, slog.LevelDebug),
 	}
@@ -272,6 +283,9 @@ type Accepted struct {
 	Function  string
 	Qualifier string // as addressed; "" = unqualified
 	Payload   []byte // an empty payload is already {}
+	// Trace is the header the event's attempts carry: the caller's chain
+	// with this function's hop counted (recursion.md §4).
+	Trace string
 }
 
 // CheckEvent runs the checks an Event invocation passes before it is
@@ -281,14 +295,35 @@ func (s *Service) CheckEvent(q *Request) (*Accepted, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.resolve(ref); err != nil {
+	res, err := s.resolve(ref)
+	if err != nil {
 		return nil, err
 	}
 	payload, err := CheckPayload(q.Payload)
 	if err != nil {
 		return nil, err
 	}
-	return &Accepted{Function: ref.Name, Qualifier: ref.Qualifier, Payload: payload}, nil
+	return &Accepted{Function: ref.Name, Qualifier: ref.Qualifier, Payload: payload,
+		Trace: s.NextTrace(q.TraceHeader, res.Function.Name)}, nil
+}
+
+// NextTrace is the header an event for functionName carries when caused by
+// a call with header (an Event invoke, a destination delivery): the chain
+// with the function's hop counted. Whether the hop is allowed is decided
+// when the attempt is due (RunEvent).
+func (s *Service) NextTrace(header, functionName string) string {
+	t, _ := recursion.Next(header, s.reg.ARN(functionName, ""), false)
+	return t.String()
+}
+
+var errRecursive = awserr.Newf(awserr.RecursiveInvocation,
+	"Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped your function's invocation.")
+
+// stopRecursion counts and logs an invocation stopped by loop detection.
+func (s *Service) stopRecursion(name string, t recursion.Trace, requestID string) {
+	s.recursive.WithLabelValues(name).Inc()
+	s.log.Warn("recursive invocation stopped", "function", name, "request_id", requestID,
+		"chain_root", t.Root, "count", t.Count(recursion.Hash(s.reg.ARN(name, ""))))
 }
 
 // OutcomeKind classifies how an attempt of an event ended.
@@ -308,6 +343,8 @@ const (
 	Gone
 	// ZeroConcurrency: the function's reserved concurrency is 0.
 	ZeroConcurrency
+	// RecursionStopped: loop detection stopped the event; nothing ran.
+	RecursionStopped
 )
 
 // EventAttempt is one attempt of a queued event.
@@ -339,6 +376,20 @@ func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
 	}
 	cfg := pickVersion(res)
 	out := EventOutcome{VersionARN: s.reg.ARN(cfg.Name, cfg.Version)}
+	// The hop was counted when the event was accepted; the setting is read
+	// now, so a Put of Allow applies to queued events (recursion.md §4).
+	trace := recursion.Parse(ev.TraceHeader)
+	if recursion.Stopped(trace.Count(recursion.Hash(s.reg.ARN(cfg.Name, ""))), registry.RecursiveLoopOf(res.Function)) {
+		s.stopRecursion(cfg.Name, trace, ev.RequestID)
+		out.Kind = RecursionStopped
+		return out
+	}
+	if trace.Root == "" {
+		// An event queued without a chain (before this server counted
+		// hops): start one.
+		t, _ := recursion.Next("", s.reg.ARN(cfg.Name, ""), cfg.TracingMode == "Active")
+		ev.TraceHeader = t.String()
+	}
 	if rc := res.Function.ReservedConcurrency; rc != nil && *rc == 0 {
 		out.Kind = ZeroConcurrency
 		return out
@@ -352,7 +403,7 @@ func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
 		ID:         ev.RequestID,
 		Payload:    ev.Payload,
 		InvokedARN: s.reg.ResolvedARN(res),
-		TraceID:    traceID(ev.TraceHeader, cfg.TracingMode == "Active"),
+		TraceID:    ev.TraceHeader,
 		NeedLog:    s.log.Enabled(ctx, slog.LevelDebug),
 	}, false, release)
 	if err != nil {
@@ -510,7 +561,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
 		TaskRoot: taskRoot, TmpDir: tmp,
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
-		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: launch.Env,
+		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: s.extraEnv(cfg.Name, launch.Env),
 		StreamRate: s.cfg.StreamRate,
 	}, s.log)
 	if err != nil {
@@ -518,6 +569,19 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		return nil, awserr.Internal(err)
 	}
 	return &env{Env: e, tmp: tmp}, nil
+}
+
+// extraEnv is the runtime's own variables plus what the function needs to
+// call lambada back.
+func (s *Service) extraEnv(name string, runtimeEnv map[string]string) map[string]string {
+	out := maps.Clone(runtimeEnv)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if s.cfg.CallbackEnv != nil {
+		maps.Copy(out, s.cfg.CallbackEnv(name))
+	}
+	return out
 }
 
 // command is how to start cfg's runtime.
@@ -538,40 +602,6 @@ func tail(log []byte, n int) []byte {
 		return log
 	}
 	return log[len(log)-n:]
-}
-
-// traceID continues an incoming X-Amzn-Trace-Id or starts a trace:
-// Root=1-<8 hex epoch>-<24 hex>;Parent=<16 hex>;Sampled=<0|1>.
-func traceID(incoming string, sampled bool) string {
-	root, parent, smp := "", "", ""
-	for _, part := range strings.Split(incoming, ";") {
-		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
-		switch k {
-		case "Root":
-			root = v
-		case "Parent":
-			parent = v
-		case "Sampled":
-			smp = v
-		}
-	}
-	if root == "" {
-		b := make([]byte, 12)
-		_, _ = crand.Read(b)
-		root = "1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + hex.EncodeToString(b)
-	}
-	if parent == "" {
-		b := make([]byte, 8)
-		_, _ = crand.Read(b)
-		parent = hex.EncodeToString(b)
-	}
-	if smp == "" {
-		smp = "0"
-		if sampled {
-			smp = "1"
-		}
-	}
-	return "Root=" + root + ";Parent=" + parent + ";Sampled=" + smp
 }
 
 // onceFunc makes f safe to call more than once.

@@ -127,7 +127,6 @@ type nodeStreamed struct {
 	complete *types.InvokeWithResponseStreamCompleteEvent
 }
 
-
 func nodeStream(t *testing.T, c *lambda.Client, name, payload string) *nodeStreamed {
 	t.Helper()
 	out, err := c.InvokeWithResponseStream(context.Background(), &lambda.InvokeWithResponseStreamInput{

@@ -25,6 +25,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/api"
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/async"
+	"github.com/lambada-dev/lambada/internal/fncreds"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/natsnode"
@@ -116,6 +117,7 @@ type Server struct {
 	generated bool
 	node      *natsnode.Node
 	runtimes  *runtimes.Host
+	minter    *fncreds.Minter
 	reg       *registry.Registry
 	invoker   *invoke.Service
 	async     *async.Service
@@ -176,6 +178,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 
+	s.minter = fncreds.New(s.creds.SecretAccessKey)
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.node = natsnode.New(natsnode.Config{URL: s.cfg.NATSURL, DataDir: s.cfg.DataDir, Logger: s.log})
 	if err := s.node.Start(ctx); err != nil {
@@ -203,7 +206,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.log.Info("runtimes", "available", s.runtimes.Available())
 	s.invoker = invoke.New(invoke.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir, Runtimes: s.runtimes,
-		StreamRate:         s.cfg.StreamRate,
+		StreamRate: s.cfg.StreamRate, CallbackEnv: s.callbackEnv,
 		AccountConcurrency: s.cfg.MaxConcurrency, IdleTimeout: s.cfg.IdleTimeout,
 		Logger: s.log, Metrics: s.metrics,
 	}, s.reg)
@@ -230,7 +233,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker, Async: s.async,
 		Verifier: &sigv4.Verifier{
 			Region: s.cfg.Region, Service: "lambda",
-			Creds: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
+			Creds: apiCredentials{
+				static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
+				minter: s.minter, reg: s.reg,
+			},
 		},
 		CodeURLKey: codeURLKey(s.creds.SecretAccessKey),
 		Logger:     s.log, Metrics: s.metrics,
