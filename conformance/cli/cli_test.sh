@@ -299,6 +299,20 @@ expect_error "put-function-event-invoke-config out of range" ValidationException
 	"Value '3' at 'maximumRetryAttempts' failed to satisfy constraint: Member must have value less than or equal to 2" -- \
 	put-function-event-invoke-config --function-name "$fn" --maximum-retry-attempts 3
 
+step="function-recursion-config"
+out=$(lam get-function-recursion-config --function-name "$fn")
+check "$out" 'd["RecursiveLoop"]' Terminate
+out=$(lam put-function-recursion-config --function-name "$fn" --recursive-loop Allow)
+check "$out" 'd["RecursiveLoop"]' Allow
+expect_error "put-function-recursion-config with a bad value" ValidationException \
+	"Value 'Sometimes' at 'recursiveLoop' failed to satisfy constraint: Member must satisfy enum value set: [Terminate, Allow]" -- \
+	put-function-recursion-config --function-name "$fn" --recursive-loop Sometimes
+expect_error "get-function-recursion-config of a version" ValidationException \
+	"Value '$fn:1' at 'functionName' failed to satisfy constraint" -- \
+	get-function-recursion-config --function-name "$fn:1"
+out=$(lam get-function-recursion-config --function-name "$arn")
+check "$out" 'd["RecursiveLoop"]' Allow
+
 step="delete-alias"
 lam delete-alias --function-name "$fn" --name live >/dev/null
 ok "deleted"
@@ -319,6 +333,8 @@ cleanup=("$fn2")
 ok "deleted"
 
 step="errors"
+expect_error "get-function-recursion-config of a missing function" ResourceNotFoundException "Function not found: $arn" -- \
+	get-function-recursion-config --function-name "$fn"
 expect_error "get-function of a missing function" ResourceNotFoundException "Function not found: $arn" -- \
 	get-function --function-name "$fn"
 expect_error "duplicate create-function" ResourceConflictException "Function already exist: $fn2" -- \
