@@ -167,6 +167,28 @@ func TestStreamLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("crash mid-stream", func(t *testing.T) {
+		before := pidOf(t, c, "big")
+		r, err := readStream(t, c, &lambda.InvokeWithResponseStreamInput{
+			FunctionName: aws.String("big"), Payload: []byte(`{"op":"streamexit"}`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(r.chunks, ""); got != "before-exit;" || r.out.StatusCode != 200 {
+			t.Fatalf("status %d chunks %q", r.out.StatusCode, got)
+		}
+		var doc struct{ ErrorMessage, ErrorType string }
+		_ = json.Unmarshal([]byte(aws.ToString(r.complete.ErrorDetails)), &doc)
+		if aws.ToString(r.complete.ErrorCode) != "Runtime.ExitError" || doc.ErrorType != "Runtime.ExitError" ||
+			!strings.Contains(doc.ErrorMessage, "Runtime exited with error: exit status 3") {
+			t.Fatalf("InvokeComplete %s %s", aws.ToString(r.complete.ErrorCode), aws.ToString(r.complete.ErrorDetails))
+		}
+		if after := pidOf(t, c, "big"); after == before {
+			t.Fatal("environment kept after a crash")
+		}
+	})
+
 	t.Run("truncated body", func(t *testing.T) {
 		before := pidOf(t, c, "big")
 		r, err := readStream(t, c, &lambda.InvokeWithResponseStreamInput{

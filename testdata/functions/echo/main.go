@@ -82,6 +82,15 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		// per write: large streams without holding them in memory.
 		// (aws-lambda-go streams a reader only when it marshals to "{}".)
 		return &digits{left: ev.N}, nil
+	case "streamexit":
+		// One chunk, then the process exits mid-stream.
+		pr, pw := io.Pipe()
+		go func() {
+			fmt.Fprint(pw, "before-exit;")
+			time.Sleep(100 * time.Millisecond)
+			os.Exit(3)
+		}()
+		return io.Reader(pr), nil
 	case "stamps":
 		// N chunks, MS apart, each the wall-clock time it was written
 		// (Unix ns) and ";": chunk latency measurements.
