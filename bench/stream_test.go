@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,13 +174,6 @@ func BenchmarkStreamChunkLatency(b *testing.B) {
 	report(b, "chunk", all.l, base)
 }
 
-// liveHeap is the heap the last GC found live.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
 // BenchmarkStreamThroughput streams 100 MiB from the function to the SDK
 // and reports MB/s against a bare loopback chunked copy of the same bytes
 // (32 KiB writes with a flush each, as aws-lambda-go posts them) and
@@ -196,7 +188,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 	mbps := func(d time.Duration) float64 { return float64(size) / 1e6 / d.Seconds() }
 
 	runtime.GC()
-	base := liveHeap()
+	base := servertest.LiveHeap()
 	var peak uint64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -210,7 +202,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 			case <-stop:
 				return
 			case <-t.C:
-				peak = max(peak, liveHeap())
+				peak = max(peak, servertest.LiveHeap())
 			}
 		}
 	}()

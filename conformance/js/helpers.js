@@ -3,7 +3,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import zlib from "node:zlib";
 
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import { readFileSync } from "node:fs";
+
+import { CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 
 export const REGION = "us-east-1";
 export const ROLE = "arn:aws:iam::000000000000:role/lambda-role";
@@ -143,4 +145,45 @@ export async function rejects(fn) {
     return e;
   }
   throw new Error("expected the call to fail, but it succeeded");
+}
+
+// waitActive polls until the function's State is Active (CreateFunction
+// answers Pending) and returns its configuration.
+export async function waitActive(lambda, name) {
+  for (let i = 0; i < 100; i++) {
+    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+    if (c.State === "Active") return c;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} never became Active`);
+}
+
+// createFunction creates a function (Role defaults to ROLE) and waits until
+// it is Active.
+export async function createFunction(lambda, input) {
+  await lambda.send(new CreateFunctionCommand({ Role: ROLE, ...input }));
+  return waitActive(lambda, input.FunctionName);
+}
+
+let echo;
+// echoZip is the Go echo test function's package (an unmodified
+// aws-lambda-go program the Go harness builds: LAMBADA_ECHO_ZIP).
+export function echoZip() {
+  if (!echo) {
+    const path = process.env.LAMBADA_ECHO_ZIP;
+    if (!path) throw new Error("LAMBADA_ECHO_ZIP is not set: run this suite through `go test ./conformance/`");
+    echo = readFileSync(path);
+  }
+  return echo;
+}
+
+// createEcho creates the echo function as name (extra overrides members).
+export function createEcho(lambda, name, extra = {}) {
+  return createFunction(lambda, {
+    FunctionName: name,
+    Runtime: "provided.al2023",
+    Handler: "bootstrap",
+    Code: { ZipFile: echoZip() },
+    ...extra,
+  });
 }

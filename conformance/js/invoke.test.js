@@ -2,48 +2,20 @@
 // (an unmodified aws-lambda-go program; the Go harness builds its zip and
 // passes the path in LAMBADA_ECHO_ZIP), called the ways a JS caller does.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
-  GetFunctionConfigurationCommand,
   InvokeCommand,
   LambdaClient,
   LambdaServiceException,
   ResourceNotFoundException,
 } from "@aws-sdk/client-lambda";
 
-import { ROLE, client, rejects, uniqueName } from "./helpers.js";
-
-const zipPath = process.env.LAMBADA_ECHO_ZIP;
-if (!zipPath) {
-  throw new Error("LAMBADA_ECHO_ZIP is not set: run this suite through `go test ./conformance/`");
-}
-const echoZip = readFileSync(zipPath);
+import { client, createEcho, rejects, uniqueName, waitActive } from "./helpers.js";
 
 const enc = (v) => new TextEncoder().encode(typeof v === "string" ? v : JSON.stringify(v));
 const dec = (p) => new TextDecoder().decode(p);
-
-async function createEcho(lambda, name) {
-  await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Role: ROLE,
-      Runtime: "provided.al2023",
-      Handler: "bootstrap",
-      Code: { ZipFile: echoZip },
-    }),
-  );
-  // CreateFunction answers Pending; wait (briefly) for Active.
-  for (let i = 0; i < 100; i++) {
-    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
-    if (c.State === "Active") return c;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} never became Active`);
-}
 
 function assertTail(logResult, requestId) {
   assert.ok(logResult, "LogResult missing");
@@ -140,12 +112,7 @@ describe("seed example", () => {
       // async.test.js's Event seed example creates the same echo function
       // when it finds none; if it did so just now, use that one.
       if (e.name !== "ResourceConflictException") throw e;
-      for (let i = 0; i < 100; i++) {
-        const c = await admin.send(new GetFunctionConfigurationCommand({ FunctionName: "my-function" }));
-        if (c.State === "Active") return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error("my-function never became Active");
+      await waitActive(admin, "my-function");
     });
   });
 

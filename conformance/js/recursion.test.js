@@ -8,29 +8,18 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
-  GetFunctionConfigurationCommand,
   GetFunctionRecursionConfigCommand,
   InvokeCommand,
   PutFunctionRecursionConfigCommand,
 } from "@aws-sdk/client-lambda";
 
-import { ROLE, client, rejects, storedZip, uniqueName } from "./helpers.js";
+import { client, createEcho, createFunction, rejects, storedZip, uniqueName } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const echoZip = readFileSync(process.env.LAMBADA_ECHO_ZIP);
 const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
 const dec = (p) => new TextDecoder().decode(p);
 
-async function waitActive(lambda, name) {
-  for (let i = 0; i < 100; i++) {
-    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
-    if (c.State === "Active") return c;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} never became Active`);
-}
 
 // nodeModules maps every file of this suite's node_modules (the SDK and
 // its dependencies) to its zip path, so a function can import the SDK.
@@ -71,16 +60,7 @@ describe("recursion and callbacks", () => {
   const caller = uniqueName("js-caller");
 
   before(async () => {
-    await lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: target,
-        Role: ROLE,
-        Runtime: "provided.al2023",
-        Handler: "bootstrap",
-        Code: { ZipFile: echoZip },
-      }),
-    );
-    await waitActive(lambda, target);
+    await createEcho(lambda, target);
   });
 
   after(async () => {
@@ -136,17 +116,13 @@ describe("recursion and callbacks", () => {
   });
 
   it("a Node.js function calls another with the injected environment only", async () => {
-    await lambda.send(
-      new CreateFunctionCommand({
-        FunctionName: caller,
-        Role: ROLE,
-        Runtime: "nodejs20.x",
-        Handler: "index.handler",
-        Timeout: 30,
-        Code: { ZipFile: storedZip({ "index.mjs": callerSource, ...nodeModules() }) },
-      }),
-    );
-    await waitActive(lambda, caller);
+    await createFunction(lambda, {
+      FunctionName: caller,
+      Runtime: "nodejs20.x",
+      Handler: "index.handler",
+      Timeout: 30,
+      Code: { ZipFile: storedZip({ "index.mjs": callerSource, ...nodeModules() }) },
+    });
     const out = await lambda.send(new InvokeCommand({ FunctionName: caller, Payload: enc({ target }) }));
     const got = JSON.parse(dec(out.Payload));
     assert.equal(out.FunctionError, undefined, JSON.stringify(got));

@@ -4,14 +4,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
-  GetFunctionConfigurationCommand,
   InvokeCommand,
   InvokeWithResponseStreamCommand,
 } from "@aws-sdk/client-lambda";
 
-import { ROLE, client, storedZip, uniqueName } from "./helpers.js";
+import { client, createFunction, storedZip, uniqueName } from "./helpers.js";
 
 const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
 const dec = (p) => new TextDecoder().decode(p);
@@ -46,23 +44,8 @@ def lambda_handler(event, context):
     return {"event": event, "calls": calls, "requestId": context.aws_request_id, "fn": context.function_name}
 `;
 
-async function create(lambda, name, runtime, handler, files) {
-  await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Role: ROLE,
-      Runtime: runtime,
-      Handler: handler,
-      Code: { ZipFile: storedZip(files) },
-    }),
-  );
-  for (let i = 0; i < 100; i++) {
-    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
-    if (c.State === "Active") return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} never became Active`);
-}
+const create = (lambda, name, runtime, handler, files) =>
+  createFunction(lambda, { FunctionName: name, Runtime: runtime, Handler: handler, Code: { ZipFile: storedZip(files) } });
 
 const tail = (out) => Buffer.from(out.LogResult, "base64").toString("utf8");
 

@@ -2,45 +2,20 @@
 // lambada's event stream (PayloadChunk events, then InvokeComplete) from
 // the Go echo function, streaming and not.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 
 import {
-  CreateFunctionCommand,
   DeleteFunctionCommand,
-  GetFunctionConfigurationCommand,
   InvokeWithResponseStreamCommand,
   LambdaClient,
   ResourceNotFoundException,
 } from "@aws-sdk/client-lambda";
 
-import { ROLE, client, rejects, uniqueName } from "./helpers.js";
+import { client, createEcho, rejects, uniqueName } from "./helpers.js";
 
-const zipPath = process.env.LAMBADA_ECHO_ZIP;
-if (!zipPath) {
-  throw new Error("LAMBADA_ECHO_ZIP is not set: run this suite through `go test ./conformance/`");
-}
-const echoZip = readFileSync(zipPath);
 const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
 const dec = (p) => new TextDecoder().decode(p);
 
-async function createEcho(lambda, name) {
-  await lambda.send(
-    new CreateFunctionCommand({
-      FunctionName: name,
-      Role: ROLE,
-      Runtime: "provided.al2023",
-      Handler: "bootstrap",
-      Code: { ZipFile: echoZip },
-    }),
-  );
-  for (let i = 0; i < 100; i++) {
-    const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
-    if (c.State === "Active") return c;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} never became Active`);
-}
 
 // read collects a stream's chunks (with arrival times) and its one
 // InvokeComplete.

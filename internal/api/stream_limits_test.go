@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -78,14 +77,6 @@ func pidOf(t *testing.T, c *lambda.Client, name string) int {
 	return v.Pid
 }
 
-// liveHeap is the heap the last GC found live: what the process retains,
-// not the garbage it has yet to collect.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
 func TestStreamLimits(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{})
 	c := s.Client
@@ -103,7 +94,7 @@ func TestStreamLimits(t *testing.T) {
 		// the stream's memory.
 		pidOf(t, c, "big")
 		runtime.GC()
-		base := liveHeap()
+		base := servertest.LiveHeap()
 		var peak uint64
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -115,7 +106,7 @@ func TestStreamLimits(t *testing.T) {
 				case <-stop:
 					return
 				case <-time.After(5 * time.Millisecond):
-					peak = max(peak, liveHeap())
+					peak = max(peak, servertest.LiveHeap())
 				}
 			}
 		}()
@@ -175,14 +166,14 @@ func TestStreamLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(r.chunks, ""); got != "before-exit;" || r.out.StatusCode != 200 {
-			t.Fatalf("status %d chunks %q", r.out.StatusCode, got)
+		if got := strings.Join(r.Chunks, ""); got != "before-exit;" || r.Out.StatusCode != 200 {
+			t.Fatalf("status %d chunks %q", r.Out.StatusCode, got)
 		}
 		var doc struct{ ErrorMessage, ErrorType string }
-		_ = json.Unmarshal([]byte(aws.ToString(r.complete.ErrorDetails)), &doc)
-		if aws.ToString(r.complete.ErrorCode) != "Runtime.ExitError" || doc.ErrorType != "Runtime.ExitError" ||
+		_ = json.Unmarshal([]byte(aws.ToString(r.Complete.ErrorDetails)), &doc)
+		if aws.ToString(r.Complete.ErrorCode) != "Runtime.ExitError" || doc.ErrorType != "Runtime.ExitError" ||
 			!strings.Contains(doc.ErrorMessage, "Runtime exited with error: exit status 3") {
-			t.Fatalf("InvokeComplete %s %s", aws.ToString(r.complete.ErrorCode), aws.ToString(r.complete.ErrorDetails))
+			t.Fatalf("InvokeComplete %s %s", aws.ToString(r.Complete.ErrorCode), aws.ToString(r.Complete.ErrorDetails))
 		}
 		if after := pidOf(t, c, "big"); after == before {
 			t.Fatal("environment kept after a crash")
@@ -197,11 +188,11 @@ func TestStreamLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(r.chunks, ""); got != "partial;" {
+		if got := strings.Join(r.Chunks, ""); got != "partial;" {
 			t.Fatalf("chunks %q", got)
 		}
-		if aws.ToString(r.complete.ErrorCode) != "Runtime.TruncatedResponse" {
-			t.Fatalf("ErrorCode %q %s", aws.ToString(r.complete.ErrorCode), aws.ToString(r.complete.ErrorDetails))
+		if aws.ToString(r.Complete.ErrorCode) != "Runtime.TruncatedResponse" {
+			t.Fatalf("ErrorCode %q %s", aws.ToString(r.Complete.ErrorCode), aws.ToString(r.Complete.ErrorDetails))
 		}
 		if after := pidOf(t, c, "big"); after == before {
 			t.Fatal("environment kept after a truncated stream: want it replaced")
@@ -293,8 +284,8 @@ func TestStreamRequestRules(t *testing.T) {
 				Env    map[string]string
 			}
 		}
-		if err := json.Unmarshal([]byte(strings.Join(r.chunks, "")), &got); err != nil || got.ClientContext.Custom["k"] != "v" || got.ClientContext.Env["e"] != "1" {
-			t.Fatalf("function saw %q (%v)", strings.Join(r.chunks, ""), err)
+		if err := json.Unmarshal([]byte(strings.Join(r.Chunks, "")), &got); err != nil || got.ClientContext.Custom["k"] != "v" || got.ClientContext.Env["e"] != "1" {
+			t.Fatalf("function saw %q (%v)", strings.Join(r.Chunks, ""), err)
 		}
 	})
 
@@ -358,8 +349,8 @@ func TestStreamRequestRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got struct{ Version, InvokedArn string }
-			_ = json.Unmarshal([]byte(strings.Join(r.chunks, "")), &got)
-			ev := aws.ToString(r.out.ExecutedVersion)
+			_ = json.Unmarshal([]byte(strings.Join(r.Chunks, "")), &got)
+			ev := aws.ToString(r.Out.ExecutedVersion)
 			if got.Version != ev || !strings.HasSuffix(got.InvokedArn, ":rules:live") {
 				t.Fatalf("ExecutedVersion %s but the function ran %s as %s", ev, got.Version, got.InvokedArn)
 			}
@@ -383,10 +374,10 @@ func TestStreamRequestRules(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.out.StatusCode != 200 || len(r.chunks) != 0 || aws.ToString(r.complete.ErrorCode) != "Runtime.Custom" ||
-			aws.ToString(r.complete.ErrorDetails) != `{"errorMessage":"init broke","errorType":"Runtime.Custom"}` {
-			t.Fatalf("status %d chunks %q InvokeComplete %s %s", r.out.StatusCode, r.chunks,
-				aws.ToString(r.complete.ErrorCode), aws.ToString(r.complete.ErrorDetails))
+		if r.Out.StatusCode != 200 || len(r.Chunks) != 0 || aws.ToString(r.Complete.ErrorCode) != "Runtime.Custom" ||
+			aws.ToString(r.Complete.ErrorDetails) != `{"errorMessage":"init broke","errorType":"Runtime.Custom"}` {
+			t.Fatalf("status %d chunks %q InvokeComplete %s %s", r.Out.StatusCode, r.Chunks,
+				aws.ToString(r.Complete.ErrorCode), aws.ToString(r.Complete.ErrorDetails))
 		}
 	})
 }

@@ -16,47 +16,9 @@ import (
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
-// streamed is what one InvokeWithResponseStream call delivered.
-type streamed struct {
-	out      *lambda.InvokeWithResponseStreamOutput
-	chunks   []string
-	arrived  []time.Time
-	complete *types.InvokeWithResponseStreamCompleteEvent
-}
-
-func readStream(t *testing.T, c *lambda.Client, in *lambda.InvokeWithResponseStreamInput) (*streamed, error) {
+func readStream(t *testing.T, c *lambda.Client, in *lambda.InvokeWithResponseStreamInput) (*servertest.Streamed, error) {
 	t.Helper()
-	out, err := c.InvokeWithResponseStream(context.Background(), in)
-	if err != nil {
-		return nil, err
-	}
-	r := &streamed{out: out}
-	if out.StatusCode != 200 {
-		return r, nil
-	}
-	st := out.GetStream()
-	defer st.Close()
-	for ev := range st.Events() {
-		switch v := ev.(type) {
-		case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
-			r.chunks = append(r.chunks, string(v.Value.Payload))
-			r.arrived = append(r.arrived, time.Now())
-		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
-			if r.complete != nil {
-				t.Fatalf("second InvokeComplete")
-			}
-			r.complete = &v.Value
-		default:
-			t.Fatalf("unexpected event %T", ev)
-		}
-	}
-	if err := st.Err(); err != nil {
-		t.Fatalf("stream error: %v (chunks %q, complete %v)", err, r.chunks, r.complete != nil)
-	}
-	if r.complete == nil {
-		t.Fatalf("no InvokeComplete after %q", r.chunks)
-	}
-	return r, nil
+	return servertest.ReadStream(t, c, in)
 }
 
 func createEcho(t *testing.T, c *lambda.Client, name string) {
@@ -86,23 +48,23 @@ func TestInvokeWithResponseStream(t *testing.T) {
 			t.Fatal(err)
 		}
 		end := time.Now()
-		if got := strings.Join(r.chunks, ""); got != "chunk-0;chunk-1;chunk-2;" {
-			t.Fatalf("body %q (chunks %q)", got, r.chunks)
+		if got := strings.Join(r.Chunks, ""); got != "chunk-0;chunk-1;chunk-2;" {
+			t.Fatalf("body %q (chunks %q)", got, r.Chunks)
 		}
-		if len(r.chunks) < 2 {
-			t.Fatalf("chunks %q: want them one by one", r.chunks)
+		if len(r.Chunks) < 2 {
+			t.Fatalf("chunks %q: want them one by one", r.Chunks)
 		}
 		// The function sleeps 2×300 ms after its first chunk.
-		if first := r.arrived[0]; end.Sub(first) < 400*time.Millisecond {
+		if first := r.Arrived[0]; end.Sub(first) < 400*time.Millisecond {
 			t.Fatalf("first chunk at %v, stream ended at %v: not streamed", first.Sub(start), end.Sub(start))
 		}
-		if ct := aws.ToString(r.out.ResponseStreamContentType); ct != "application/octet-stream" {
+		if ct := aws.ToString(r.Out.ResponseStreamContentType); ct != "application/octet-stream" {
 			t.Fatalf("ResponseStreamContentType %q", ct)
 		}
-		if aws.ToString(r.out.ExecutedVersion) != "$LATEST" {
-			t.Fatalf("ExecutedVersion %q", aws.ToString(r.out.ExecutedVersion))
+		if aws.ToString(r.Out.ExecutedVersion) != "$LATEST" {
+			t.Fatalf("ExecutedVersion %q", aws.ToString(r.Out.ExecutedVersion))
 		}
-		if ic := r.complete; ic.ErrorCode != nil || ic.ErrorDetails != nil || ic.LogResult != nil {
+		if ic := r.Complete; ic.ErrorCode != nil || ic.ErrorDetails != nil || ic.LogResult != nil {
 			t.Fatalf("InvokeComplete %+v", ic)
 		}
 	})
@@ -114,10 +76,10 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(r.chunks, ""); got != "chunk-0;partial;" {
+		if got := strings.Join(r.Chunks, ""); got != "chunk-0;partial;" {
 			t.Fatalf("body %q", got)
 		}
-		ic := r.complete
+		ic := r.Complete
 		if aws.ToString(ic.ErrorCode) != "errorString" {
 			t.Fatalf("ErrorCode %q", aws.ToString(ic.ErrorCode))
 		}
@@ -134,8 +96,8 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.chunks) != 0 || r.complete.ErrorCode == nil || !strings.Contains(aws.ToString(r.complete.ErrorDetails), "boom") {
-			t.Fatalf("chunks %q, InvokeComplete %+v", r.chunks, r.complete)
+		if len(r.Chunks) != 0 || r.Complete.ErrorCode == nil || !strings.Contains(aws.ToString(r.Complete.ErrorDetails), "boom") {
+			t.Fatalf("chunks %q, InvokeComplete %+v", r.Chunks, r.Complete)
 		}
 	})
 
@@ -146,12 +108,12 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := base64.StdEncoding.DecodeString(aws.ToString(r.complete.LogResult))
+		b, err := base64.StdEncoding.DecodeString(aws.ToString(r.Complete.LogResult))
 		if err != nil || !strings.Contains(string(b), "REPORT RequestId:") {
 			t.Fatalf("LogResult %q (%v)", b, err)
 		}
-		if strings.Join(r.chunks, "") != "chunk-0;chunk-1;" {
-			t.Fatalf("chunks %q", r.chunks)
+		if strings.Join(r.Chunks, "") != "chunk-0;chunk-1;" {
+			t.Fatalf("chunks %q", r.Chunks)
 		}
 	})
 
@@ -161,11 +123,11 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(r.chunks, ""); got != payload {
+		if got := strings.Join(r.Chunks, ""); got != payload {
 			t.Fatalf("body %q", got)
 		}
-		if r.complete.ErrorCode != nil {
-			t.Fatalf("InvokeComplete %+v", r.complete)
+		if r.Complete.ErrorCode != nil {
+			t.Fatalf("InvokeComplete %+v", r.Complete)
 		}
 	})
 
@@ -177,11 +139,11 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.chunks) == 0 || !strings.HasPrefix(r.chunks[0], "chunk-0;") {
-			t.Fatalf("chunks %q", r.chunks)
+		if len(r.Chunks) == 0 || !strings.HasPrefix(r.Chunks[0], "chunk-0;") {
+			t.Fatalf("chunks %q", r.Chunks)
 		}
-		if aws.ToString(r.complete.ErrorCode) != "Sandbox.Timedout" || !strings.Contains(aws.ToString(r.complete.ErrorDetails), "Task timed out after 3.00 seconds") {
-			t.Fatalf("InvokeComplete %s %s", aws.ToString(r.complete.ErrorCode), aws.ToString(r.complete.ErrorDetails))
+		if aws.ToString(r.Complete.ErrorCode) != "Sandbox.Timedout" || !strings.Contains(aws.ToString(r.Complete.ErrorDetails), "Task timed out after 3.00 seconds") {
+			t.Fatalf("InvokeComplete %s %s", aws.ToString(r.Complete.ErrorCode), aws.ToString(r.Complete.ErrorDetails))
 		}
 	})
 
@@ -190,8 +152,8 @@ func TestInvokeWithResponseStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.out.StatusCode != 204 {
-			t.Fatalf("status %d", r.out.StatusCode)
+		if r.Out.StatusCode != 204 {
+			t.Fatalf("status %d", r.Out.StatusCode)
 		}
 	})
 

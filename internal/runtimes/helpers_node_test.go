@@ -119,44 +119,13 @@ func nodeTail(t *testing.T, s *string) string {
 	return string(b)
 }
 
-// nodeStreamed is what one InvokeWithResponseStream call delivered.
-type nodeStreamed struct {
-	out      *lambda.InvokeWithResponseStreamOutput
-	chunks   []string
-	arrived  []time.Time
-	complete *types.InvokeWithResponseStreamCompleteEvent
-}
-
-func nodeStream(t *testing.T, c *lambda.Client, name, payload string) *nodeStreamed {
+func nodeStream(t *testing.T, c *lambda.Client, name, payload string) *servertest.Streamed {
 	t.Helper()
-	out, err := c.InvokeWithResponseStream(context.Background(), &lambda.InvokeWithResponseStreamInput{
+	r, err := servertest.ReadStream(t, c, &lambda.InvokeWithResponseStreamInput{
 		FunctionName: aws.String(name), Payload: []byte(payload), LogType: types.LogTypeTail,
 	})
 	if err != nil {
 		t.Fatalf("InvokeWithResponseStream %s %s: %v", name, payload, err)
-	}
-	r := &nodeStreamed{out: out}
-	st := out.GetStream()
-	defer st.Close()
-	for ev := range st.Events() {
-		switch v := ev.(type) {
-		case *types.InvokeWithResponseStreamResponseEventMemberPayloadChunk:
-			r.chunks = append(r.chunks, string(v.Value.Payload))
-			r.arrived = append(r.arrived, time.Now())
-		case *types.InvokeWithResponseStreamResponseEventMemberInvokeComplete:
-			if r.complete != nil {
-				t.Fatalf("second InvokeComplete")
-			}
-			r.complete = &v.Value
-		default:
-			t.Fatalf("unexpected event %T", ev)
-		}
-	}
-	if err := st.Err(); err != nil {
-		t.Fatalf("stream error: %v", err)
-	}
-	if r.complete == nil {
-		t.Fatalf("no InvokeComplete after %q", r.chunks)
 	}
 	return r
 }

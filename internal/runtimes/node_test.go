@@ -501,62 +501,62 @@ func TestNodeStreaming(t *testing.T) {
 		start := time.Now()
 		r := nodeStream(t, c, "stream", `{"op":"chunks","n":3,"ms":300}`)
 		end := time.Now()
-		if got := strings.Join(r.chunks, ""); got != "chunk-0;chunk-1;chunk-2;" || len(r.chunks) < 2 {
-			t.Fatalf("chunks %q", r.chunks)
+		if got := strings.Join(r.Chunks, ""); got != "chunk-0;chunk-1;chunk-2;" || len(r.Chunks) < 2 {
+			t.Fatalf("chunks %q", r.Chunks)
 		}
-		if first := r.arrived[0]; end.Sub(first) < 400*time.Millisecond {
+		if first := r.Arrived[0]; end.Sub(first) < 400*time.Millisecond {
 			t.Fatalf("first chunk at %v, end at %v: not streamed", first.Sub(start), end.Sub(start))
 		}
-		if ct := aws.ToString(r.out.ResponseStreamContentType); ct != "text/plain" {
+		if ct := aws.ToString(r.Out.ResponseStreamContentType); ct != "text/plain" {
 			t.Fatalf("ResponseStreamContentType %q", ct)
 		}
-		if r.complete.ErrorCode != nil || r.complete.ErrorDetails != nil {
-			t.Fatalf("InvokeComplete %s %s", aws.ToString(r.complete.ErrorCode), aws.ToString(r.complete.ErrorDetails))
+		if r.Complete.ErrorCode != nil || r.Complete.ErrorDetails != nil {
+			t.Fatalf("InvokeComplete %s %s", aws.ToString(r.Complete.ErrorCode), aws.ToString(r.Complete.ErrorDetails))
 		}
-		if !strings.Contains(nodeTail(t, r.complete.LogResult), "REPORT RequestId:") {
-			t.Fatalf("LogResult %s", nodeTail(t, r.complete.LogResult))
+		if !strings.Contains(nodeTail(t, r.Complete.LogResult), "REPORT RequestId:") {
+			t.Fatalf("LogResult %s", nodeTail(t, r.Complete.LogResult))
 		}
 	})
 
 	t.Run("mid-stream error", func(t *testing.T) {
 		r := nodeStream(t, c, "stream", `{"op":"fail"}`)
-		if got := strings.Join(r.chunks, ""); got != "partial;" {
-			t.Fatalf("chunks %q", r.chunks)
+		if got := strings.Join(r.Chunks, ""); got != "partial;" {
+			t.Fatalf("chunks %q", r.Chunks)
 		}
-		if aws.ToString(r.complete.ErrorCode) != "Error" {
-			t.Fatalf("ErrorCode %q", aws.ToString(r.complete.ErrorCode))
+		if aws.ToString(r.Complete.ErrorCode) != "Error" {
+			t.Fatalf("ErrorCode %q", aws.ToString(r.Complete.ErrorCode))
 		}
-		doc := nodeDecodeErr(t, []byte(aws.ToString(r.complete.ErrorDetails)))
+		doc := nodeDecodeErr(t, []byte(aws.ToString(r.Complete.ErrorDetails)))
 		if doc.ErrorType != "Error" || doc.ErrorMessage != "mid-stream failure" || len(doc.Trace) < 2 || doc.Trace[0] != "Error: mid-stream failure" {
-			t.Fatalf("ErrorDetails %s", aws.ToString(r.complete.ErrorDetails))
+			t.Fatalf("ErrorDetails %s", aws.ToString(r.Complete.ErrorDetails))
 		}
-		if !strings.Contains(nodeTail(t, r.complete.LogResult), "\tERROR\tInvoke Error \t{\"errorType\":\"Error\",\"errorMessage\":\"mid-stream failure\"") {
-			t.Fatalf("log %s", nodeTail(t, r.complete.LogResult))
+		if !strings.Contains(nodeTail(t, r.Complete.LogResult), "\tERROR\tInvoke Error \t{\"errorType\":\"Error\",\"errorMessage\":\"mid-stream failure\"") {
+			t.Fatalf("log %s", nodeTail(t, r.Complete.LogResult))
 		}
 		// The environment stays warm after a handled streaming error.
 		r = nodeStream(t, c, "stream", `{"op":"endData"}`)
-		if strings.Join(r.chunks, "") != "only-end" || r.complete.ErrorCode != nil {
-			t.Fatalf("after the error: %q %v", r.chunks, aws.ToString(r.complete.ErrorCode))
+		if strings.Join(r.Chunks, "") != "only-end" || r.Complete.ErrorCode != nil {
+			t.Fatalf("after the error: %q %v", r.Chunks, aws.ToString(r.Complete.ErrorCode))
 		}
 	})
 
 	t.Run("error before any byte", func(t *testing.T) {
 		r := nodeStream(t, c, "stream", `{"op":"failEarly"}`)
-		if len(r.chunks) != 0 || aws.ToString(r.complete.ErrorCode) != "RangeError" {
-			t.Fatalf("chunks %q, ErrorCode %q", r.chunks, aws.ToString(r.complete.ErrorCode))
+		if len(r.Chunks) != 0 || aws.ToString(r.Complete.ErrorCode) != "RangeError" {
+			t.Fatalf("chunks %q, ErrorCode %q", r.Chunks, aws.ToString(r.Complete.ErrorCode))
 		}
-		if doc := nodeDecodeErr(t, []byte(aws.ToString(r.complete.ErrorDetails))); doc.ErrorMessage != "nothing written" {
-			t.Fatalf("ErrorDetails %s", aws.ToString(r.complete.ErrorDetails))
+		if doc := nodeDecodeErr(t, []byte(aws.ToString(r.Complete.ErrorDetails))); doc.ErrorMessage != "nothing written" {
+			t.Fatalf("ErrorDetails %s", aws.ToString(r.Complete.ErrorDetails))
 		}
 	})
 
 	t.Run("HttpResponseStream prelude", func(t *testing.T) {
 		r := nodeStream(t, c, "stream", `{"op":"http"}`)
 		want := `{"statusCode":201,"headers":{"x-custom":"yes"}}` + strings.Repeat("\x00", 8) + "hello http"
-		if got := strings.Join(r.chunks, ""); got != want {
+		if got := strings.Join(r.Chunks, ""); got != want {
 			t.Fatalf("body %q, want %q", got, want)
 		}
-		if ct := aws.ToString(r.out.ResponseStreamContentType); ct != "application/vnd.awslambda.http-integration-response" {
+		if ct := aws.ToString(r.Out.ResponseStreamContentType); ct != "application/vnd.awslambda.http-integration-response" {
 			t.Fatalf("ResponseStreamContentType %q", ct)
 		}
 	})
@@ -568,11 +568,11 @@ func TestNodeStreaming(t *testing.T) {
 			{"late", "x;Runtime.InvalidStreamingOperation: Cannot set content-type, too late."},
 		} {
 			r := nodeStream(t, c, "stream", `{"op":"`+tc.op+`"}`)
-			if got := strings.Join(r.chunks, ""); got != tc.want || r.complete.ErrorCode != nil {
-				t.Errorf("%s: %q %s", tc.op, got, aws.ToString(r.complete.ErrorCode))
+			if got := strings.Join(r.Chunks, ""); got != tc.want || r.Complete.ErrorCode != nil {
+				t.Errorf("%s: %q %s", tc.op, got, aws.ToString(r.Complete.ErrorCode))
 			}
 			if tc.op != "late" {
-				if ct := aws.ToString(r.out.ResponseStreamContentType); ct != "application/octet-stream" {
+				if ct := aws.ToString(r.Out.ResponseStreamContentType); ct != "application/octet-stream" {
 					t.Errorf("%s: content type %q", tc.op, ct)
 				}
 			}
@@ -581,24 +581,24 @@ func TestNodeStreaming(t *testing.T) {
 
 	t.Run("empty body", func(t *testing.T) {
 		r := nodeStream(t, c, "stream", `{"op":"empty"}`)
-		if len(r.chunks) != 0 || r.complete.ErrorCode != nil {
-			t.Fatalf("%q %s", r.chunks, aws.ToString(r.complete.ErrorCode))
+		if len(r.Chunks) != 0 || r.Complete.ErrorCode != nil {
+			t.Fatalf("%q %s", r.Chunks, aws.ToString(r.Complete.ErrorCode))
 		}
 	})
 
 	t.Run("uncaught exception mid-stream", func(t *testing.T) {
 		r := nodeStream(t, c, "stream", `{"op":"uncaught"}`)
-		if got := strings.Join(r.chunks, ""); got != "before;" || aws.ToString(r.complete.ErrorCode) != "TypeError" {
-			t.Fatalf("%q %s", got, aws.ToString(r.complete.ErrorCode))
+		if got := strings.Join(r.Chunks, ""); got != "before;" || aws.ToString(r.Complete.ErrorCode) != "TypeError" {
+			t.Fatalf("%q %s", got, aws.ToString(r.Complete.ErrorCode))
 		}
-		if doc := nodeDecodeErr(t, []byte(aws.ToString(r.complete.ErrorDetails))); doc.ErrorMessage != "timer crash" {
-			t.Fatalf("ErrorDetails %s", aws.ToString(r.complete.ErrorDetails))
+		if doc := nodeDecodeErr(t, []byte(aws.ToString(r.Complete.ErrorDetails))); doc.ErrorMessage != "timer crash" {
+			t.Fatalf("ErrorDetails %s", aws.ToString(r.Complete.ErrorDetails))
 		}
 		// The process exited after reporting it.
-		pid := nodeLoggedPid(t, nodeTail(t, r.complete.LogResult))
+		pid := nodeLoggedPid(t, nodeTail(t, r.Complete.LogResult))
 		nodeWaitGone(t, pid)
 		var after struct{ Calls, Pid int }
-		if err := json.Unmarshal([]byte(strings.Join(nodeStream(t, c, "stream", `{"op":"count"}`).chunks, "")), &after); err != nil {
+		if err := json.Unmarshal([]byte(strings.Join(nodeStream(t, c, "stream", `{"op":"count"}`).Chunks, "")), &after); err != nil {
 			t.Fatal(err)
 		}
 		if after.Pid == pid {
@@ -615,20 +615,20 @@ func TestNodeStreaming(t *testing.T) {
 			Remaining bool
 			Calls     int
 		}
-		if err := json.Unmarshal([]byte(strings.Join(r.chunks, "")), &got); err != nil || got.ID == "" || got.Fn != "stream" || !got.Waits || !got.Remaining || got.Calls < 2 {
-			t.Fatalf("%q (%v)", r.chunks, err)
+		if err := json.Unmarshal([]byte(strings.Join(r.Chunks, "")), &got); err != nil || got.ID == "" || got.Fn != "stream" || !got.Waits || !got.Remaining || got.Calls < 2 {
+			t.Fatalf("%q (%v)", r.Chunks, err)
 		}
-		if !strings.Contains(nodeTail(t, r.complete.LogResult), "\t"+got.ID+"\tINFO\tstreaming "+got.ID+"\n") {
-			t.Fatalf("log %s", nodeTail(t, r.complete.LogResult))
+		if !strings.Contains(nodeTail(t, r.Complete.LogResult), "\t"+got.ID+"\tINFO\tstreaming "+got.ID+"\n") {
+			t.Fatalf("log %s", nodeTail(t, r.Complete.LogResult))
 		}
 	})
 
 	t.Run("plain handler on the streaming API", func(t *testing.T) {
 		r := nodeStream(t, c, "plain", `{"a":1}`)
-		if got := strings.Join(r.chunks, ""); got != `{"plain":true,"event":{"a":1}}` || r.complete.ErrorCode != nil {
-			t.Fatalf("%q %s", got, aws.ToString(r.complete.ErrorCode))
+		if got := strings.Join(r.Chunks, ""); got != `{"plain":true,"event":{"a":1}}` || r.Complete.ErrorCode != nil {
+			t.Fatalf("%q %s", got, aws.ToString(r.Complete.ErrorCode))
 		}
-		if ct := aws.ToString(r.out.ResponseStreamContentType); ct != "application/json" {
+		if ct := aws.ToString(r.Out.ResponseStreamContentType); ct != "application/json" {
 			t.Fatalf("ResponseStreamContentType %q", ct)
 		}
 	})
