@@ -164,44 +164,45 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt != nil {
 		name = rt.name
 	}
-	status := h.serve(w, r, rt, params, err, id)
+	status, principal := h.serve(w, r, rt, params, err, id)
 	h.requests.WithLabelValues(name, strconv.Itoa(status)).Inc()
 	h.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
-		h.log.Debug("api request", "request_id", id, "operation", name, "method", r.Method,
+		// principal names the caller: the server's access key id, or
+		// "function:<name>" for a function calling back.
+		h.log.Debug("api request", "request_id", id, "operation", name, "principal", principal, "method", r.Method,
 			"path", r.URL.EscapedPath(), "status", status, "duration", time.Since(start))
 	}
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, params []string, matchErr error, id string) int {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, params []string, matchErr error, id string) (int, string) {
 	if matchErr != nil {
-		return h.writeError(w, matchErr, h.log.With("request_id", id))
+		return h.writeError(w, matchErr, h.log.With("request_id", id)), ""
 	}
 	select {
 	case <-h.reg.Ready():
 	default:
-		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), h.log.With("request_id", id))
+		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), h.log.With("request_id", id)), ""
 	}
 	body, err := readBody(w, r, rt.bodyLimit, rt.limitName())
 	if err != nil {
-		return h.writeError(w, err, h.log.With("request_id", id))
+		return h.writeError(w, err, h.log.With("request_id", id)), ""
 	}
 	principal, err := h.cfg.Verifier.Verify(r, body)
 	if err != nil {
-		return h.writeError(w, err, h.log.With("request_id", id))
+		return h.writeError(w, err, h.log.With("request_id", id)), ""
 	}
 	q := &request{r: r, w: w, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, principal: principal, base: h.log}
 	resp, err := rt.op(q)
-	if err != nil {
-		return h.writeError(w, err, q.logger())
+	switch {
+	case err != nil:
+		return h.writeError(w, err, q.logger()), principal
+	case resp.written:
+		return resp.status, principal
+	case resp.headers != nil || resp.raw != nil:
+		return writeRaw(w, resp), principal
 	}
-	if resp.written {
-		return resp.status
-	}
-	if resp.headers != nil || resp.raw != nil {
-		return writeRaw(w, resp)
-	}
-	return writeJSON(w, resp.status, resp.body)
+	return writeJSON(w, resp.status, resp.body), principal
 }
 
 func writeRaw(w http.ResponseWriter, resp response) int {

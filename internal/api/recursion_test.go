@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
@@ -239,8 +241,29 @@ func noRetryClient(c *lambda.Client) *lambda.Client {
 	return lambda.New(c.Options(), func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
 }
 
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func TestFunctionCredentials(t *testing.T) {
-	s := servertest.Start(t, servertest.Options{})
+	var logs lockedBuffer
+	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}})
 	c := s.Client
 	ctx := context.Background()
 	createEcho(t, c, "holder")
@@ -265,6 +288,10 @@ func TestFunctionCredentials(t *testing.T) {
 	})
 	if _, err := fc.ListFunctions(ctx, &lambda.ListFunctionsInput{}); err != nil {
 		t.Fatalf("the function's credentials are refused: %v", err)
+	}
+	// The call is attributed to the function in the server's log.
+	if !regexp.MustCompile(`operation=ListFunctions principal=function:holder `).MatchString(logs.String()) {
+		t.Fatalf("no ListFunctions by function:holder in the log:\n%s", logs.String())
 	}
 	// A forged token or a wrong secret is refused.
 	bad := lambda.New(fc.Options(), func(o *lambda.Options) {
