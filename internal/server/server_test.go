@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -102,6 +103,12 @@ func TestHealthAndMetrics(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || h["status"] != "ok" || h["storage"] != "embedded" {
 		t.Fatalf("health %d %v", resp.StatusCode, h)
+	}
+	// Which runtimes this host runs: node and python3 are on the test
+	// machines' PATH (the suites need them).
+	rt, _ := h["runtimes"].(map[string]any)
+	if rt["provided"] != "bootstrap" || !strings.HasPrefix(fmt.Sprint(rt["nodejs"]), "v") || !strings.HasPrefix(fmt.Sprint(rt["python"]), "3.") {
+		t.Fatalf("health runtimes %v", h["runtimes"])
 	}
 	if _, err := s.Client.ListFunctions(context.Background(), &lambda.ListFunctionsInput{}); err != nil {
 		t.Fatal(err)
