@@ -89,6 +89,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&streamRate, "stream-rate", streamRate, `bandwidth of a streamed response after its first 6 MB, as AWS caps it ("2MB/s", "512KiB/s"), or "off"`)
 	fs.StringVar(&cfg.Node, "node", "node", "Node.js interpreter for nodejs* functions (name on PATH or path)")
 	fs.StringVar(&cfg.Python, "python", "python3", "Python interpreter for python* functions (name on PATH or path)")
+	fs.StringVar(&cfg.Isolation, "isolation", "auto", "sandbox for function processes: auto (every protection the host supports), strict (refuse to start without all) or none")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 10*time.Minute, "stop environments idle for longer")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may finish on SIGINT/SIGTERM")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

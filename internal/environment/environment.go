@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/runtimeapi"
+	"github.com/lambada-dev/lambada/internal/sandbox"
 )
 
 // Errors Invoke returns: the environment cannot take the invocation.
@@ -48,6 +49,11 @@ type Spec struct {
 	// StreamRate caps a streamed response at this many bytes per second
 	// after its first StreamFreeBytes, as AWS does (2 MB/s); 0 = no cap.
 	StreamRate int64
+	// Sandbox isolates the runtime process (sandbox.go); nil or mode none
+	// starts it as a plain child in its own process group.
+	Sandbox *sandbox.Host
+	// EphemeralMB sizes the sandbox's /tmp (EphemeralStorage).
+	EphemeralMB int
 }
 
 // StreamFreeBytes is how much of a streamed response AWS sends before its
@@ -148,6 +154,7 @@ type Env struct {
 	exitErr    error
 	maxRSSKB   int64 // ru_maxrss at exit: inflated by the fork, used only without a VmHWM sample
 	logs       *logPipe
+	box        *sandbox.Box // nil without a sandbox
 	dispatchCh chan *call
 	initFailed chan struct{}
 
@@ -155,7 +162,8 @@ type Env struct {
 	initDone  bool
 	initDur   time.Duration
 	initErr   *runtimeapi.FunctionError
-	hwmKB     int64 // largest VmHWM sampled while the process ran
+	hwmKB     int64 // largest VmHWM (or sandbox cgroup peak) sampled while the process ran
+	oom       bool  // the sandbox's memory limit killed the runtime
 	sampledAt time.Time
 	coldUsed  bool
 	cur       *call
@@ -219,7 +227,18 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
 	e.cmd = cmd
-	if err := cmd.Start(); err != nil {
+	start := cmd.Start
+	if spec.Sandbox.Enabled() {
+		start = e.boxed(now)
+	}
+	if err := start(); err != nil {
+		if _, execErr := err.(*os.PathError); e.box != nil && !execErr {
+			// The sandbox failed, not the function: a platform error.
+			e.serveStop()
+			<-e.serveDone
+			lp.close()
+			return nil, fmt.Errorf("starting environment: %w", err)
+		}
 		e.startErr = err
 		close(e.exited)
 		return e, nil
@@ -237,8 +256,15 @@ func (e *Env) wait() {
 			kb = ru.Maxrss
 		}
 	}
+	oom, peakKB := false, int64(0)
+	if e.box != nil {
+		e.box.Finish() // kills what is left, removes the cgroup
+		oom, peakKB = e.box.OOMKilled(), e.box.PeakMemoryKB()
+	}
 	e.mu.Lock()
 	e.exitErr = err
+	e.oom = oom
+	e.hwmKB = max(e.hwmKB, peakKB)
 	if kb > e.maxRSSKB {
 		e.maxRSSKB = kb
 	}
@@ -252,6 +278,10 @@ func (e *Env) killGroup() {
 		return
 	}
 	e.sampleMemory()
+	if e.box != nil {
+		e.box.Kill()
+		return
+	}
 	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
 }
 
@@ -515,13 +545,17 @@ func isPlatformError(t string) bool {
 func (e *Env) exitError(id string) *runtimeapi.FunctionError {
 	<-e.exited
 	e.mu.Lock()
-	err := e.exitErr
+	err, oom := e.exitErr, e.oom
 	e.mu.Unlock()
 	msg := "Runtime exited without providing a reason"
 	if err != nil {
 		msg = "Runtime exited with error: " + err.Error()
 	}
-	return runtimeapi.NewFunctionError("Runtime.ExitError", "RequestId: "+id+" Error: "+msg)
+	typ := "Runtime.ExitError"
+	if oom {
+		typ = "Runtime.OutOfMemory" // invoke.md §5
+	}
+	return runtimeapi.NewFunctionError(typ, "RequestId: "+id+" Error: "+msg)
 }
 
 func (e *Env) timeoutError(id string) *runtimeapi.FunctionError {
@@ -602,6 +636,15 @@ func (e *Env) sampleMemoryEvery(every time.Duration) {
 	case <-e.exited:
 		return
 	default:
+	}
+	if e.box != nil {
+		// The sandbox's memory cgroup: one small counter, always current.
+		if v := e.box.PeakMemoryKB(); v > 0 {
+			e.mu.Lock()
+			e.hwmKB = max(e.hwmKB, v)
+			e.mu.Unlock()
+			return
+		}
 	}
 	now := time.Now()
 	e.mu.Lock()

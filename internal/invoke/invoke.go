@@ -29,6 +29,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/recursion"
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/runtimes"
+	"github.com/lambada-dev/lambada/internal/sandbox"
 )
 
 // LogTailBytes is how much of an invocation's log X-Amz-Log-Result carries.
@@ -50,6 +51,7 @@ type Config struct {
 	CallbackEnv func(functionName string) map[string]string
 	// Runtimes starts nodejs*/python* functions; nil runs provided.* only.
 	Runtimes           *runtimes.Host
+	Sandbox            *sandbox.Host // isolates environments; nil = plain processes
 	AccountConcurrency int
 	IdleTimeout        time.Duration
 	Logger             *slog.Logger
@@ -563,6 +565,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
 		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: s.extraEnv(cfg.Name, launch.Env),
 		StreamRate: s.cfg.StreamRate,
+		Sandbox:    s.cfg.Sandbox, EphemeralMB: cfg.EphemeralStorage,
 	}, s.log)
 	if err != nil {
 		_ = os.RemoveAll(tmp)

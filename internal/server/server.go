@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/runtimes"
+	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
 )
 
@@ -75,6 +77,13 @@ type Config struct {
 	// StreamRate paces streamed responses after their first 6 MB, in
 	// bytes per second (--stream-rate; AWS: 2 MB/s); 0 = no cap.
 	StreamRate int64
+	// Isolation is the sandbox mode (--isolation): "auto" (the default:
+	// every protection the host supports), "strict" (refuse to start
+	// without all of them) or "none".
+	Isolation string
+	// IsolationDisable treats these protections (sandbox.Protections) as
+	// missing on this host: tests of weaker hosts; no flag.
+	IsolationDisable []string
 	// Node and Python are the interpreters for nodejs* and python*
 	// functions (--node, --python; "node" and "python3" from PATH).
 	Node, Python    string
@@ -104,6 +113,9 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Isolation == "" {
+		c.Isolation = string(sandbox.Auto)
+	}
 }
 
 // Server is one running lambada.
@@ -117,6 +129,7 @@ type Server struct {
 	generated bool
 	node      *natsnode.Node
 	runtimes  *runtimes.Host
+	sandbox   *sandbox.Host
 	minter    *fncreds.Minter
 	reg       *registry.Registry
 	invoker   *invoke.Service
@@ -132,6 +145,9 @@ type Server struct {
 // New checks cfg and builds a server; it starts nothing.
 func New(cfg Config) (*Server, error) {
 	cfg.defaults()
+	if _, err := sandbox.ParseMode(cfg.Isolation); err != nil {
+		return nil, err
+	}
 	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
 		return nil, errors.New("set both LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY, or neither")
 	}
@@ -204,8 +220,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		return err
 	}
 	s.log.Info("runtimes", "available", s.runtimes.Available())
+	if s.sandbox, err = s.probeSandbox(ctx); err != nil {
+		return err
+	}
 	s.invoker = invoke.New(invoke.Config{
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir, Runtimes: s.runtimes,
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir, Runtimes: s.runtimes, Sandbox: s.sandbox,
 		StreamRate: s.cfg.StreamRate, CallbackEnv: s.callbackEnv,
 		AccountConcurrency: s.cfg.MaxConcurrency, IdleTimeout: s.cfg.IdleTimeout,
 		Logger: s.log, Metrics: s.metrics,
@@ -288,7 +307,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(map[string]any{
 		"status": status, "storage": s.storageMode(), "region": s.cfg.Region, "account": s.cfg.AccountID,
-		"runtimes": s.availableRuntimes(),
+		"runtimes": s.availableRuntimes(), "isolation": s.isolation(),
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -346,6 +365,7 @@ func (s *Server) Close(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("stopping environments: %w", err))
 			}
 		}
+		s.sandbox.Close()
 		if s.reg != nil {
 			if err := s.reg.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stopping registry: %w", err))
@@ -362,4 +382,32 @@ func (s *Server) Close(ctx context.Context) error {
 		s.log.Info("lambada stopped")
 	})
 	return errors.Join(errs...)
+}
+
+// probeSandbox detects the isolation the host supports (--isolation) and
+// logs exactly which protections are active. Its cgroups are keyed by the
+// data folder, so a restart after kill -9 removes what the killed server
+// left.
+func (s *Server) probeSandbox(ctx context.Context) (*sandbox.Host, error) {
+	mode, _ := sandbox.ParseMode(s.cfg.Isolation)
+	abs, err := filepath.Abs(s.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256([]byte(abs))
+	h, err := sandbox.Probe(ctx, sandbox.Options{Mode: mode, Key: hex.EncodeToString(key[:6]), Disable: s.cfg.IsolationDisable})
+	if err != nil {
+		return nil, err
+	}
+	r := h.Report()
+	s.log.Info("isolation", "mode", r.Mode, "active", r.String(), "cgroups", r.Cgroups)
+	return h, nil
+}
+
+// isolation is the sandbox report for /health; nil until probed.
+func (s *Server) isolation() any {
+	if !s.ready.Load() || s.sandbox == nil {
+		return nil
+	}
+	return s.sandbox.Report()
 }

@@ -49,6 +49,9 @@ func Start(t testing.TB, opt Options) *Server {
 		DataDir: opt.DataDir,
 		NATSURL: opt.NATSURL,
 		Logger:  testLogger(),
+		// Tests see the runtime's real pid (echo's "pid" op tells warm
+		// from cold); the sandbox suite asks for isolation explicitly.
+		Isolation: "none",
 	}
 	if opt.Config != nil {
 		opt.Config(&cfg)

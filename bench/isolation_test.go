@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/server"
+	"github.com/lambada-dev/lambada/internal/servertest"
+)
+
+// newIsolationBench is newInvokeBench with --isolation mode.
+func newIsolationBench(b *testing.B, mode string) *invokeBench {
+	b.Helper()
+	s := servertest.Start(b, servertest.Options{Config: func(c *server.Config) { c.Isolation = mode }})
+	if _, err := s.Client.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
+		FunctionName: aws.String("echo"), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
+		Handler: aws.String("bootstrap"),
+		Code:    &types.FunctionCode{ZipFile: servertest.GoFunction(b, "echo")},
+	}); err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.Get(s.URL() + "/health")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var h struct {
+		Isolation struct {
+			Active map[string]bool `json:"active"`
+		} `json:"isolation"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	b.Logf("isolation %s: %v", mode, h.Isolation.Active)
+	return &invokeBench{
+		s: s, sg: newSigner(s.Creds), hc: keepAliveClient(),
+		url: s.URL() + "/2015-03-31/functions/echo/invocations",
+	}
+}
+
+// BenchmarkIsolation: cold start and warm invoke p50 with the sandbox
+// (--isolation auto: user, mount and pid namespaces, cgroups, rlimits
+// where the host allows) against --isolation none, two servers in the
+// same run, calls alternating between them so both see the same machine.
+// Cold starts as in BenchmarkColdStart (a configuration update retires the
+// warm environment outside the clock); each answers with its log stream
+// name, which must be new (pids are 1 in every box).
+func BenchmarkIsolation(b *testing.B) {
+	plain, boxed := newIsolationBench(b, "none"), newIsolationBench(b, "auto")
+	benches := []*invokeBench{plain, boxed}
+	for range 200 {
+		for _, ib := range benches {
+			ib.invoke(b, echoPayload, echoPayload)
+		}
+	}
+	b.ResetTimer()
+	warm := []latencies{make(latencies, 0, b.N), make(latencies, 0, b.N)}
+	for range b.N {
+		for i, ib := range benches {
+			warm[i] = append(warm[i], ib.invoke(b, echoPayload, echoPayload))
+		}
+	}
+
+	ctx := context.Background()
+	envEvent := []byte(`{"op":"env"}`)
+	last := []string{"", ""}
+	cold := []latencies{make(latencies, 0, b.N), make(latencies, 0, b.N)}
+	for n := range b.N {
+		for i, ib := range benches {
+			b.StopTimer()
+			if _, err := ib.s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+				FunctionName: aws.String("echo"), Description: aws.String("cold " + strconv.Itoa(n)),
+			}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			d, got, err := do(ib.hc, ib.req(b, envEvent))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var env map[string]string
+			if err := json.Unmarshal(got, &env); err != nil {
+				b.Fatalf("env answer %.200q: %v", got, err)
+			}
+			stream := env["AWS_LAMBDA_LOG_STREAM_NAME"]
+			if stream == "" || stream == last[i] {
+				b.Fatalf("iteration %d was not a cold start (log stream %q)", n, stream)
+			}
+			last[i] = stream
+			cold[i] = append(cold[i], d)
+		}
+	}
+	b.StopTimer()
+	report(b, "warm-none", warm[0], nil)
+	report(b, "warm-isolated", warm[1], nil)
+	report(b, "cold-none", cold[0], nil)
+	report(b, "cold-isolated", cold[1], nil)
+	b.ReportMetric(float64(warm[1].pct(0.50))/float64(warm[0].pct(0.50)), "warm-p50-x-none")
+	b.ReportMetric(float64(cold[1].pct(0.50))/float64(cold[0].pct(0.50)), "cold-p50-x-none")
+}

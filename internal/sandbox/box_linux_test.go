@@ -1,0 +1,175 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func probe(t *testing.T) *Host {
+	t.Helper()
+	h, err := Probe(context.Background(), Options{Mode: Auto, Key: "unit-" + randomID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	if !h.Mounts() {
+		t.Skipf("no private root on this host: %s", h.Report())
+	}
+	return h
+}
+
+// run starts a box and returns its output and exit error.
+func run(t *testing.T, h *Host, s Spec) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	s.Stdout, s.Stderr = &out, &out
+	if s.CodeDir == "" {
+		s.CodeDir = t.TempDir()
+	}
+	b, err := h.Prepare(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		return "", err
+	}
+	err = b.Cmd.Wait()
+	b.Finish()
+	return out.String(), err
+}
+
+func TestBoxView(t *testing.T) {
+	h := probe(t)
+	t.Logf("euid %d: %s", os.Geteuid(), h.Report())
+	code := t.TempDir()
+	if err := os.WriteFile(code+"/hello", []byte("hi"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, h, Spec{
+		Path: "/bin/sh", Args: []string{"sh", "-c", `id -u; pwd; cat hello; echo; df -m /tmp | tail -1; echo $$; ls /; touch /var/task/x 2>&1; touch /x 2>&1; echo ok`},
+		Env: []string{"PATH=/usr/bin:/bin"}, Dir: TaskRoot, CodeDir: code, MemoryMB: 128, TmpMB: 64,
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lines := strings.Split(out, "\n")
+	if h.Active(UserNS) && os.Geteuid() == 0 && lines[0] != "993" {
+		t.Errorf("uid %s", lines[0])
+	}
+	if lines[1] != TaskRoot || lines[2] != "hi" || !strings.Contains(lines[3], " 64 ") || lines[4] != "1" {
+		t.Errorf("unexpected view:\n%s", out)
+	}
+	if strings.Count(out, "Read-only file system") != 2 || !strings.HasSuffix(out, "ok\n") {
+		t.Errorf("the root or the code is writable:\n%s", out)
+	}
+}
+
+func TestBoxExecError(t *testing.T) {
+	h := probe(t)
+	_, err := run(t, h, Spec{Path: TaskRoot + "/bootstrap", Args: []string{TaskRoot + "/bootstrap"}, Dir: TaskRoot})
+	var pe *os.PathError
+	if !errors.As(err, &pe) || err.Error() != "fork/exec /var/task/bootstrap: no such file or directory" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestBoxOOM(t *testing.T) {
+	h := probe(t)
+	if !h.Active(CgroupMemory) {
+		t.Skip("no memory cgroup")
+	}
+	var out bytes.Buffer
+	b, err := h.Prepare(Spec{
+		Path: "/bin/sh", Args: []string{"sh", "-c", `x=$(head -c 200000000 /dev/zero | tr '\0' a); echo survived`},
+		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/", CodeDir: t.TempDir(), MemoryMB: 32, Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Cmd.Wait()
+	b.Finish()
+	if !b.OOMKilled() || strings.Contains(out.String(), "survived") {
+		t.Errorf("not OOM-killed: %s", out.String())
+	}
+	if kb := b.PeakMemoryKB(); kb < 32<<10 || kb > (32+MemoryOverheadMB)<<10 {
+		t.Errorf("peak %d KB for a limit of %d+%d MB", kb, 32, MemoryOverheadMB)
+	}
+}
+
+func TestInstallPrefixes(t *testing.T) {
+	for path, want := range map[string][]string{
+		"/usr/bin/node": nil,
+		"/root/.nvm/versions/node/v20.1.0/bin/node": {"/root/.nvm/versions/node/v20.1.0"},
+		"/root/.pyenv/shims/python3":                {"/root/.pyenv"},
+		"/opt/python/bin/python3":                   {"/opt/python"},
+	} {
+		if got := InstallPrefixes(path); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for in, want := range map[string]Mode{"": Auto, "auto": Auto, "strict": Strict, "none": None} {
+		if m, err := ParseMode(in); err != nil || m != want {
+			t.Errorf("%q: %v %v", in, m, err)
+		}
+	}
+	if _, err := ParseMode("off"); err == nil {
+		t.Error("accepted off")
+	}
+	var h *Host
+	if h.Enabled() || h.Report().Mode != None {
+		t.Error("a nil Host is not mode none")
+	}
+}
+
+// TestUnprivileged runs this package's box tests again as an unprivileged
+// user (nobody): auto mode must still start boxes with what user
+// namespaces allow (no cgroups: the hierarchies belong to root).
+func TestUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("already unprivileged: the other tests cover it")
+	}
+	if os.Getenv("LAMBADA_UNPRIVILEGED_CHILD") != "" {
+		t.Skip("the child run")
+	}
+	dir, err := os.MkdirTemp("", "lambada-unpriv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sandbox.test")
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run", "^(TestBoxView|TestBoxExecError)$", "-test.v")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp", "LAMBADA_UNPRIVILEGED_CHILD=1"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestBoxView") || !strings.Contains(string(out), "--- PASS: TestBoxExecError") {
+		t.Fatalf("as nobody: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "euid 65534: auto: user_ns mount_ns pid_ns") {
+		t.Errorf("unexpected protections as nobody:\n%s", out)
+	}
+}

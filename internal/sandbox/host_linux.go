@@ -1,0 +1,522 @@
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/sandbox/shim"
+)
+
+// Host is what this machine supports, probed once at server start. A nil
+// *Host is mode None.
+type Host struct {
+	mode   Mode
+	root   bool // the server runs as host root
+	active map[string]bool
+	why    map[string]string
+	cg     *cgroupRoot
+	n      atomic.Uint32 // dedicated host ids handed out without a user namespace
+}
+
+// Probe detects, by trying them, the protections the host supports.
+// Strict returns ErrStrict when a Required one is missing. The returned
+// Host must be closed (Close) when the server stops.
+func Probe(ctx context.Context, opt Options) (*Host, error) {
+	h := &Host{mode: opt.Mode, active: map[string]bool{}, root: os.Geteuid() == 0}
+	if h.mode == "" {
+		h.mode = Auto
+	}
+	if h.mode == None {
+		return h, nil
+	}
+	for _, p := range Protections {
+		h.active[p] = true
+	}
+	for _, p := range opt.Disable {
+		h.missing(p, "disabled")
+	}
+	// Namespaces go together: a private root needs its own /proc, which
+	// needs a pid namespace; the unprivileged id needs the private root
+	// (the code sits in the data folder, which only the server may read).
+	if !h.active[MountNS] || !h.active[PidNS] {
+		h.missing(MountNS, "needs pid_ns")
+		h.missing(PidNS, "needs mount_ns")
+	}
+	if !h.active[MountNS] {
+		h.missing(UserNS, "needs mount_ns")
+		h.missing(TmpSize, "needs mount_ns")
+	}
+	if h.active[UserNS] {
+		if err := h.probeBox(ctx); err != nil {
+			h.missing(UserNS, err.Error())
+		}
+	}
+	if !h.active[UserNS] && h.active[MountNS] {
+		if !h.root {
+			h.missing(MountNS, "needs root or user namespaces")
+		} else if err := h.probeBox(ctx); err != nil {
+			h.missing(MountNS, err.Error())
+		}
+		if !h.active[MountNS] {
+			h.missing(PidNS, "needs mount_ns")
+			h.missing(TmpSize, "needs mount_ns")
+		}
+	}
+	if !h.active[MountNS] && (h.active[Rlimits] || h.active[NoNewPrivs]) {
+		// The shim still runs, for rlimits and no_new_privs.
+		if err := h.probeBox(ctx); err != nil {
+			h.missing(Rlimits, err.Error())
+			h.missing(NoNewPrivs, err.Error())
+		}
+	}
+	h.probeCgroups(opt.Key)
+	if h.mode == Strict {
+		if err := h.strictCheck(); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// probeCgroups makes this server's parent group (sweeping what a killed
+// predecessor left) and a test group with every limit.
+func (h *Host) probeCgroups(key string) {
+	want := h.active[CgroupMemory] || h.active[CgroupPids] || h.active[CgroupCPU]
+	if !want {
+		return
+	}
+	if key == "" {
+		key = "default"
+	}
+	fail := func(why string) {
+		h.missing(CgroupMemory, why)
+		h.missing(CgroupPids, why)
+		h.missing(CgroupCPU, why)
+	}
+	r, err := openCgroups(key)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	for p, c := range map[string]string{CgroupMemory: "memory", CgroupPids: "pids", CgroupCPU: "cpu"} {
+		if !r.ctrl[c] {
+			h.missing(p, c+" controller not available")
+		}
+	}
+	b, err := r.create("probe-"+randomID(), cgroupLimits{memoryBytes: 64 << 20, pids: MaxProcesses, cpuShares: 512})
+	if err != nil {
+		r.close()
+		fail(err.Error())
+		return
+	}
+	if err := b.remove(); err != nil {
+		r.close()
+		fail(err.Error())
+		return
+	}
+	h.cg = r
+	if !h.active[CgroupMemory] && !h.active[CgroupPids] && !h.active[CgroupCPU] {
+		r.close()
+		h.cg = nil
+	}
+}
+
+// Close removes this server's parent cgroups.
+func (h *Host) Close() {
+	if h != nil && h.cg != nil {
+		h.cg.close()
+	}
+}
+
+// probeBox starts a box that does everything but exec, and waits for it.
+func (h *Host) probeBox(ctx context.Context) error {
+	b, err := h.prepare(Spec{Path: "/bin/true", Args: []string{"true"}, TmpMB: 1}, false)
+	if err != nil {
+		return err
+	}
+	b.cfg.Probe = true
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var out limitedBuffer
+	b.Cmd.Stdout, b.Cmd.Stderr = &out, &out
+	if err := b.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		b.Kill()
+		err = <-done
+	}
+	b.Finish()
+	if err != nil {
+		return fmt.Errorf("probe box: %v %s", err, out.String())
+	}
+	return nil
+}
+
+// Spec is one box: what to run and what it may see.
+type Spec struct {
+	// Path, Args, Env and Dir are as the runtime sees them inside the box.
+	Path string
+	Args []string
+	Env  []string
+	Dir  string
+	// CodeDir and BootstrapDir are host directories shown read-only at
+	// TaskRoot and RuntimeDir ("" = none).
+	CodeDir, BootstrapDir string
+	// ReadOnly are more host paths visible read-only at the same path (an
+	// interpreter's install prefix).
+	ReadOnly []string
+	// MemoryMB is the function's MemorySize; TmpMB its EphemeralStorage.
+	MemoryMB, TmpMB int
+	Stdout, Stderr  io.Writer
+}
+
+// Box is one sandboxed process: Cmd is started by Start and reaped by the
+// caller's Cmd.Wait, after which Finish must be called.
+type Box struct {
+	Cmd      *exec.Cmd
+	h        *Host
+	cfg      shim.Config
+	cgLimits cgroupLimits
+	id       string
+
+	mu sync.Mutex
+	cg *cgroupBox // nil before Start and after Finish
+
+	peak   atomic.Int64
+	oom    atomic.Bool
+	finish sync.Once
+}
+
+// Prepare makes a box for s; nothing starts until Start.
+func (h *Host) Prepare(s Spec) (*Box, error) {
+	if !h.Enabled() {
+		return nil, errors.New("sandbox: isolation is off")
+	}
+	return h.prepare(s, true)
+}
+
+func (h *Host) prepare(s Spec, limits bool) (*Box, error) {
+	b := &Box{h: h, id: randomID()}
+	c := shim.Config{Path: s.Path, Args: s.Args, Env: s.Env, Dir: s.Dir, UID: -1, GID: -1, TmpMB: s.TmpMB}
+	if h.active[Rlimits] {
+		c.NoFile, c.NProc = MaxOpenFiles, MaxProcesses
+	}
+	if c.TmpMB <= 0 {
+		c.TmpMB = 512
+	}
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if h.active[MountNS] {
+		attr.Cloneflags |= syscall.CLONE_NEWNS | syscall.CLONE_NEWPID
+		c.Root = true
+		c.SystemDirs = systemDirs
+		c.Dirs = []string{"/opt", TaskRoot, RuntimeDir}
+		if s.CodeDir != "" {
+			c.Binds = append(c.Binds, shim.Bind{Src: s.CodeDir, Dst: TaskRoot})
+		}
+		if s.BootstrapDir != "" {
+			c.Binds = append(c.Binds, shim.Bind{Src: s.BootstrapDir, Dst: RuntimeDir})
+		}
+		for _, p := range s.ReadOnly {
+			if !slices.ContainsFunc(c.Binds, func(m shim.Bind) bool { return m.Src == p }) {
+				c.Binds = append(c.Binds, shim.Bind{Src: p, Dst: p})
+			}
+		}
+	}
+	switch {
+	case h.active[UserNS] && h.root && shim.CFastPath:
+		// The C shim builds the root as host root, then enters a user
+		// namespace where only BoxUID/BoxGID are mapped (to hostIDBase+
+		// them) and Start writes the maps. Not cloning the namespace lets
+		// os/exec use vfork: a fork of a large server costs milliseconds.
+		c.UnshareUser = true
+		c.UID, c.GID = BoxUID, BoxGID
+	case h.active[UserNS] && h.root:
+		// Host root stays root inside only while the shim builds the
+		// box (it must reach the data folder); the runtime runs as
+		// BoxUID, which is hostIDBase+BoxUID outside.
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: BoxUID, HostID: hostIDBase + BoxUID, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: BoxGID, HostID: hostIDBase + BoxGID, Size: 1}}
+		attr.GidMappingsEnableSetgroups = true
+		c.UID, c.GID = BoxUID, BoxGID
+	case h.active[UserNS]:
+		// An unprivileged server can map only its own ids: the runtime
+		// is root of its namespace without any capability.
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+	case h.active[MountNS] && h.root:
+		// No user namespace: a dedicated host id per box, so RLIMIT_NPROC
+		// (counted per user) is per box too.
+		id := hostIDBase + 1000 + int(h.n.Add(1)%60000)
+		c.UID, c.GID = id, id
+	}
+	b.cfg = c
+	b.Cmd = &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{shim.Arg0},
+		Env:         []string{shim.Env + "=1", "GORACE=atexit_sleep_ms=0"},
+		Stdout:      s.Stdout,
+		Stderr:      s.Stderr,
+		SysProcAttr: attr,
+	}
+	if limits && h.cg != nil {
+		l := cgroupLimits{}
+		if h.active[CgroupMemory] && s.MemoryMB > 0 {
+			l.memoryBytes = int64(s.MemoryMB+MemoryOverheadMB) << 20
+		}
+		if h.active[CgroupPids] {
+			l.pids = MaxProcesses
+		}
+		if h.active[CgroupCPU] && s.MemoryMB > 0 {
+			l.cpuShares = uint64(max(2, s.MemoryMB*1024/MBPerVCPU))
+		}
+		b.cgLimits = l
+	}
+	return b, nil
+}
+
+// Start creates the box's cgroup, starts the shim, puts it in the cgroup,
+// hands it its configuration and waits until it exec'd the runtime. An
+// exec failure is an *os.PathError with Op "fork/exec", as os/exec's;
+// the process is then already reaped.
+func (b *Box) Start() error {
+	// The cgroup is made while the shim starts: it only has to exist
+	// before the shim is told to go on.
+	type made struct {
+		cg  *cgroupBox
+		err error
+	}
+	var cgDone chan made
+	if b.h.cg != nil && b.cgLimits != (cgroupLimits{}) {
+		cgDone = make(chan made, 1)
+		go func() {
+			cg, err := b.h.cg.create(b.id, b.cgLimits)
+			cgDone <- made{cg, err}
+		}()
+	}
+	group := func() error {
+		if cgDone == nil {
+			return nil
+		}
+		m := <-cgDone
+		cgDone = nil
+		if m.err != nil {
+			return fmt.Errorf("sandbox: %w", m.err)
+		}
+		b.mu.Lock()
+		b.cg = m.cg
+		b.mu.Unlock()
+		return nil
+	}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		_ = group()
+		b.Finish()
+		return err
+	}
+	stR, stW, err := os.Pipe()
+	if err != nil {
+		cfgR.Close()
+		cfgW.Close()
+		_ = group()
+		b.Finish()
+		return err
+	}
+	defer stR.Close()
+	b.Cmd.ExtraFiles = []*os.File{cfgR, stW}
+	var goW *os.File
+	if b.cfg.UnshareUser {
+		var goR *os.File
+		if goR, goW, err = os.Pipe(); err != nil {
+			cfgR.Close()
+			cfgW.Close()
+			stW.Close()
+			_ = group()
+			b.Finish()
+			return err
+		}
+		defer goW.Close()
+		defer goR.Close()
+		b.Cmd.ExtraFiles = append(b.Cmd.ExtraFiles, goR)
+	}
+	err = b.Cmd.Start()
+	cfgR.Close()
+	stW.Close()
+	if err != nil {
+		cfgW.Close()
+		_ = group()
+		b.Finish()
+		return fmt.Errorf("sandbox: starting the init shim: %w", err)
+	}
+	fail := func(err error) error {
+		cfgW.Close()
+		b.Kill()
+		_ = b.Cmd.Wait()
+		b.Finish()
+		return err
+	}
+	if err := group(); err != nil {
+		return fail(err)
+	}
+	if cg := b.group(); cg != nil {
+		if err := cg.add(b.Cmd.Process.Pid); err != nil {
+			return fail(fmt.Errorf("sandbox: joining the cgroup: %w", err))
+		}
+	}
+	if _, err := cfgW.Write(b.cfg.Encode()); err != nil {
+		return fail(fmt.Errorf("sandbox: configuring the init shim: %w", err))
+	}
+	cfgW.Close()
+	if goW != nil {
+		// The shim entered its user namespace: map it, let it go on.
+		var u [1]byte
+		if n, _ := stR.Read(u[:]); n == 1 && u[0] == 'U' {
+			pid := b.Cmd.Process.Pid
+			if err := writeIDMaps(pid); err != nil {
+				return fail(fmt.Errorf("sandbox: mapping the user namespace: %w", err))
+			}
+			_, _ = goW.Write(u[:])
+		} else if n == 1 {
+			rest, _ := io.ReadAll(stR)
+			return b.failed(append(u[:1], rest...))
+		}
+	}
+	status, err := io.ReadAll(stR)
+	if err != nil {
+		return fail(err)
+	}
+	if len(status) == 0 {
+		return nil // exec'd
+	}
+	return b.failed(status)
+}
+
+// failed reaps a shim that reported status and turns it into an error.
+func (b *Box) failed(status []byte) error {
+	st := shim.DecodeStatus(status)
+	_ = b.Cmd.Wait()
+	b.Finish()
+	if st.Op == "fork/exec" && st.Errno != 0 {
+		return &os.PathError{Op: "fork/exec", Path: st.Path, Err: syscall.Errno(st.Errno)}
+	}
+	return fmt.Errorf("sandbox: init shim: %s: %s", st.Op, st.Msg)
+}
+
+// Kill SIGKILLs the whole process tree: the runtime's process group and,
+// with a pid namespace, everything in it (the runtime is its pid 1);
+// with a cgroup, every process in it.
+func (b *Box) Kill() {
+	if p := b.Cmd.Process; p != nil {
+		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+		_ = p.Kill()
+	}
+	if cg := b.group(); cg != nil {
+		cg.kill()
+	}
+}
+
+func (b *Box) group() *cgroupBox {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cg
+}
+
+// PeakMemoryKB is the box's largest memory use (its cgroup's), 0 when it
+// has no memory cgroup.
+func (b *Box) PeakMemoryKB() int64 {
+	b.mu.Lock()
+	if b.cg != nil {
+		if v := b.cg.peakBytes(); v > 0 {
+			b.peak.Store(v)
+		}
+	}
+	b.mu.Unlock()
+	return b.peak.Load() / 1024
+}
+
+// OOMKilled reports whether the memory limit killed a process of the box.
+// It is final once Finish ran.
+func (b *Box) OOMKilled() bool {
+	b.mu.Lock()
+	if b.cg != nil && !b.oom.Load() && b.cg.oomKills() > 0 {
+		b.oom.Store(true)
+	}
+	b.mu.Unlock()
+	return b.oom.Load()
+}
+
+// Finish is called once the runtime process was reaped: it records the
+// peak memory and OOM state, kills whatever is left and removes the
+// cgroup. The box's /tmp went with its mount namespace.
+func (b *Box) Finish() {
+	b.finish.Do(func() {
+		b.PeakMemoryKB()
+		b.OOMKilled()
+		b.mu.Lock()
+		cg := b.cg
+		b.cg = nil
+		b.mu.Unlock()
+		if cg != nil {
+			_ = cg.remove()
+		}
+	})
+}
+
+func randomID() string {
+	var r [8]byte
+	_, _ = rand.Read(r[:])
+	return hex.EncodeToString(r[:])
+}
+
+// limitedBuffer keeps the first 4 KiB written to it.
+type limitedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := 4096 - len(l.b); n > 0 {
+		l.b = append(l.b, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
+
+func realPath(p string) (string, error) { return filepath.EvalSymlinks(p) }
+
+// writeIDMaps maps BoxUID/BoxGID of pid's user namespace to the dedicated
+// host ids (the server is root: any id may be mapped).
+func writeIDMaps(pid int) error {
+	dir := "/proc/" + strconv.Itoa(pid)
+	if err := os.WriteFile(dir+"/uid_map", []byte(fmt.Sprintf("%d %d 1\n", BoxUID, hostIDBase+BoxUID)), 0); err != nil {
+		return err
+	}
+	return os.WriteFile(dir+"/gid_map", []byte(fmt.Sprintf("%d %d 1\n", BoxGID, hostIDBase+BoxGID)), 0)
+}

@@ -1,0 +1,306 @@
+//go:build linux && cgo
+
+package shim
+
+// The fast path: when the binary is built with cgo, this C constructor
+// runs the shim before the Go runtime starts (as runc's nsexec does), which
+// saves the few milliseconds a large Go binary needs to initialise. It does
+// exactly what shim_linux.go's Go init does, reading the same records.
+
+/*
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define LS_MAX 256
+
+struct ls_bind { const char *src, *dst; int rw; };
+
+struct ls_config {
+	const char *path, *dir;
+	const char *args[LS_MAX + 1];
+	const char *env[LS_MAX * 4 + 1];
+	int nargs, nenv;
+	int root, tmpmb, probe, userns;
+	const char *sysdirs[32];
+	int nsysdirs;
+	const char *mkdirs[32];
+	int nmkdirs;
+	struct ls_bind binds[64];
+	int nbinds;
+	long uid, gid;
+	unsigned long nofile, nproc;
+};
+
+static void ls_fail(const char *op, const char *path, int err, const char *msg) {
+	char buf[4096];
+	int n = snprintf(buf, sizeof buf, "%s%c%d%c%s%c%s", op, 0, err, 0, path ? path : "", 0,
+		msg ? msg : strerror(err));
+	if (n > (int)sizeof buf) n = sizeof buf;
+	if (write(4, buf, n) < 0) {}
+	_exit(127);
+}
+
+static void ls_failf(const char *op, const char *what, const char *arg) {
+	char msg[2048];
+	int err = errno;
+	snprintf(msg, sizeof msg, "%s %s: %s", what, arg ? arg : "", strerror(err));
+	ls_fail(op, NULL, 0, msg);
+}
+
+static int ls_under(const char *p, struct ls_config *c) {
+	for (int i = 0; i < c->nsysdirs; i++) {
+		size_t n = strlen(c->sysdirs[i]);
+		if (strncmp(p, c->sysdirs[i], n) == 0 && (p[n] == 0 || p[n] == '/')) return 1;
+	}
+	return 0;
+}
+
+static void ls_mkdirp(const char *path, mode_t mode) {
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, mode) < 0 && errno != EEXIST) ls_failf("mount", "mkdir", buf);
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST) ls_failf("mount", "mkdir", buf);
+}
+
+static void ls_bind(const char *src, const char *dst, int rw, int rec) {
+	struct stat st;
+	if (stat(src, &st) < 0) ls_failf("mount", "stat", src);
+	if (S_ISDIR(st.st_mode)) {
+		ls_mkdirp(dst, 0755);
+	} else {
+		char parent[4096];
+		snprintf(parent, sizeof parent, "%s", dst);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) { *slash = 0; ls_mkdirp(parent, 0755); }
+		int fd = open(dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0) ls_failf("mount", "preparing", dst);
+		close(fd);
+	}
+	if (mount(src, dst, NULL, MS_BIND | (rec ? MS_REC : 0), NULL) < 0) ls_failf("mount", "binding", src);
+	if (rw) return;
+	// A remount must keep the flags the kernel locked on the source mount.
+	struct statfs sf;
+	if (statfs(dst, &sf) < 0) ls_failf("mount", "statfs", dst);
+	unsigned long keep = 0;
+	if (sf.f_flags & ST_NOSUID) keep |= MS_NOSUID;
+	if (sf.f_flags & ST_NODEV) keep |= MS_NODEV;
+	if (sf.f_flags & ST_NOEXEC) keep |= MS_NOEXEC;
+	if (sf.f_flags & ST_NOATIME) keep |= MS_NOATIME;
+	if (sf.f_flags & ST_NODIRATIME) keep |= MS_NODIRATIME;
+	if (sf.f_flags & ST_RELATIME) keep |= MS_RELATIME;
+	if (mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | keep, NULL) < 0)
+		ls_failf("mount", "making read-only", dst);
+}
+
+static void ls_build_root(struct ls_config *c) {
+	const char *r = "/sys";
+	char p[4096];
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) ls_failf("mount", "making / private", "");
+	if (mount("tmpfs", r, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755") < 0)
+		ls_failf("mount", "mounting the root tmpfs", "");
+	for (int i = 0; i < c->nsysdirs; i++) {
+		const char *d = c->sysdirs[i];
+		struct stat st;
+		if (lstat(d, &st) < 0) continue;
+		snprintf(p, sizeof p, "%s%s", r, d);
+		if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlink(d, target, sizeof target - 1);
+			if (n < 0) ls_failf("mount", "readlink", d);
+			target[n] = 0;
+			if (symlink(target, p) < 0) ls_failf("mount", "symlink", p);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) continue;
+		ls_bind(d, p, 0, 1);
+	}
+	char opts[64];
+	snprintf(p, sizeof p, "%s/tmp", r);
+	ls_mkdirp(p, 0755);
+	snprintf(opts, sizeof opts, "mode=1777,size=%dm", c->tmpmb);
+	if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0) ls_failf("mount", "mounting", "/tmp");
+	for (int i = 0; i < c->nbinds; i++) {
+		if (ls_under(c->binds[i].dst, c)) continue;
+		snprintf(p, sizeof p, "%s%s", r, c->binds[i].dst);
+		ls_bind(c->binds[i].src, p, c->binds[i].rw, 1);
+	}
+	snprintf(p, sizeof p, "%s/dev", r);
+	ls_mkdirp(p, 0755);
+	const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	for (unsigned i = 0; i < sizeof devs / sizeof devs[0]; i++) {
+		char src[64];
+		snprintf(src, sizeof src, "/dev/%s", devs[i]);
+		if (access(src, F_OK) < 0) continue;
+		snprintf(p, sizeof p, "%s/dev/%s", r, devs[i]);
+		ls_bind(src, p, 1, 0);
+	}
+	const char *links[][2] = {{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
+		{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"}};
+	for (unsigned i = 0; i < sizeof links / sizeof links[0]; i++) {
+		snprintf(p, sizeof p, "%s/dev/%s", r, links[i][0]);
+		if (symlink(links[i][1], p) < 0) ls_failf("mount", "symlink", p);
+	}
+	snprintf(p, sizeof p, "%s/proc", r);
+	ls_mkdirp(p, 0555);
+	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) ls_failf("mount", "mounting", "/proc");
+	for (int i = 0; i < c->nmkdirs; i++) {
+		snprintf(p, sizeof p, "%s%s", r, c->mkdirs[i]);
+		ls_mkdirp(p, 0755);
+	}
+	if (chdir(r) < 0) ls_failf("mount", "chdir", r);
+	if (syscall(SYS_pivot_root, ".", ".") < 0) ls_failf("mount", "pivot_root", "");
+	if (umount2(".", MNT_DETACH) < 0) ls_failf("mount", "detaching the host root", "");
+	if (chdir("/") < 0) ls_failf("mount", "chdir", "/");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		ls_failf("mount", "making / read-only", "");
+}
+
+static int ls_last_cap(void) {
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return 40;
+	char b[16] = {0};
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	return n > 0 ? atoi(b) : 40;
+}
+
+static void ls_drop(struct ls_config *c) {
+	int last = ls_last_cap();
+	if (c->uid < 0) {
+		if (geteuid() != 0) return;
+		for (int cp = 0; cp <= last; cp++) prctl(PR_CAPBSET_DROP, cp, 0, 0, 0);
+		if (prctl(PR_SET_SECUREBITS, 0xf, 0, 0, 0) < 0) ls_failf("privileges", "securebits", "");
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct data[2];
+		memset(data, 0, sizeof data);
+		if (syscall(SYS_capset, &hdr, data) < 0) ls_failf("privileges", "capset", "");
+		return;
+	}
+	for (int cp = 0; cp <= last; cp++) prctl(PR_CAPBSET_DROP, cp, 0, 0, 0);
+	if (setgroups(0, NULL) < 0) ls_failf("privileges", "setgroups", "");
+	if (setresgid(c->gid, c->gid, c->gid) < 0) ls_failf("privileges", "setresgid", "");
+	if (setresuid(c->uid, c->uid, c->uid) < 0) ls_failf("privileges", "setresuid", "");
+}
+
+static void ls_probe_checks(struct ls_config *c) {
+	struct rlimit lim;
+	if (c->nproc > 0 && (getrlimit(RLIMIT_NPROC, &lim) < 0 || lim.rlim_cur != c->nproc))
+		ls_fail("probe", NULL, 0, "RLIMIT_NPROC not applied");
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) ls_fail("probe", NULL, 0, "no_new_privs not set");
+	if (c->root) {
+		if (access("/proc/self/status", F_OK) < 0) ls_fail("probe", NULL, 0, "no /proc in the box");
+		if (getpid() != 1) ls_fail("probe", NULL, 0, "not pid 1 of a pid namespace");
+		struct statfs sf;
+		if (statfs("/tmp", &sf) < 0 || sf.f_type != 0x01021994) ls_fail("probe", NULL, 0, "/tmp is not a tmpfs");
+	}
+	if (c->uid >= 0 && (long)getuid() != c->uid) ls_fail("probe", NULL, 0, "uid not switched");
+}
+
+__attribute__((constructor)) static void lambada_sandbox_shim(void) {
+	const char *mark = getenv("_LAMBADA_SANDBOX_SHIM");
+	if (!mark || strcmp(mark, "1") != 0) return;
+	if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0) ls_failf("setup", "status fd", "");
+	fcntl(5, F_SETFD, FD_CLOEXEC); // the go-ahead pipe, when there is one
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (len + 1 >= cap) { cap *= 2; buf = realloc(buf, cap); }
+		if (!buf) ls_fail("setup", NULL, ENOMEM, NULL);
+		ssize_t n = read(3, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR) continue;
+		if (n < 0) ls_failf("setup", "reading config", "");
+		if (n == 0) break;
+		len += n;
+	}
+	buf[len] = 0;
+	close(3);
+	static struct ls_config c;
+	c.uid = c.gid = -1;
+	c.tmpmb = 512;
+	for (size_t off = 0; off < len;) {
+		char *rec = buf + off;
+		size_t n = strlen(rec);
+		off += n + 1;
+		char *v = strchr(rec, '=');
+		if (!v) continue;
+		*v++ = 0;
+		if (!strcmp(rec, "path")) c.path = v;
+		else if (!strcmp(rec, "arg") && c.nargs < LS_MAX) c.args[c.nargs++] = v;
+		else if (!strcmp(rec, "env") && c.nenv < LS_MAX * 4) c.env[c.nenv++] = v;
+		else if (!strcmp(rec, "dir")) c.dir = v;
+		else if (!strcmp(rec, "root")) c.root = !strcmp(v, "1");
+		else if (!strcmp(rec, "tmpmb")) c.tmpmb = atoi(v);
+		else if (!strcmp(rec, "sysdir") && c.nsysdirs < 32) c.sysdirs[c.nsysdirs++] = v;
+		else if (!strcmp(rec, "mkdir") && c.nmkdirs < 32) c.mkdirs[c.nmkdirs++] = v;
+		else if ((!strcmp(rec, "ro") || !strcmp(rec, "rw")) && c.nbinds < 64) {
+			c.binds[c.nbinds].src = v;
+			c.binds[c.nbinds].dst = v;
+			c.binds[c.nbinds++].rw = !strcmp(rec, "rw");
+		} else if (!strcmp(rec, "to") && c.nbinds > 0) c.binds[c.nbinds - 1].dst = v;
+		else if (!strcmp(rec, "uid")) c.uid = atol(v);
+		else if (!strcmp(rec, "gid")) c.gid = atol(v);
+		else if (!strcmp(rec, "nofile")) c.nofile = strtoul(v, NULL, 10);
+		else if (!strcmp(rec, "nproc")) c.nproc = strtoul(v, NULL, 10);
+		else if (!strcmp(rec, "probe")) c.probe = !strcmp(v, "1");
+		else if (!strcmp(rec, "userns")) c.userns = !strcmp(v, "1");
+	}
+	if (!c.path) ls_fail("setup", NULL, 0, "no path in the config");
+	if (c.root) ls_build_root(&c);
+	if (c.dir && *c.dir && chdir(c.dir) < 0) ls_failf("chdir", "chdir", c.dir);
+	if (c.userns) {
+		// Enter a user namespace of our own now that the root is built
+		// (as host root): the server maps our ids and says go on fd 5.
+		int last = ls_last_cap();
+		for (int cp = 0; cp <= last; cp++) prctl(PR_CAPBSET_DROP, cp, 0, 0, 0);
+		if (unshare(CLONE_NEWUSER) < 0) ls_failf("privileges", "unshare", "CLONE_NEWUSER");
+		if (write(4, "U", 1) != 1) ls_failf("privileges", "signalling", "the server");
+		char go;
+		if (read(5, &go, 1) != 1) ls_fail("privileges", NULL, 0, "the server did not map the user namespace");
+		close(5);
+	}
+	struct rlimit lim;
+	if (c.nofile > 0) {
+		lim.rlim_cur = lim.rlim_max = c.nofile;
+		if (setrlimit(RLIMIT_NOFILE, &lim) < 0) ls_failf("rlimit", "RLIMIT_NOFILE", "");
+	}
+	if (c.nproc > 0) {
+		lim.rlim_cur = lim.rlim_max = c.nproc;
+		if (setrlimit(RLIMIT_NPROC, &lim) < 0) ls_failf("rlimit", "RLIMIT_NPROC", "");
+	}
+	ls_drop(&c);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) ls_failf("privileges", "no_new_privs", "");
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (c.probe) ls_probe_checks(&c);
+	execve(c.path, (char *const *)c.args, (char *const *)c.env);
+	ls_fail("fork/exec", c.path, errno, NULL);
+}
+*/
+import "C"
+
+// CFastPath reports that the C constructor above handles the shim, which
+// can enter a user namespace itself (Config.UnshareUser).
+const CFastPath = true
