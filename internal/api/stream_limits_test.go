@@ -233,7 +233,11 @@ func TestStreamClientGoesAway(t *testing.T) {
 	const rounds = 5
 	for i := range rounds {
 		ctx, cancel := context.WithCancel(context.Background())
-		out, err := c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{
+		// A client per stream: smithy-go's event decoder state is shared
+		// by a client's streams, and the abandoned stream's reader may
+		// still be running (a data race inside the SDK otherwise).
+		sc := servertest.NewClient(s.URL(), s.Creds)
+		out, err := sc.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{
 			FunctionName: aws.String("leaver"), Payload: []byte(`{"op":"stream","n":6,"ms":100}`),
 		})
 		if err != nil {
@@ -246,6 +250,9 @@ func TestStreamClientGoesAway(t *testing.T) {
 		}
 		cancel()
 		st.Close()
+		for range st.Events() {
+			// Wait for the SDK's reader goroutine to end.
+		}
 		// The function finishes its response (drained by the server) and
 		// its environment serves the next call warm once it is done.
 		time.Sleep(700 * time.Millisecond)
