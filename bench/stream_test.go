@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -189,23 +188,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 
 	runtime.GC()
 	base := servertest.LiveHeap()
-	var peak uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				peak = max(peak, servertest.LiveHeap())
-			}
-		}
-	}()
+	stop := servertest.PeakLiveHeap()
 	var lambada []time.Duration
 	b.ResetTimer()
 	for range b.N {
@@ -218,8 +201,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	close(stop)
-	wg.Wait()
+	peak := stop()
 	var raw []time.Duration
 	body := fmt.Appendf(nil, `{"op":"bytes","n":%d}`, size)
 	for range b.N {

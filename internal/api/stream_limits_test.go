@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -95,21 +94,7 @@ func TestStreamLimits(t *testing.T) {
 		pidOf(t, c, "big")
 		runtime.GC()
 		base := servertest.LiveHeap()
-		var peak uint64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-time.After(5 * time.Millisecond):
-					peak = max(peak, servertest.LiveHeap())
-				}
-			}
-		}()
+		stop := servertest.PeakLiveHeap()
 		var d digitCounter
 		chunks := 0
 		ic := drain(t, c, &lambda.InvokeWithResponseStreamInput{
@@ -121,8 +106,7 @@ func TestStreamLimits(t *testing.T) {
 			}
 			d.add(b)
 		})
-		close(stop)
-		wg.Wait()
+		peak := stop()
 		if d.n != size || d.bad || ic.ErrorCode != nil {
 			t.Fatalf("got %d bytes (pattern broken: %v), InvokeComplete %v", d.n, d.bad, aws.ToString(ic.ErrorCode))
 		}

@@ -71,3 +71,25 @@ func LiveHeap() uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
+
+// PeakLiveHeap samples LiveHeap every few milliseconds until the returned
+// function is called, which returns the highest value seen.
+func PeakLiveHeap() (stop func() uint64) {
+	done := make(chan struct{})
+	result := make(chan uint64)
+	go func() {
+		var peak uint64
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				result <- max(peak, LiveHeap())
+				return
+			case <-t.C:
+				peak = max(peak, LiveHeap())
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-result }
+}
