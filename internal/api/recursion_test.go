@@ -188,7 +188,7 @@ func TestRecursiveLoops(t *testing.T) {
 	t.Run("an external trace header continues its chain", func(t *testing.T) {
 		createEcho(t, c, "traced")
 		// 16 hops of "traced" already in the incoming chain: the next is stopped.
-		s1 := noRetryClient(c)
+		s1 := servertest.NoRetry(c)
 		out, err := s1.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("traced"), Payload: []byte(`{"op":"context"}`)})
 		if err != nil {
 			t.Fatal(err)
@@ -235,10 +235,6 @@ type headerDoer struct {
 func (d headerDoer) Do(r *http.Request) (*http.Response, error) {
 	r.Header.Set(d.k, d.v)
 	return d.next.Do(r)
-}
-
-func noRetryClient(c *lambda.Client) *lambda.Client {
-	return lambda.New(c.Options(), func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
 }
 
 // lockedBuffer is a log sink safe for the server's goroutines.
@@ -316,7 +312,7 @@ func TestFunctionCredentials(t *testing.T) {
 
 func TestRecursionConfigAPI(t *testing.T) {
 	s := servertest.Start(t, servertest.Options{})
-	c := noRetryClient(s.Client)
+	c := servertest.NoRetry(s.Client)
 	ctx := context.Background()
 	createEcho(t, c, "rc")
 

@@ -304,7 +304,7 @@ func TestStreamRequestRules(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		nr := lambda.New(c.Options(), func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+		nr := servertest.NoRetry(c)
 		_, err := readStream(t, nr, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("none"), Payload: []byte(`{}`)})
 		code, msg, status := servertest.APIError(err)
 		if code != "TooManyRequestsException" || status != 429 || msg != "Rate Exceeded." {

@@ -589,14 +589,12 @@ func (s *Service) extraEnv(name string, runtimeEnv map[string]string) map[string
 
 // command is how to start cfg's runtime.
 func (s *Service) command(cfg *function.Config, taskRoot string) (runtimes.Launch, error) {
-	if s.cfg.Runtimes == nil {
-		if function.RuntimeFamily(cfg.Runtime) != "provided" {
-			return runtimes.Launch{}, fmt.Errorf("%w: %s", runtimes.ErrUnsupported, cfg.Runtime)
-		}
-		return runtimes.Launch{Argv: []string{filepath.Join(taskRoot, "bootstrap")}}, nil
+	host := s.cfg.Runtimes
+	if host == nil {
+		host = &runtimes.Host{} // no interpreters: provided.* only
 	}
-	s.cfg.Runtimes.Check(cfg.Name, cfg.Runtime)
-	return s.cfg.Runtimes.Command(cfg.Runtime, taskRoot)
+	host.Check(cfg.Name, cfg.Runtime)
+	return host.Command(cfg.Runtime, taskRoot)
 }
 
 // tail returns the last n bytes of log, cut on a byte boundary.

@@ -23,7 +23,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/lambada-dev/lambada/internal/servertest"
@@ -78,12 +77,7 @@ func wantErr(t *testing.T, err error, code string, status int, msg string) {
 // noRetry is the server's client without the SDK's retries (429 and 5xx
 // would otherwise be retried and hidden).
 func noRetry(s *servertest.Server) *lambda.Client {
-	return lambda.New(lambda.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(s.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider(s.Creds.AccessKeyID, s.Creds.SecretAccessKey, ""),
-		HTTPClient:  servertest.InMemoryBodies{Client: &http.Client{Timeout: 60 * time.Second}},
-		Retryer:     aws.NopRetryer{},
-	})
+	return servertest.NoRetry(s.Client)
 }
 
 // rawResp is an answer to a raw request.

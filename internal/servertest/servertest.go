@@ -168,3 +168,9 @@ func Zip(t testing.TB, files map[string]string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// NoRetry is c without retries, for tests that count what the server did
+// with each refused call (the SDK retries 429 and 5xx).
+func NoRetry(c *lambda.Client) *lambda.Client {
+	return lambda.New(c.Options(), func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+}
