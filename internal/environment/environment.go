@@ -272,6 +272,16 @@ func (e *Env) wait() {
 	close(e.exited)
 }
 
+// Exited reports whether the runtime process has ended (or never started).
+func (e *Env) Exited() bool {
+	select {
+	case <-e.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // killGroup SIGKILLs the runtime's whole process group.
 func (e *Env) killGroup() {
 	if e.startErr != nil || e.cmd.Process == nil {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -263,6 +264,31 @@ func TestInvokeIdleReaping(t *testing.T) {
 	waitGone(t, 10*time.Second, first)
 	if p := pidOf(t, s, "idle", ""); p == first || p == 0 {
 		t.Fatalf("after idling, process %d served again", p)
+	}
+	waitCounter(t, s, "lambada_cold_starts_total", 2)
+}
+
+// An environment whose process dies while idle (killed from outside) is not
+// a warm environment: the next caller gets a fresh one, not the dead
+// process's exit error.
+func TestInvokeIdleEnvironmentDied(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.IdleTimeout = 10 * time.Minute }})
+	create(t, s, "dies", nil)
+	first := pidOf(t, s, "dies", "")
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Fully reaped (not even a zombie), then a moment for the server to
+	// note the exit.
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(first, 0) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not reaped", first)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if p := pidOf(t, s, "dies", ""); p == first || p == 0 {
+		t.Fatalf("the dead environment (pid %d) was handed out again: got pid %d", first, p)
 	}
 	waitCounter(t, s, "lambada_cold_starts_total", 2)
 }

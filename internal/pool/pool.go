@@ -19,6 +19,11 @@ import (
 type Env interface {
 	// Close stops the environment and everything it started.
 	Close() error
+	// Exited reports whether the environment's process has ended. An idle
+	// environment can die (killed from outside, a background timer calling
+	// exit): it is closed instead of being handed to the next caller,
+	// who would otherwise get the dead process's exit error.
+	Exited() bool
 }
 
 // Key names the configuration an environment runs: a function version at
@@ -133,17 +138,26 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 			return nil, ErrClosed
 		}
 		stale := p.takeStaleLocked(key)
-		if list := p.idle[key]; len(list) > 0 {
+		var dead []*entry[E]
+		retire := func() { // outside p.mu
+			p.closeAll(stale, "configuration changed")
+			p.closeAll(dead, "exited while idle")
+		}
+		for list := p.idle[key]; len(list) > 0; list = p.idle[key] {
 			e := list[len(list)-1]
 			p.idle[key] = list[:len(list)-1]
 			if len(p.idle[key]) == 0 {
 				delete(p.idle, key)
 			}
+			if e.env.Exited() {
+				dead = append(dead, e)
+				continue
+			}
 			p.busy[e] = struct{}{}
 			e.lease++
 			n := e.lease
 			p.mu.Unlock()
-			p.closeAll(stale, "configuration changed")
+			retire()
 			return &Lease[E]{Env: e.env, e: e, n: n, p: p}, nil
 		}
 		wait := time.Until(deadline)
@@ -151,7 +165,7 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 			p.waiting[key]++
 			ch := p.released
 			p.mu.Unlock()
-			p.closeAll(stale, "configuration changed")
+			retire()
 			t := time.NewTimer(wait)
 			select {
 			case <-ch:
@@ -170,7 +184,7 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 			continue
 		}
 		p.mu.Unlock()
-		p.closeAll(stale, "configuration changed")
+		retire()
 		break
 	}
 
@@ -278,8 +292,8 @@ func (p *Pool[E]) reap() {
 	}
 }
 
-// Reap closes idle environments past the idle timeout or whose key is no
-// longer valid. The reaper calls it periodically.
+// Reap closes idle environments past the idle timeout, whose process
+// ended, or whose key is no longer valid. The reaper calls it periodically.
 func (p *Pool[E]) Reap() {
 	now := p.cfg.Now()
 	var gone []*entry[E]
@@ -288,7 +302,7 @@ func (p *Pool[E]) Reap() {
 		valid := p.cfg.Valid == nil || p.cfg.Valid(k)
 		kept := list[:0]
 		for _, e := range list {
-			if !valid || now.Sub(e.lastUsed) > p.cfg.IdleTimeout {
+			if !valid || now.Sub(e.lastUsed) > p.cfg.IdleTimeout || e.env.Exited() {
 				gone = append(gone, e)
 			} else {
 				kept = append(kept, e)
@@ -301,7 +315,7 @@ func (p *Pool[E]) Reap() {
 		}
 	}
 	p.mu.Unlock()
-	p.closeAll(gone, "idle or retired")
+	p.closeAll(gone, "idle, exited or retired")
 }
 
 func (p *Pool[E]) closeAll(list []*entry[E], why string) {

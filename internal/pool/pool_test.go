@@ -8,13 +8,16 @@ import (
 	"time"
 )
 
-// testEnv stands for an environment: the pool only ever closes it.
+// testEnv stands for an environment: the pool only asks whether its
+// process ended and closes it.
 type testEnv struct {
 	id     int
 	closed atomic.Bool
+	exited atomic.Bool
 }
 
 func (e *testEnv) Close() error { e.closed.Store(true); return nil }
+func (e *testEnv) Exited() bool { return e.exited.Load() }
 
 type starter struct{ n atomic.Int32 }
 
@@ -61,6 +64,37 @@ func TestBrokenIsClosedNotReused(t *testing.T) {
 		t.Fatal("broken env reused")
 	}
 	b.Release(false)
+}
+
+func TestExitedWhileIdleIsClosedNotReused(t *testing.T) {
+	p := New[*testEnv](Config{})
+	defer p.Close(context.Background())
+	var s starter
+	k := Key{"f", "1", "r"}
+	ctx := context.Background()
+	a, _ := p.Acquire(ctx, k, s.start)
+	b, _ := p.Acquire(ctx, k, s.start)
+	a.Release(false)
+	b.Release(false) // idle: a, b (b most recent)
+	b.Env.exited.Store(true)
+	c, _ := p.Acquire(ctx, k, s.start)
+	if c.Cold || c.Env != a.Env || !b.Env.closed.Load() {
+		t.Fatalf("got env %d cold=%v, dead env closed=%v; want the live env 1", c.Env.id, c.Cold, b.Env.closed.Load())
+	}
+	c.Env.exited.Store(true)
+	c.Release(false)
+	d, _ := p.Acquire(ctx, k, s.start)
+	if !d.Cold || !a.Env.closed.Load() {
+		t.Fatalf("cold=%v, dead env closed=%v; want a new env when every idle one died", d.Cold, a.Env.closed.Load())
+	}
+	d.Release(false)
+
+	// The reaper closes a dead idle environment before anyone asks.
+	d.Env.exited.Store(true)
+	p.Reap()
+	if !d.Env.closed.Load() || p.Stats().Idle != 0 {
+		t.Fatalf("dead idle env closed=%v, idle=%d", d.Env.closed.Load(), p.Stats().Idle)
+	}
 }
 
 func TestRevisionChangeRetiresOldEnvironments(t *testing.T) {
