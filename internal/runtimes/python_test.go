@@ -43,6 +43,17 @@ func TestPythonResults(t *testing.T) {
 		}
 	})
 
+	t.Run("large event and result", func(t *testing.T) {
+		// Both ways near the 6 MB limit: the runtime client's reads and
+		// writes span many socket buffers.
+		p.create(t, "echo-large", "app.lambda_handler", types.RuntimePython312, nil)
+		big := strings.Repeat("0123456789", 500_000)
+		got := pyOK(t, p.invoke(t, "echo-large", `{"s":"`+big+`"}`, nil))
+		if string(got) != `{"s": "`+big+`"}` {
+			t.Errorf("5 MB echo: %d bytes back", len(got))
+		}
+	})
+
 	t.Run("values as AWS marshals them", func(t *testing.T) {
 		// Decimal as its exact text (NaN as NaN), bytes inside a value as a
 		// UTF-8 string; python3.12 and later leave non-ASCII unescaped.

@@ -11,20 +11,21 @@ directory LAMBDA_TASK_ROOT and the handler in _HANDLER.
 """
 
 # Everything the runtime needs is imported before the task root goes on
-# sys.path, so user modules cannot shadow it.
-import decimal
-import http.client
+# sys.path, so user modules cannot shadow it. Only what is cheap: the
+# import time is part of every cold start (http.client alone, with the
+# email parser it pulls in, cost as much as the interpreter's own start;
+# decimal is looked up in sys.modules when a value might be one).
 import importlib
 import json
 import logging
 import math
 import os
 import re
+import socket
 import sys
 import time
 import traceback
 import types
-import uuid
 
 _API_VERSION = "2018-06-01"
 _ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
@@ -82,7 +83,7 @@ class _Encoder(json.JSONEncoder):
     The C encoder cannot write raw text, so a Decimal becomes a unique
     placeholder string that encode() swaps for the number afterwards."""
 
-    _token = "__lambada_decimal_" + uuid.uuid4().hex + "_"
+    _token = "__lambada_decimal_" + os.urandom(16).hex() + "_"
     _token_re = re.compile('"' + _token + '([0-9]+)__"')
 
     def __init__(self):
@@ -93,7 +94,9 @@ class _Encoder(json.JSONEncoder):
         self._raw = []
 
     def default(self, o):
-        if isinstance(o, decimal.Decimal):
+        # No Decimal exists unless something imported decimal.
+        decimal = sys.modules.get("decimal")
+        if decimal is not None and isinstance(o, decimal.Decimal):
             if o.is_nan():
                 return math.nan
             self._raw.append(str(o))
@@ -424,6 +427,11 @@ def build_fault_result(exc_info, invoke_id=None):
 # The Runtime API client: one persistent HTTP/1.1 connection
 
 
+class InvocationRequest(object):
+    def __init__(self, **kwds):
+        self.__dict__.update(kwds)
+
+
 class LambdaRuntimeClientError(Exception):
     def __init__(self, endpoint, response_code, response_body):
         self.endpoint = endpoint
@@ -437,60 +445,165 @@ class LambdaRuntimeClientError(Exception):
 
 
 def _snapshot(cls):
-    """A subclass of cls holding cls's methods as they are now: tracing
-    libraries (X-Ray, OpenTelemetry, Datadog, Sentry) patch http.client's
-    classes in the handler's process, and the runtime's own requests must
-    not go through them."""
+    """A subclass of cls holding cls's methods as they are now: tracing and
+    async libraries (X-Ray, OpenTelemetry, gevent) patch networking classes
+    in the handler's process, and the runtime's own requests must not go
+    through them."""
     attrs = {}
-    for k, v in vars(cls).items():
-        if isinstance(v, (types.FunctionType, staticmethod, classmethod, property)):
-            attrs[k] = v
+    for klass in reversed(cls.__mro__[:-1]):
+        for k, v in vars(klass).items():
+            if isinstance(v, (types.FunctionType, staticmethod, classmethod, property)) or (
+                isinstance(v, types.MethodDescriptorType) and not k.startswith("__")
+            ):
+                attrs[k] = v
     return type("_Runtime" + cls.__name__, (cls,), attrs)
 
 
-_RuntimeHTTPResponse = _snapshot(http.client.HTTPResponse)
-_RuntimeHTTPConnection = _snapshot(http.client.HTTPConnection)
-_RuntimeHTTPConnection.response_class = _RuntimeHTTPResponse
+_RuntimeSocket = _snapshot(socket.socket)
+_getaddrinfo = socket.getaddrinfo
 
 
-class InvocationRequest(object):
-    def __init__(self, **kwds):
-        self.__dict__.update(kwds)
+class _Disconnected(Exception):
+    """The server closed the keep-alive connection before answering."""
+
+
+class _Response(object):
+    def __init__(self, status, headers):
+        self.status = status
+        self._headers = headers  # lower-cased names
+
+    def getheader(self, name):
+        return self._headers.get(name.lower())
+
+
+def _header_bytes(value):
+    """A header value as bytes; CR and LF cannot be part of one."""
+    if not isinstance(value, bytes):
+        value = str(value).encode("latin-1", "replace")
+    return value.replace(b"\r", b" ").replace(b"\n", b" ")
 
 
 class RuntimeClient(object):
+    """HTTP/1.1 over one persistent loopback connection: the little of the
+    protocol the Runtime API uses (Content-Length or chunked bodies,
+    keep-alive), written out here because http.client's import and header
+    parsing cost more than a whole warm invocation of the server's side,
+    as AWS's own runtime client uses a C library for the same reason."""
+
     def __init__(self, address):
         host, _, port = address.rpartition(":")
         if not host:
             host, port = address, "80"
         self._host = host.strip("[]")
         self._port = int(port)
-        self._conn = None
+        self._host_header = address.encode("latin-1")
+        self._sock = None
+        self._rfile = None
         v = sys.version_info
-        self._user_agent = "aws-lambda-python/{}.{}.{}-lambada".format(v.major, v.minor, v.micro)
+        self._user_agent = "aws-lambda-python/{}.{}.{}-lambada".format(
+            v.major, v.minor, v.micro
+        ).encode("latin-1")
+
+    def _connect(self):
+        err = None
+        for family, kind, proto, _, addr in _getaddrinfo(self._host, self._port, 0, socket.SOCK_STREAM):
+            sock = _RuntimeSocket(family, kind, proto)
+            try:
+                # Blocking, whatever socket.setdefaulttimeout() the handler's
+                # code set: `next` is a long poll.
+                sock.settimeout(None)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.connect(addr)
+            except OSError as e:
+                sock.close()
+                err = e
+                continue
+            self._sock = sock
+            self._rfile = sock.makefile("rb")
+            return
+        raise err or OSError("no address for " + self._host)
+
+    def _close(self):
+        if self._sock is not None:
+            self._rfile.close()
+            self._sock.close()
+        self._sock = self._rfile = None
 
     def _request(self, method, path, body=None, headers=None):
-        """One request; a keep-alive connection the server closed in the
-        meantime is reopened once."""
-        hdrs = {"User-Agent": self._user_agent}
+        """One request and its whole answer; a keep-alive connection the
+        server closed in the meantime is reopened once."""
+        head = [
+            method.encode("ascii") + b" " + path.encode("latin-1") + b" HTTP/1.1",
+            b"Host: " + self._host_header,
+            b"User-Agent: " + self._user_agent,
+        ]
         if headers:
-            hdrs.update(headers)
+            for k, v in headers.items():
+                head.append(k.encode("latin-1") + b": " + _header_bytes(v))
+        if body is not None or method == "POST":
+            head.append(b"Content-Length: %d" % len(body or b""))
+        head = b"\r\n".join(head) + b"\r\n\r\n"
         for attempt in (0, 1):
-            fresh = self._conn is None
+            fresh = self._sock is None
             if fresh:
-                # timeout=None: `next` is a long poll, whatever
-                # socket.setdefaulttimeout() the handler's code set.
-                self._conn = _RuntimeHTTPConnection(self._host, self._port, timeout=None)
+                self._connect()
             try:
-                self._conn.request(method, path, body=body, headers=hdrs)
-                resp = self._conn.getresponse()
-                data = resp.read()
-                return resp, data
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self._conn.close()
-                self._conn = None
+                if body and len(body) > 65536:
+                    self._sock.sendall(head)
+                    self._sock.sendall(body)
+                else:
+                    self._sock.sendall(head + (body or b""))
+                return self._read_response()
+            except (_Disconnected, ConnectionResetError, BrokenPipeError):
+                self._close()
                 if fresh or attempt == 1:
                     raise
+            except BaseException:
+                self._close()  # the connection's state is unknown now
+                raise
+
+    def _read_response(self):
+        rfile = self._rfile
+        line = rfile.readline(65537)
+        if not line:
+            raise _Disconnected("Remote end closed connection without response")
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise OSError("bad status line from the Runtime API: %r" % line)
+        status = int(parts[1])
+        headers = {}
+        while True:
+            line = rfile.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            k, _, v = line.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        else:
+            n = int(headers.get("content-length") or 0)
+            body = rfile.read(n) if n else b""
+            if len(body) < n:
+                raise _Disconnected("body cut off")
+        if headers.get("connection", "").lower() == "close":
+            self._close()
+        return _Response(status, headers), body
+
+    def _read_chunked(self):
+        rfile = self._rfile
+        out = []
+        while True:
+            line = rfile.readline(65537)
+            if not line:
+                raise _Disconnected("chunked body cut off")
+            n = int(line.split(b";", 1)[0].strip(), 16)
+            if n == 0:
+                break
+            out.append(rfile.read(n))
+            rfile.readline(3)
+        while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass  # trailers: none the runtime reads
+        return b"".join(out)
 
     def next(self):
         path = "/{}/runtime/invocation/next".format(_API_VERSION)

@@ -15,6 +15,13 @@ def _refuse(self, *args, **kwargs):
 http.client.HTTPConnection.request = _refuse
 http.client.HTTPConnection.getresponse = _refuse
 http.client.HTTPResponse.read = _refuse
+# As gevent-style and tracing libraries do to sockets.
+socket.socket.connect = _refuse
+socket.socket.sendall = _refuse
+socket.socket.makefile = _refuse
+socket.create_connection = _refuse
+socket.getaddrinfo = _refuse
+socket.socket = None
 
 
 def handler(event, context):
