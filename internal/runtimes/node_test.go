@@ -89,6 +89,12 @@ func TestNodeHandlers(t *testing.T) {
 		if string(out.Payload) != `{}` {
 			t.Fatalf("empty payload: %s", out.Payload)
 		}
+		// 5 MB both ways: the runtime client's reads and writes span
+		// many socket buffers.
+		big := `{"op":"echo","s":"` + strings.Repeat("0123456789", 500_000) + `"}`
+		if out = nodeOK(t, c, "basic", big, nil); string(out.Payload) != big {
+			t.Fatalf("5 MB echo: %d bytes back", len(out.Payload))
+		}
 	})
 
 	t.Run("undefined result is null", func(t *testing.T) {

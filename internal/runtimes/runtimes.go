@@ -75,13 +75,16 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("unpacking runtime bootstraps: %w", err)
 	}
 	var err error
-	if h.node, err = find(ctx, cfg.Node, "--version"); err != nil {
+	if h.node, err = find(ctx, cfg.Node, "-p", `process.execPath + "\n" + process.version`); err != nil {
 		h.missing["nodejs"] = err
 	}
-	if h.python, err = find(ctx, cfg.Python, "--version"); err != nil {
+	if h.python, err = find(ctx, cfg.Python, "-c", `import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])`); err != nil {
 		h.missing["python"] = err
-	} else {
-		h.python.Version = strings.TrimPrefix(h.python.Version, "Python ")
+	}
+	for _, in := range []*Interpreter{h.node, h.python} {
+		if in != nil {
+			h.log.Info("runtime interpreter", "path", in.Path, "version", in.Version)
+		}
 	}
 	return h, nil
 }
@@ -108,8 +111,12 @@ func unpack(dir string) error {
 	})
 }
 
-// find resolves an interpreter and asks its version.
-func find(ctx context.Context, name, versionFlag string) (*Interpreter, error) {
+// find resolves an interpreter and asks it, with probe, for the binary it
+// really is and its version (two lines). Environments start that binary:
+// version managers put shell-script shims on PATH (pyenv's python3 costs
+// ~100 ms of bash before the interpreter even starts), and the binary's
+// install prefix is what the sandbox must show.
+func find(ctx context.Context, name string, probe ...string) (*Interpreter, error) {
 	path, err := exec.LookPath(name)
 	if err != nil {
 		return nil, err
@@ -119,11 +126,22 @@ func find(ctx context.Context, name, versionFlag string) (*Interpreter, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, versionFlag).CombinedOutput()
+	out, err := exec.CommandContext(ctx, path, probe...).Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", path, versionFlag, err)
+		return nil, fmt.Errorf("%s %s: %w", path, strings.Join(probe, " "), err)
 	}
-	return &Interpreter{Path: path, Version: strings.TrimSpace(string(out))}, nil
+	real, version, ok := strings.Cut(strings.TrimRight(string(out), "\r\n\t "), "\n")
+	if !ok || strings.TrimSpace(version) == "" {
+		return nil, fmt.Errorf("%s: unexpected answer to the version probe: %q", path, out)
+	}
+	// An interpreter that cannot name itself (sys.executable empty) or
+	// names a file we cannot run keeps the path found on PATH.
+	if real = strings.TrimSpace(real); filepath.IsAbs(real) {
+		if st, err := os.Stat(real); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			path = real
+		}
+	}
+	return &Interpreter{Path: path, Version: strings.TrimSpace(version)}, nil
 }
 
 // Launch is how to start one environment's runtime process.

@@ -9,6 +9,7 @@
 // Node.js standard library only.
 
 import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
@@ -225,37 +226,174 @@ const ERROR_BODY = 'Lambda-Runtime-Function-Error-Body';
 const XRAY_CAUSE = 'Lambda-Runtime-Function-XRay-Error-Cause';
 const validHeaderValue = (v) => typeof v === 'string' && !/[^\t\x20-\x7e\x80-\xff]/.test(v);
 
+// Conn is one HTTP/1.1 keep-alive connection to the Runtime API, spoken
+// directly over a socket: http.request's machinery costs about as much as
+// the rest of a warm invocation (AWS's own Node.js runtime client uses a
+// native addon for the same reason). Requests are answered in order. The
+// socket holds the event loop open only while a request is in flight:
+// callbackWaitsForEmptyEventLoop watches for the loop to empty.
+class Conn {
+  constructor(hostname, port) {
+    this.hostname = hostname;
+    this.port = port;
+    this.socket = null;
+    this.used = false; // a response came back on this socket
+    this.pending = []; // {resolve, fail}
+  }
+
+  open() {
+    const socket = net.connect({ host: this.hostname, port: this.port, noDelay: true });
+    this.socket = socket;
+    this.used = false;
+    this.buf = Buffer.alloc(0);
+    this.chunks = [];
+    this.len = 0;
+    this.need = 0; // bytes the response being read needs, when known
+    socket.on('data', (d) => {
+      // Bytes are only joined once a whole response is there: a 6 MB
+      // event arrives in ~100 reads.
+      this.chunks.push(d);
+      this.len += d.length;
+      if (this.len < this.need) return;
+      this.buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+      this.chunks = [this.buf];
+      this.parse();
+    });
+    const gone = (err) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      const pending = this.pending;
+      this.pending = [];
+      for (const p of pending) p.fail(err || Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    };
+    socket.on('error', gone);
+    socket.on('close', () => gone());
+  }
+
+  // request resolves {status, headers, body}. Sent on a reused socket the
+  // server had already closed, it is sent once more on a new one.
+  request(method, urlPath, headers, body, retry = true) {
+    return new Promise((resolve, reject) => {
+      if (!this.socket) this.open();
+      const reused = this.used;
+      const entry = {
+        resolve,
+        fail: (err) => {
+          if (retry && reused && err.code === 'ECONNRESET') {
+            this.request(method, urlPath, headers, body, false).then(resolve, reject);
+          } else {
+            reject(err);
+          }
+        },
+      };
+      this.pending.push(entry);
+      this.socket.ref();
+      let head = `${method} ${urlPath} HTTP/1.1\r\nHost: ${this.hostname}:${this.port}\r\n`;
+      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+      if (body !== undefined) head += `Content-Length: ${body.length}\r\n`;
+      head += '\r\n';
+      const h = Buffer.from(head, 'latin1');
+      this.socket.write(body !== undefined && body.length ? Buffer.concat([h, body]) : h);
+    });
+  }
+
+  // parse takes complete responses off the buffer, in order.
+  parse() {
+    while (this.pending.length) {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const lines = this.buf.toString('latin1', 0, end).split('\r\n');
+      const status = parseInt(lines[0].split(' ')[1], 10);
+      const headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const c = lines[i].indexOf(':');
+        if (c > 0) headers[lines[i].slice(0, c).trim().toLowerCase()] = lines[i].slice(c + 1).trim();
+      }
+      let body, rest;
+      if ((headers['transfer-encoding'] || '').toLowerCase() === 'chunked') {
+        const r = dechunk(this.buf, end + 4);
+        if (!r) return;
+        [body, rest] = r;
+      } else {
+        const len = parseInt(headers['content-length'] || '0', 10);
+        if (this.buf.length < end + 4 + len) {
+          this.need = end + 4 + len;
+          return;
+        }
+        body = Buffer.from(this.buf.subarray(end + 4, end + 4 + len));
+        rest = end + 4 + len;
+      }
+      this.buf = this.buf.subarray(rest);
+      this.chunks = [this.buf];
+      this.len = this.buf.length;
+      this.need = 0;
+      this.used = true;
+      const p = this.pending.shift();
+      if ((headers.connection || '').toLowerCase() === 'close') {
+        const socket = this.socket;
+        this.socket = null;
+        socket.destroy();
+        // Anything sent after it is lost with the socket.
+        for (const q of this.pending.splice(0)) q.fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      } else if (!this.pending.length) {
+        this.socket.unref();
+      }
+      p.resolve({ status, headers, body });
+    }
+  }
+
+  close() {
+    if (this.socket) this.socket.destroy();
+  }
+}
+
+// dechunk decodes a chunked body starting at off: [body, end offset], or
+// null while it is incomplete.
+function dechunk(buf, off) {
+  const parts = [];
+  for (;;) {
+    const eol = buf.indexOf('\r\n', off);
+    if (eol < 0) return null;
+    const n = parseInt(buf.toString('latin1', off, eol).split(';')[0], 16);
+    if (Number.isNaN(n)) throw new Error('Runtime API: bad chunk size');
+    off = eol + 2;
+    if (n === 0) {
+      // Trailers, then an empty line.
+      for (;;) {
+        const e = buf.indexOf('\r\n', off);
+        if (e < 0) return null;
+        const empty = e === off;
+        off = e + 2;
+        if (empty) return [Buffer.concat(parts), off];
+      }
+    }
+    if (buf.length < off + n + 2) return null;
+    parts.push(buf.subarray(off, off + n));
+    off += n + 2;
+  }
+}
+
 class RuntimeClient {
   constructor(hostPort) {
     if (!hostPort) throw new Error('AWS_LAMBDA_RUNTIME_API is not set');
     const i = hostPort.lastIndexOf(':');
     this.hostname = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
     this.port = parseInt(hostPort.slice(i + 1), 10);
+    this.conn = new Conn(this.hostname, this.port);
+    // Streamed responses go through node:http (chunked, trailers).
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   }
 
-  // request sends one request and resolves {status, headers, body}. A
-  // reused keep-alive socket the server had closed is retried once.
-  request(method, urlPath, headers, body, { agent = this.agent, retry = true } = {}) {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { hostname: this.hostname, port: this.port, method, path: urlPath, headers, agent },
-        (res) => {
-          const chunks = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', (err) => {
-        if (retry && req.reusedSocket && err.code === 'ECONNRESET') {
-          this.request(method, urlPath, headers, body, { agent, retry: false }).then(resolve, reject);
-        } else {
-          reject(err);
-        }
-      });
-      req.end(body);
-    });
+  // request sends one request and resolves {status, headers, body}; fresh
+  // uses a connection of its own, for a dying process's last report.
+  async request(method, urlPath, headers, body, { fresh = false } = {}) {
+    if (!fresh) return this.conn.request(method, urlPath, headers, body);
+    const c = new Conn(this.hostname, this.port);
+    try {
+      return await c.request(method, urlPath, headers, body, false);
+    } finally {
+      c.close();
+    }
   }
 
   async next() {
@@ -268,13 +406,7 @@ class RuntimeClient {
 
   async post(urlPath, bodyString, headers, opts) {
     const body = Buffer.from(bodyString, 'utf8');
-    const res = await this.request(
-      'POST',
-      urlPath,
-      { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers },
-      body,
-      opts,
-    );
+    const res = await this.request('POST', urlPath, { 'Content-Type': 'application/json', ...headers }, body, opts);
     // 413 is the caller's Function.ResponseSizeTooLarge: nothing to add.
     if (res.status !== 202 && res.status !== 413) {
       process.stderr.write(`lambada runtime: POST ${urlPath}: HTTP ${res.status} ${res.body.toString()}\n`);
@@ -572,7 +704,7 @@ let dying = false;
 
 // fatal reports err as the current phase's failure on a connection of its
 // own (a /next may hold the shared one) and exits with code.
-let fatal = (err, code) => die(client.postInitError(err, { agent: false }), code);
+let fatal = (err, code) => die(client.postInitError(err, { fresh: true }), code);
 
 function die(posted, code) {
   if (dying) return;
@@ -742,7 +874,7 @@ class Runtime {
   setFatal(id, stream) {
     fatal = (err, code) => {
       if (stream && !stream._req.writableEnded) die(stream.fail(err), code);
-      else die(client.postError(id, err, { agent: false }), code);
+      else die(client.postError(id, err, { fresh: true }), code);
     };
   }
 
