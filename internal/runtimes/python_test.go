@@ -286,9 +286,10 @@ func TestPythonContextAndEnvironment(t *testing.T) {
 		}
 	})
 
-	t.Run("patched http.client and socket timeout", func(t *testing.T) {
-		// The module patches http.client and sets a 0.3 s default socket
-		// timeout; the idle environment must still serve the next call.
+	t.Run("patched networking and socket timeout", func(t *testing.T) {
+		// The module patches http.client and the socket module, and sets a
+		// 0.3 s default socket timeout; the idle environment must still
+		// serve the next call.
 		p.create(t, "patched", "patched.handler", types.RuntimePython312, nil)
 		var a, b struct{ Pid int }
 		_ = json.Unmarshal(pyOK(t, p.invoke(t, "patched", `{}`, nil)), &a)
