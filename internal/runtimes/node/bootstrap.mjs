@@ -279,7 +279,7 @@ class Conn {
       const entry = {
         resolve,
         fail: (err) => {
-          if (retry && reused && err.code === 'ECONNRESET') {
+          if (retry && reused && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
             this.request(method, urlPath, headers, body, false).then(resolve, reject);
           } else {
             reject(err);
