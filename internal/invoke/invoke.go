@@ -105,7 +105,7 @@ func New(cfg Config, reg *registry.Registry) *Service {
 		code:  newCodeCache(filepath.Join(cfg.DataDir, "code"), reg.Code),
 		tmp:   filepath.Join(cfg.DataDir, "tmp"),
 	}
-	s.pool = pool.New[*env](pool.Config{IdleTimeout: cfg.IdleTimeout, Valid: s.valid, Logger: cfg.Logger})
+	s.pool = pool.New[*env](pool.Config{IdleTimeout: cfg.IdleTimeout, Valid: s.valid, Changed: reg.Changed, Logger: cfg.Logger})
 	labels := []string{"function_name"}
 	s.invocations = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "invocations_total", Help: "Invocations run (AWS metric Invocations)."}, labels)
 	s.errors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "errors_total", Help: "Invocations that ended in a function error (AWS metric Errors)."}, labels)

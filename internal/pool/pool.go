@@ -46,8 +46,13 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Valid reports whether a key still names a live configuration; idle
 	// environments of invalid keys are closed by the reaper. nil = always.
-	Valid  func(Key) bool
-	Logger *slog.Logger
+	Valid func(Key) bool
+	// Changed, when set, returns a channel closed when Valid's answers may
+	// have changed (a function updated or deleted): the reaper runs at
+	// once, so retired environments stop when their configuration goes,
+	// not at the next invocation or tick.
+	Changed func() <-chan struct{}
+	Logger  *slog.Logger
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 }
@@ -71,8 +76,9 @@ type Pool[E Env] struct {
 	waiting   map[Key]int
 	released  chan struct{} // closed and replaced on every release
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop    chan struct{}
+	wg      sync.WaitGroup // the reaper
+	closing sync.WaitGroup // environments being closed in the background
 }
 
 type entry[E Env] struct {
@@ -117,7 +123,7 @@ func New[E Env](cfg Config) *Pool[E] {
 // Start runs the reaper until Close.
 func (p *Pool[E]) Start() {
 	p.wg.Add(1)
-	go p.reap()
+	go p.reap(p.changed()) // taken now: no change after Start goes unseen
 }
 
 // FinishWait bounds how long Acquire waits for a finishing environment of
@@ -139,9 +145,20 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 		}
 		stale := p.takeStaleLocked(key)
 		var dead []*entry[E]
-		retire := func() { // outside p.mu
-			p.closeAll(stale, "configuration changed")
-			p.closeAll(dead, "exited while idle")
+		// retire closes what this Acquire took out of the pool, in the
+		// background: stopping a process (and removing its sandbox) is
+		// no part of this caller's latency. Called with p.mu held; the
+		// closing count is taken under it, so Close always waits for it.
+		retire := func() {
+			if len(stale)+len(dead) == 0 {
+				return
+			}
+			p.closing.Add(1)
+			go func(stale, dead []*entry[E]) {
+				defer p.closing.Done()
+				p.closeAll(stale, "configuration changed")
+				p.closeAll(dead, "exited while idle")
+			}(stale, dead)
 		}
 		for list := p.idle[key]; len(list) > 0; list = p.idle[key] {
 			e := list[len(list)-1]
@@ -156,16 +173,16 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 			p.busy[e] = struct{}{}
 			e.lease++
 			n := e.lease
-			p.mu.Unlock()
 			retire()
+			p.mu.Unlock()
 			return &Lease[E]{Env: e.env, e: e, n: n, p: p}, nil
 		}
 		wait := time.Until(deadline)
 		if p.finishing[key] > p.waiting[key] && wait > 0 {
 			p.waiting[key]++
 			ch := p.released
-			p.mu.Unlock()
 			retire()
+			p.mu.Unlock()
 			t := time.NewTimer(wait)
 			select {
 			case <-ch:
@@ -183,8 +200,8 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 			}
 			continue
 		}
-		p.mu.Unlock()
 		retire()
+		p.mu.Unlock()
 		break
 	}
 
@@ -278,7 +295,7 @@ func (p *Pool[E]) reapInterval() time.Duration {
 	return min(max(p.cfg.IdleTimeout/4, 10*time.Millisecond), 5*time.Second)
 }
 
-func (p *Pool[E]) reap() {
+func (p *Pool[E]) reap(changed <-chan struct{}) {
 	defer p.wg.Done()
 	t := time.NewTicker(p.reapInterval())
 	defer t.Stop()
@@ -287,9 +304,22 @@ func (p *Pool[E]) reap() {
 		case <-p.stop:
 			return
 		case <-t.C:
-			p.Reap()
+		case <-changed:
 		}
+		// The next signal is taken before reaping, so a change made while
+		// Reap runs wakes the next round.
+		changed = p.changed()
+		p.Reap()
 	}
+}
+
+// changed is the channel of the next configuration change, nil without
+// a Changed hook.
+func (p *Pool[E]) changed() <-chan struct{} {
+	if p.cfg.Changed == nil {
+		return nil
+	}
+	return p.cfg.Changed()
 }
 
 // Reap closes idle environments past the idle timeout, whose process
@@ -346,6 +376,7 @@ func (p *Pool[E]) Close(ctx context.Context) error {
 	close(p.stop)
 	p.wg.Wait()
 	p.closeAll(idle, "shutdown")
+	defer p.closing.Wait()
 
 	for {
 		p.mu.Lock()

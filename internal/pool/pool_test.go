@@ -14,10 +14,28 @@ type testEnv struct {
 	id     int
 	closed atomic.Bool
 	exited atomic.Bool
+	gate   chan struct{} // when set, Close waits for it: a process slow to stop
 }
 
-func (e *testEnv) Close() error { e.closed.Store(true); return nil }
+func (e *testEnv) Close() error {
+	if e.gate != nil {
+		<-e.gate
+	}
+	e.closed.Store(true)
+	return nil
+}
 func (e *testEnv) Exited() bool { return e.exited.Load() }
+
+// closedSoon waits (up to 5 s) until e is closed: Acquire closes what it
+// retires in the background.
+func closedSoon(e *testEnv) bool {
+	for deadline := time.Now().Add(5 * time.Second); !e.closed.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
 
 type starter struct{ n atomic.Int32 }
 
@@ -78,22 +96,88 @@ func TestExitedWhileIdleIsClosedNotReused(t *testing.T) {
 	b.Release(false) // idle: a, b (b most recent)
 	b.Env.exited.Store(true)
 	c, _ := p.Acquire(ctx, k, s.start)
-	if c.Cold || c.Env != a.Env || !b.Env.closed.Load() {
+	c.Release(false)
+	if c.Cold || c.Env != a.Env || !closedSoon(b.Env) {
 		t.Fatalf("got env %d cold=%v, dead env closed=%v; want the live env 1", c.Env.id, c.Cold, b.Env.closed.Load())
 	}
 	c.Env.exited.Store(true)
-	c.Release(false)
 	d, _ := p.Acquire(ctx, k, s.start)
-	if !d.Cold || !a.Env.closed.Load() {
+	d.Release(false)
+	if !d.Cold || !closedSoon(a.Env) {
 		t.Fatalf("cold=%v, dead env closed=%v; want a new env when every idle one died", d.Cold, a.Env.closed.Load())
 	}
-	d.Release(false)
 
 	// The reaper closes a dead idle environment before anyone asks.
 	d.Env.exited.Store(true)
 	p.Reap()
 	if !d.Env.closed.Load() || p.Stats().Idle != 0 {
 		t.Fatalf("dead idle env closed=%v, idle=%d", d.Env.closed.Load(), p.Stats().Idle)
+	}
+}
+
+// Retiring is off the caller's path, but never outlives the pool: Close
+// returns only once every environment is closed.
+func TestRetiringIsBackgroundButCloseWaitsForIt(t *testing.T) {
+	p := New[*testEnv](Config{})
+	var s starter
+	old, _ := p.Acquire(context.Background(), Key{"f", "$LATEST", "r1"}, s.start)
+	old.Env.gate = make(chan struct{})
+	old.Release(false)
+	// The old environment cannot finish closing until the gate opens:
+	// Acquire returning at all shows it did not wait for it.
+	n, err := p.Acquire(context.Background(), Key{"f", "$LATEST", "r2"}, s.start)
+	if err != nil || !n.Cold {
+		t.Fatalf("acquire: %v", err)
+	}
+	n.Release(false)
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(context.Background()) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while an environment was still closing")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(old.Env.gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if !old.Env.closed.Load() || !n.Env.closed.Load() {
+		t.Fatalf("Close returned before every environment was closed: old %v new %v", old.Env.closed.Load(), n.Env.closed.Load())
+	}
+}
+
+// A configuration change wakes the reaper: the retired environment stops
+// then, not at the next tick (5 s away with this idle timeout).
+func TestChangeWakesTheReaper(t *testing.T) {
+	var mu sync.Mutex
+	changed := make(chan struct{})
+	gone := map[string]bool{}
+	p := New[*testEnv](Config{
+		IdleTimeout: 10 * time.Minute,
+		Valid:       func(k Key) bool { mu.Lock(); defer mu.Unlock(); return !gone[k.Function] },
+		Changed:     func() <-chan struct{} { mu.Lock(); defer mu.Unlock(); return changed },
+	})
+	p.Start()
+	defer p.Close(context.Background())
+	var s starter
+	a, _ := p.Acquire(context.Background(), Key{"a", "1", "r"}, s.start)
+	b, _ := p.Acquire(context.Background(), Key{"b", "1", "r"}, s.start)
+	a.Release(false)
+	b.Release(false)
+	mu.Lock()
+	gone["a"] = true
+	close(changed)
+	changed = make(chan struct{})
+	mu.Unlock()
+	deadline := time.Now().Add(2 * time.Second)
+	for !a.Env.closed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the retired environment still runs 2 s after the change")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if b.Env.closed.Load() {
+		t.Fatal("an environment of an unchanged function was closed")
 	}
 }
 
@@ -106,10 +190,10 @@ func TestRevisionChangeRetiresOldEnvironments(t *testing.T) {
 	other, _ := p.Acquire(context.Background(), Key{"g", "$LATEST", "r1"}, s.start)
 	other.Release(false)
 	n, _ := p.Acquire(context.Background(), Key{"f", "$LATEST", "r2"}, s.start)
-	if !n.Cold || !old.Env.closed.Load() || other.Env.closed.Load() {
+	n.Release(false)
+	if !n.Cold || !closedSoon(old.Env) || other.Env.closed.Load() {
 		t.Fatalf("cold=%v oldClosed=%v otherClosed=%v", n.Cold, old.Env.closed.Load(), other.Env.closed.Load())
 	}
-	n.Release(false)
 }
 
 func TestReapIdleAndInvalid(t *testing.T) {

@@ -124,6 +124,14 @@ func (r *Registry) Close(ctx context.Context) error {
 	}
 }
 
+// Changed returns a channel closed at the view's next change (any
+// function's document written or deleted, on any node).
+func (r *Registry) Changed() <-chan struct{} {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.moved
+}
+
 // Ready is closed once the view is loaded.
 func (r *Registry) Ready() <-chan struct{} { return r.ready }
 
