@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func probe(t *testing.T) *Host {
@@ -104,6 +105,48 @@ func TestBoxOOM(t *testing.T) {
 	}
 	if kb := b.PeakMemoryKB(); kb < 32<<10 || kb > (32+MemoryOverheadMB)<<10 {
 		t.Errorf("peak %d KB for a limit of %d+%d MB", kb, 32, MemoryOverheadMB)
+	}
+}
+
+// The runtime (and the children it starts) runs inside every group of its
+// box, whichever of shim or server moved it there.
+func TestBoxJoinsItsGroups(t *testing.T) {
+	h := probe(t)
+	if !h.Active(CgroupMemory) && !h.Active(CgroupPids) {
+		t.Skip("no cgroups")
+	}
+	var out bytes.Buffer
+	b, err := h.Prepare(Spec{
+		Path: "/bin/sh", Args: []string{"sh", "-c", `sleep 30 & echo started; wait`},
+		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/", CodeDir: t.TempDir(), MemoryMB: 64, Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { b.Kill(); _ = b.Cmd.Wait(); b.Finish() }()
+	cg := b.group()
+	first := "memory"
+	if !h.cg.ctrl[first] {
+		first = "pids"
+	}
+	var procs []int
+	for deadline := time.Now().Add(5 * time.Second); len(procs) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the box's %s group holds %v, want the runtime and its child (%s)", first, procs, out.String())
+		}
+		procs = readProcs(filepath.Dir(cg.file(first, "cgroup.procs")))
+	}
+	for _, c := range []string{"memory", "pids", "cpu"} {
+		if !h.cg.ctrl[c] {
+			continue
+		}
+		got := readProcs(filepath.Dir(cg.file(c, "cgroup.procs")))
+		if !slices.Contains(got, b.Cmd.Process.Pid) || len(got) != 2 {
+			t.Errorf("%s group holds %v; want the runtime %d and its child", c, got, b.Cmd.Process.Pid)
+		}
 	}
 }
 

@@ -279,6 +279,21 @@ func sharesToWeight(s uint64) uint64 {
 	return 1 + ((s-2)*9999)/262142
 }
 
+// taskFiles are the v1 "tasks" files of the box's groups, for the shim to
+// join itself (shim.Config.JoinTasks); nil on v2.
+func (b *cgroupBox) taskFiles() []string {
+	if b.v2 != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range []string{"memory", "pids", "cpu"} {
+		if b.root.ctrl[c] {
+			out = append(out, b.file(c, "tasks"))
+		}
+	}
+	return out
+}
+
 func (b *cgroupBox) add(pid int) error {
 	if b.v2 != nil {
 		return b.v2.AddProc(uint64(pid))

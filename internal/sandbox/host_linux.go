@@ -379,7 +379,13 @@ func (b *Box) Start() error {
 		return fail(err)
 	}
 	if cg := b.group(); cg != nil {
-		if err := cg.add(b.Cmd.Process.Pid); err != nil {
+		// A shim still running as host root joins v1 groups itself, which
+		// skips a kernel RCU wait (shim.Config.JoinTasks); otherwise the
+		// server moves it. Either way before it reads its configuration
+		// to the end, so before the runtime starts.
+		if tasks := cg.taskFiles(); tasks != nil && b.Cmd.SysProcAttr.Cloneflags&syscall.CLONE_NEWUSER == 0 {
+			b.cfg.JoinTasks = tasks
+		} else if err := cg.add(b.Cmd.Process.Pid); err != nil {
 			return fail(fmt.Errorf("sandbox: joining the cgroup: %w", err))
 		}
 	}

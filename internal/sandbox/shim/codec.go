@@ -55,6 +55,9 @@ func (c *Config) Encode() []byte {
 	if c.UnshareUser {
 		put("userns", "1")
 	}
+	for _, t := range c.JoinTasks {
+		put("cgjoin", t)
+	}
 	return b
 }
 
@@ -103,6 +106,8 @@ func Decode(b []byte) Config {
 			c.Probe = s == "1"
 		case "userns":
 			c.UnshareUser = s == "1"
+		case "cgjoin":
+			c.JoinTasks = append(c.JoinTasks, s)
 		}
 	}
 	return c

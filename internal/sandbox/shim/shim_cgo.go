@@ -46,6 +46,8 @@ struct ls_config {
 	int nbinds;
 	long uid, gid;
 	unsigned long nofile, nproc;
+	const char *cgjoin[8];
+	int ncgjoin;
 };
 
 static void ls_fail(const char *op, const char *path, int err, const char *msg) {
@@ -267,8 +269,15 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 		else if (!strcmp(rec, "nproc")) c.nproc = strtoul(v, NULL, 10);
 		else if (!strcmp(rec, "probe")) c.probe = !strcmp(v, "1");
 		else if (!strcmp(rec, "userns")) c.userns = !strcmp(v, "1");
+		else if (!strcmp(rec, "cgjoin") && c.ncgjoin < 8) c.cgjoin[c.ncgjoin++] = v;
 	}
 	if (!c.path) ls_fail("setup", NULL, 0, "no path in the config");
+	// Join the box's cgroups by moving this (only) thread: Config.JoinTasks.
+	for (int i = 0; i < c.ncgjoin; i++) {
+		int fd = open(c.cgjoin[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1) ls_failf("cgroup", "joining", c.cgjoin[i]);
+		close(fd);
+	}
 	if (c.root) ls_build_root(&c);
 	if (c.dir && *c.dir && chdir(c.dir) < 0) ls_failf("chdir", "chdir", c.dir);
 	if (c.userns) {
