@@ -77,7 +77,8 @@ type Service struct {
 	recursive   *prometheus.CounterVec
 }
 
-// env is a pooled environment with the private /tmp it owns.
+// env is a pooled environment with the private /tmp folder it owns ("" when
+// its sandbox mounts one).
 type env struct {
 	*environment.Env
 	tmp string
@@ -554,9 +555,13 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
-	tmp, err := os.MkdirTemp(s.tmp, "env-")
-	if err != nil {
-		return nil, awserr.Internal(err)
+	// A host folder for TMPDIR, unless the sandbox mounts the
+	// environment's own /tmp (then nothing on the host would use it).
+	var tmp string
+	if !s.cfg.Sandbox.Mounts() {
+		if tmp, err = os.MkdirTemp(s.tmp, "env-"); err != nil {
+			return nil, awserr.Internal(err)
+		}
 	}
 	e, err := environment.Start(ctx, environment.Spec{
 		FunctionName: cfg.Name, Version: cfg.Version, Handler: cfg.Handler, Runtime: cfg.Runtime,

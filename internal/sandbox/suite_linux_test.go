@@ -316,6 +316,10 @@ func identity(st *suite) {
 		if r.Env["LAMBDA_TASK_ROOT"] != sandbox.TaskRoot || r.Cwd != sandbox.TaskRoot || r.Env["TMPDIR"] != sandbox.TmpDir {
 			t.Errorf("task root %q, cwd %q, TMPDIR %q", r.Env["LAMBDA_TASK_ROOT"], r.Cwd, r.Env["TMPDIR"])
 		}
+		// The box mounts its own /tmp: no host folder is made for it.
+		if left, _ := filepath.Glob(filepath.Join(st.s.DataDir, "tmp", "env-*")); len(left) > 0 {
+			t.Errorf("host tmp folders made for boxed environments: %v", left)
+		}
 		allowed := map[string]bool{"bin": true, "dev": true, "etc": true, "lib": true, "lib32": true, "lib64": true, "libx32": true,
 			"opt": true, "proc": true, "sbin": true, "tmp": true, "usr": true, "var": true}
 		for _, n := range r.Names {
