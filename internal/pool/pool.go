@@ -134,7 +134,8 @@ const FinishWait = 50 * time.Millisecond
 // environment that already answered its caller and is only finishing is
 // about to be idle: Acquire waits for it (up to FinishWait) rather than
 // paying a cold start. Idle environments of the same function version at
-// another revision are closed on the way: their configuration changed.
+// another revision (their configuration changed) and idle ones whose
+// process ended are taken out on the way and closed in the background.
 func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Context) (E, error)) (*Lease[E], error) {
 	deadline := p.cfg.Now().Add(FinishWait)
 	for {
