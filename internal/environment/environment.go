@@ -615,7 +615,11 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 }
 
 // maxMemoryMB is the process's peak resident memory: VmHWM while it runs,
-// the rusage of its exit after.
+// the rusage of its exit after; in a sandbox, the peak of its memory
+// cgroup. Where the cgroup enforces the limit the figure is capped at
+// MemorySize, as AWS never reports more: the group's limit has a small
+// allowance above it (sandbox.MemoryOverheadMB), and the kernel lets a
+// process being OOM-killed charge a little past even that while it dies.
 func (e *Env) maxMemoryMB() int64 {
 	e.sampleMemoryEvery(memorySampleInterval)
 	e.mu.Lock()
@@ -624,7 +628,11 @@ func (e *Env) maxMemoryMB() int64 {
 	if kb == 0 {
 		kb = e.maxRSSKB
 	}
-	return (kb + 1023) / 1024
+	mb := (kb + 1023) / 1024
+	if e.box != nil && e.spec.MemoryMB > 0 && e.spec.Sandbox.Active(sandbox.CgroupMemory) {
+		mb = min(mb, int64(e.spec.MemoryMB))
+	}
+	return mb
 }
 
 // sampleMemory records the process's VmHWM while it is alive.

@@ -103,7 +103,11 @@ func TestBoxOOM(t *testing.T) {
 	if !b.OOMKilled() || strings.Contains(out.String(), "survived") {
 		t.Errorf("not OOM-killed: %s", out.String())
 	}
-	if kb := b.PeakMemoryKB(); kb < 32<<10 || kb > (32+MemoryOverheadMB)<<10 {
+	// The kernel lets a task that is being killed charge a few pages past
+	// the limit while it exits (memcg force-charges dying tasks): the
+	// group's own peak may pass the limit by that much.
+	const dyingSlackKB = 2 << 10
+	if kb := b.PeakMemoryKB(); kb < 32<<10 || kb > (32+MemoryOverheadMB)<<10+dyingSlackKB {
 		t.Errorf("peak %d KB for a limit of %d+%d MB", kb, 32, MemoryOverheadMB)
 	}
 }
