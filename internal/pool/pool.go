@@ -146,21 +146,6 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 		}
 		stale := p.takeStaleLocked(key)
 		var dead []*entry[E]
-		// retire closes what this Acquire took out of the pool, in the
-		// background: stopping a process (and removing its sandbox) is
-		// no part of this caller's latency. Called with p.mu held; the
-		// closing count is taken under it, so Close always waits for it.
-		retire := func() {
-			if len(stale)+len(dead) == 0 {
-				return
-			}
-			p.closing.Add(1)
-			go func(stale, dead []*entry[E]) {
-				defer p.closing.Done()
-				p.closeAll(stale, "configuration changed")
-				p.closeAll(dead, "exited while idle")
-			}(stale, dead)
-		}
 		for list := p.idle[key]; len(list) > 0; list = p.idle[key] {
 			e := list[len(list)-1]
 			p.idle[key] = list[:len(list)-1]
@@ -174,7 +159,7 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 			p.busy[e] = struct{}{}
 			e.lease++
 			n := e.lease
-			retire()
+			p.retireLocked(stale, dead)
 			p.mu.Unlock()
 			return &Lease[E]{Env: e.env, e: e, n: n, p: p}, nil
 		}
@@ -182,7 +167,7 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 		if p.finishing[key] > p.waiting[key] && wait > 0 {
 			p.waiting[key]++
 			ch := p.released
-			retire()
+			p.retireLocked(stale, dead)
 			p.mu.Unlock()
 			t := time.NewTimer(wait)
 			select {
@@ -201,7 +186,7 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 			}
 			continue
 		}
-		retire()
+		p.retireLocked(stale, dead)
 		p.mu.Unlock()
 		break
 	}
@@ -220,6 +205,23 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 	p.busy[e] = struct{}{}
 	p.mu.Unlock()
 	return &Lease[E]{Env: env, Cold: true, e: e, n: 1, p: p}, nil
+}
+
+// retireLocked closes what an Acquire took out of the pool (stale: its
+// configuration changed; dead: its process ended) in the background:
+// stopping a process and removing its sandbox is no part of the caller's
+// latency. p.mu is held, so the closing count is taken before any Close
+// can wait for it.
+func (p *Pool[E]) retireLocked(stale, dead []*entry[E]) {
+	if len(stale)+len(dead) == 0 {
+		return
+	}
+	p.closing.Add(1)
+	go func() {
+		defer p.closing.Done()
+		p.closeAll(stale, "configuration changed")
+		p.closeAll(dead, "exited while idle")
+	}()
 }
 
 // Finishing says the leased environment answered its caller and will be
