@@ -141,13 +141,13 @@ func TestBoxJoinsItsGroups(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the box's %s group holds %v, want the runtime and its child (%s)", first, procs, out.String())
 		}
-		procs = readProcs(filepath.Dir(cg.file(first, "cgroup.procs")))
+		procs = readProcs(cg.file(first, ""))
 	}
-	for _, c := range []string{"memory", "pids", "cpu"} {
+	for _, c := range v1Controllers {
 		if !h.cg.ctrl[c] {
 			continue
 		}
-		got := readProcs(filepath.Dir(cg.file(c, "cgroup.procs")))
+		got := readProcs(cg.file(c, ""))
 		if !slices.Contains(got, b.Cmd.Process.Pid) || len(got) != 2 {
 			t.Errorf("%s group holds %v; want the runtime %d and its child", c, got, b.Cmd.Process.Pid)
 		}

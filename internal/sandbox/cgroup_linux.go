@@ -32,7 +32,7 @@ const (
 type cgroupRoot struct {
 	v2   bool
 	key  string
-	ctrl map[string]bool // v1 controllers available: "memory", "pids", "cpu"
+	ctrl map[string]bool // the v1Controllers available
 }
 
 // box is one environment's group.
@@ -45,6 +45,10 @@ type cgroupBox struct {
 	// and every invocation's REPORT reads it. Callers serialise.
 	peak *os.File
 }
+
+// v1Controllers are the cgroup v1 hierarchies lambada uses, each its own
+// mount under cgroupMount.
+var v1Controllers = []string{"memory", "pids", "cpu"}
 
 func (r *cgroupRoot) version() string {
 	if r.v2 {
@@ -68,7 +72,7 @@ func openCgroups(key string) (*cgroupRoot, error) {
 			r.ctrl[c] = true
 		}
 	case cgroups.Legacy, cgroups.Hybrid:
-		for _, c := range []string{"memory", "pids", "cpu"} {
+		for _, c := range v1Controllers {
 			if _, err := os.Stat(filepath.Join(cgroupMount, c, "cgroup.procs")); err == nil {
 				r.ctrl[c] = true
 			}
@@ -97,7 +101,7 @@ func (r *cgroupRoot) dirs(name string) []string {
 		return []string{filepath.Join(cgroupMount, rel)}
 	}
 	var out []string
-	for _, c := range []string{"memory", "pids", "cpu"} {
+	for _, c := range v1Controllers {
 		if r.ctrl[c] {
 			out = append(out, filepath.Join(cgroupMount, c, rel))
 		}
@@ -286,7 +290,7 @@ func (b *cgroupBox) taskFiles() []string {
 		return nil
 	}
 	var out []string
-	for _, c := range []string{"memory", "pids", "cpu"} {
+	for _, c := range v1Controllers {
 		if b.root.ctrl[c] {
 			out = append(out, b.file(c, "tasks"))
 		}

@@ -63,10 +63,11 @@ type Config struct {
 	UnshareUser bool
 	// Probe: check inside the box that the setup took effect.
 	Probe bool
-	// JoinTasks are cgroup v1 "tasks" files the shim writes "0" to first, moving itself into the box's groups. A thread
-	// that moves itself skips the kernel's global threadgroup lock, whose
-	// RCU grace period costs ~5–15 ms per cold start on a quiet host when
-	// the server writes the pid to cgroup.procs instead.
+	// JoinTasks are cgroup v1 "tasks" files the shim writes "0" to first,
+	// moving itself into the box's groups. A thread that moves itself
+	// skips the kernel's global threadgroup lock, whose RCU grace period
+	// costs ~5–15 ms per cold start on a quiet host when the server
+	// writes the pid to cgroup.procs instead.
 	JoinTasks []string
 }
 
