@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,19 +66,12 @@ func BenchmarkIsolation(b *testing.B) {
 		}
 	}
 
-	ctx := context.Background()
 	envEvent := []byte(`{"op":"env"}`)
 	last := []string{"", ""}
 	cold := []latencies{make(latencies, 0, b.N), make(latencies, 0, b.N)}
 	for n := range b.N {
 		for i, ib := range benches {
-			b.StopTimer()
-			if _, err := ib.s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-				FunctionName: aws.String("echo"), Description: aws.String("cold " + strconv.Itoa(n)),
-			}); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
+			ib.retireWarm(b, "echo", n)
 			d, got, err := do(ib.hc, ib.req(b, envEvent))
 			if err != nil {
 				b.Fatal(err)

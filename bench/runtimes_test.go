@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os/exec"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +101,6 @@ func execFloor(b *testing.B, argv []string) time.Duration {
 // `node -e 0` and `python3 -c 0`, exec to exit.
 func BenchmarkRuntimeColdStart(b *testing.B) {
 	ib := newRuntimeBench(b, runtimeFns)
-	ctx := context.Background()
 	argv := map[string][]string{}
 	for _, f := range runtimeFns {
 		ib.invokeFn(b, f.name, echoPayload) // code cache, connections warm
@@ -126,13 +124,7 @@ func BenchmarkRuntimeColdStart(b *testing.B) {
 	cold := map[string]latencies{}
 	for i := range b.N {
 		for _, f := range runtimeFns { // interleaved, so load hits all alike
-			b.StopTimer()
-			if _, err := ib.s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-				FunctionName: aws.String(f.name), Description: aws.String("cold " + strconv.Itoa(i)),
-			}); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
+			ib.retireWarm(b, f.name, i)
 			cold[f.name] = append(cold[f.name], ib.invokeFn(b, f.name, echoPayload))
 		}
 	}
