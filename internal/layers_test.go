@@ -42,6 +42,7 @@ var allowed = map[string][]string{
 	"internal/natsnode/natstest": {},
 	"internal/function":          {},
 	"internal/awserr":            {},
+	"internal/syncbuf":           {},
 }
 
 var leaves = map[string]bool{"internal/function": true, "internal/awserr": true}

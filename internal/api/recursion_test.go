@@ -21,6 +21,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/syncbuf"
 )
 
 // hopSink collects the hops the caller test function reports.
@@ -237,26 +238,8 @@ func (d headerDoer) Do(r *http.Request) (*http.Response, error) {
 	return d.next.Do(r)
 }
 
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestFunctionCredentials(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}})

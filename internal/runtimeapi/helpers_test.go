@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/syncbuf"
 )
 
 // fakeEnv is a hand-written Bridge standing in for the environment package,
@@ -207,7 +209,7 @@ func startServer(t *testing.T, b Bridge) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -227,23 +229,6 @@ func startServer(t *testing.T, b Bridge) string {
 		}
 	})
 	return ln.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // The aws-lambda-go test function is built once per test binary.
@@ -320,7 +305,7 @@ func lambdaFunction(t *testing.T) string {
 
 // process is a running runtime.
 type process struct {
-	output *lockedBuffer
+	output *syncbuf.Buffer
 	exited chan struct{}
 	err    error // valid once exited is closed
 }
@@ -332,7 +317,7 @@ func startFunction(t *testing.T, addr string) *process {
 	t.Helper()
 	cmd := exec.Command(lambdaFunction(t))
 	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + addr}
-	p := &process{output: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &process{output: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
