@@ -40,7 +40,13 @@ type invokeBench struct {
 
 func newInvokeBench(b *testing.B) *invokeBench {
 	b.Helper()
-	s := servertest.Start(b, servertest.Options{})
+	return newInvokeBenchWith(b, servertest.Options{})
+}
+
+// newInvokeBenchWith is newInvokeBench on a server started with opt.
+func newInvokeBenchWith(b *testing.B, opt servertest.Options) *invokeBench {
+	b.Helper()
+	s := servertest.Start(b, opt)
 	if _, err := s.Client.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
 		FunctionName: aws.String("echo"), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
 		Handler: aws.String("bootstrap"),

@@ -1,14 +1,9 @@
 package bench
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
@@ -17,15 +12,8 @@ import (
 // newIsolationBench is newInvokeBench with --isolation mode.
 func newIsolationBench(b *testing.B, mode string) *invokeBench {
 	b.Helper()
-	s := servertest.Start(b, servertest.Options{Config: func(c *server.Config) { c.Isolation = mode }})
-	if _, err := s.Client.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
-		FunctionName: aws.String("echo"), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
-		Handler: aws.String("bootstrap"),
-		Code:    &types.FunctionCode{ZipFile: servertest.GoFunction(b, "echo")},
-	}); err != nil {
-		b.Fatal(err)
-	}
-	resp, err := http.Get(s.URL() + "/health")
+	ib := newInvokeBenchWith(b, servertest.Options{Config: func(c *server.Config) { c.Isolation = mode }})
+	resp, err := http.Get(ib.s.URL() + "/health")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,10 +25,7 @@ func newIsolationBench(b *testing.B, mode string) *invokeBench {
 	_ = json.NewDecoder(resp.Body).Decode(&h)
 	resp.Body.Close()
 	b.Logf("isolation %s: %v", mode, h.Isolation.Active)
-	return &invokeBench{
-		s: s, sg: newSigner(s.Creds), hc: keepAliveClient(),
-		url: s.URL() + "/2015-03-31/functions/echo/invocations",
-	}
+	return ib
 }
 
 // BenchmarkIsolation: cold start and warm invoke p50 with the sandbox
