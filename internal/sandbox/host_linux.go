@@ -328,19 +328,23 @@ func (b *Box) Start() error {
 		b.mu.Unlock()
 		return nil
 	}
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
+	// unstarted undoes what was made before the shim runs: the pipes
+	// still open, the cgroup, the box.
+	unstarted := func(err error, open ...*os.File) error {
+		for _, f := range open {
+			f.Close()
+		}
 		_ = group()
 		b.Finish()
 		return err
 	}
+	cfgR, cfgW, err := os.Pipe()
+	if err != nil {
+		return unstarted(err)
+	}
 	stR, stW, err := os.Pipe()
 	if err != nil {
-		cfgR.Close()
-		cfgW.Close()
-		_ = group()
-		b.Finish()
-		return err
+		return unstarted(err, cfgR, cfgW)
 	}
 	defer stR.Close()
 	b.Cmd.ExtraFiles = []*os.File{cfgR, stW}
@@ -348,12 +352,7 @@ func (b *Box) Start() error {
 	if b.cfg.UnshareUser {
 		var goR *os.File
 		if goR, goW, err = os.Pipe(); err != nil {
-			cfgR.Close()
-			cfgW.Close()
-			stW.Close()
-			_ = group()
-			b.Finish()
-			return err
+			return unstarted(err, cfgR, cfgW, stW)
 		}
 		defer goW.Close()
 		defer goR.Close()
@@ -363,10 +362,7 @@ func (b *Box) Start() error {
 	cfgR.Close()
 	stW.Close()
 	if err != nil {
-		cfgW.Close()
-		_ = group()
-		b.Finish()
-		return fmt.Errorf("sandbox: starting the init shim: %w", err)
+		return unstarted(fmt.Errorf("sandbox: starting the init shim: %w", err), cfgW)
 	}
 	fail := func(err error) error {
 		cfgW.Close()
