@@ -8,23 +8,13 @@ import {
   DeleteFunctionCommand,
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
-  LambdaServiceException,
   ListFunctionsCommand,
   ResourceConflictException,
   ResourceNotFoundException,
   UpdateFunctionConfigurationCommand,
 } from "@aws-sdk/client-lambda";
 
-import { ROLE, bootstrapZip, client, rejects, secretAccessKey, uniqueName } from "./helpers.js";
-
-function assertError(e, name, status, message) {
-  assert.ok(e instanceof LambdaServiceException, `not a service exception: ${e?.stack ?? e}`);
-  assert.equal(e.name, name);
-  assert.equal(e.$metadata.httpStatusCode, status);
-  if (message instanceof RegExp) assert.match(e.message, message);
-  else assert.equal(e.message, message);
-  assert.match(e.$metadata.requestId ?? "", /^[0-9a-f-]{36}$/, "x-amzn-RequestId");
-}
+import { ROLE, assertError, bootstrapZip, client, rejects, secretAccessKey, uniqueName } from "./helpers.js";
 
 describe("error cases", () => {
   const lambda = client();

@@ -5,7 +5,14 @@ import zlib from "node:zlib";
 
 import { readFileSync } from "node:fs";
 
-import { CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import assert from "node:assert/strict";
+
+import {
+  CreateFunctionCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  LambdaServiceException,
+} from "@aws-sdk/client-lambda";
 
 export const REGION = "us-east-1";
 export const ROLE = "arn:aws:iam::000000000000:role/lambda-role";
@@ -145,6 +152,18 @@ export async function rejects(fn) {
     return e;
   }
   throw new Error("expected the call to fail, but it succeeded");
+}
+
+// assertError checks a service error as a JS caller sees it: the SDK's
+// named exception, the HTTP status, the message (exact, or a RegExp) and a
+// request id.
+export function assertError(e, name, status, message) {
+  assert.ok(e instanceof LambdaServiceException, `not a service exception: ${e?.stack ?? e}`);
+  assert.equal(e.name, name);
+  assert.equal(e.$metadata.httpStatusCode, status);
+  if (message instanceof RegExp) assert.match(e.message, message);
+  else assert.equal(e.message, message);
+  assert.match(e.$metadata.requestId ?? "", /^[0-9a-f-]{36}$/, "x-amzn-RequestId");
 }
 
 // waitActive polls until the function's State is Active (CreateFunction

@@ -14,7 +14,7 @@ import {
   PutFunctionRecursionConfigCommand,
 } from "@aws-sdk/client-lambda";
 
-import { client, createEcho, createFunction, rejects, storedZip, uniqueName } from "./helpers.js";
+import { assertError, client, createEcho, createFunction, rejects, storedZip, uniqueName } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
@@ -83,20 +83,20 @@ describe("recursion and callbacks", () => {
     const e = await rejects(() =>
       lambda.send(new PutFunctionRecursionConfigCommand({ FunctionName: target, RecursiveLoop: "Sometimes" })),
     );
-    assert.equal(e.name, "ValidationException");
-    assert.equal(e.$metadata.httpStatusCode, 400);
-    assert.equal(
-      e.message,
+    assertError(
+      e,
+      "ValidationException",
+      400,
       "1 validation error detected: Value 'Sometimes' at 'recursiveLoop' failed to satisfy constraint: Member must satisfy enum value set: [Terminate, Allow]",
     );
   });
 
   it("a missing RecursiveLoop → ValidationException", async () => {
     const e = await rejects(() => lambda.send(new PutFunctionRecursionConfigCommand({ FunctionName: target })));
-    assert.equal(e.name, "ValidationException");
-    assert.equal(e.$metadata.httpStatusCode, 400);
-    assert.equal(
-      e.message,
+    assertError(
+      e,
+      "ValidationException",
+      400,
       "1 validation error detected: Value null at 'recursiveLoop' failed to satisfy constraint: Member must not be null",
     );
   });
@@ -110,9 +110,7 @@ describe("recursion and callbacks", () => {
   it("an unknown function → ResourceNotFoundException", async () => {
     const missing = uniqueName("js-missing");
     const e = await rejects(() => lambda.send(new GetFunctionRecursionConfigCommand({ FunctionName: missing })));
-    assert.equal(e.name, "ResourceNotFoundException");
-    assert.equal(e.$metadata.httpStatusCode, 404);
-    assert.equal(e.message, `Function not found: arn:aws:lambda:us-east-1:000000000000:function:${missing}`);
+    assertError(e, "ResourceNotFoundException", 404, `Function not found: arn:aws:lambda:us-east-1:000000000000:function:${missing}`);
   });
 
   it("a Node.js function calls another with the injected environment only", async () => {

@@ -11,7 +11,7 @@ import {
   ResourceNotFoundException,
 } from "@aws-sdk/client-lambda";
 
-import { client, createEcho, rejects, uniqueName } from "./helpers.js";
+import { assertError, client, createEcho, rejects, uniqueName } from "./helpers.js";
 
 const enc = (v) => new TextEncoder().encode(JSON.stringify(v));
 const dec = (p) => new TextDecoder().decode(p);
@@ -162,8 +162,6 @@ describe("InvokeWithResponseStream", () => {
     const e = await rejects(() =>
       lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: name, InvocationType: "Event", Payload: enc({}) })),
     );
-    assert.equal(e.name, "ValidationException");
-    assert.equal(e.$metadata.httpStatusCode, 400);
-    assert.match(e.message, /\[RequestResponse, DryRun\]/);
+    assertError(e, "ValidationException", 400, /\[RequestResponse, DryRun\]/);
   });
 });
