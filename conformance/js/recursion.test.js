@@ -103,8 +103,12 @@ describe("recursion and callbacks", () => {
 
   it("a qualified name → ValidationException at functionName", async () => {
     const e = await rejects(() => lambda.send(new GetFunctionRecursionConfigCommand({ FunctionName: `${target}:1` })));
-    assert.equal(e.name, "ValidationException");
-    assert.match(e.message, /at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern/);
+    assertError(
+      e,
+      "ValidationException",
+      400,
+      /at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern/,
+    );
   });
 
   it("an unknown function → ResourceNotFoundException", async () => {
