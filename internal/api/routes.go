@@ -12,9 +12,14 @@ import (
 // route is one operation: method, path pattern ("{}" marks a label), the
 // body limit and the handler.
 type route struct {
-	name      string
-	method    string
-	pattern   []string
+	name    string
+	method  string
+	pattern []string
+	// query, when set, is a "key=value" the query string must carry: two
+	// operations share a path and differ by it (ListProvisionedConcurrencyConfigs'
+	// ?List=ALL, GetLayerVersionByArn's ?find=LayerVersion). Such routes come
+	// before the plain route of the same path.
+	query     string
 	bodyLimit int64
 	// opName is the operation's name in 413 messages when it differs
 	// from name (Invoke says "InvokeFunction").
@@ -43,7 +48,7 @@ func (h *Handler) table() []route {
 	stream.bodyLimit = function.MaxSyncPayload
 	invokeAsync := r("InvokeAsync", http.MethodPost, []string{"2014-11-13", "functions", "{}", "invoke-async"}, h.invokeAsync)
 	invokeAsync.bodyLimit = function.MaxSyncPayload
-	return []route{
+	return append([]route{
 		invoke,
 		stream,
 		invokeAsync,
@@ -73,8 +78,25 @@ func (h *Handler) table() []route {
 		r("DeleteFunctionEventInvokeConfig", http.MethodDelete, fn("2019-09-25", "event-invoke-config"), h.deleteEventInvokeConfig),
 		r("ListFunctionEventInvokeConfigs", http.MethodGet, fn("2019-09-25", "event-invoke-config", "list"), h.listEventInvokeConfigs),
 		r("GetAccountSettings", http.MethodGet, []string{"2016-08-19", "account-settings"}, h.getAccountSettings),
-	}
+		r("GetFunctionCodeSigningConfig", http.MethodGet, fn("2020-06-30", "code-signing-config"), h.getFunctionCodeSigningConfig),
+		r("PutFunctionCodeSigningConfig", http.MethodPut, fn("2020-06-30", "code-signing-config"), h.putFunctionCodeSigningConfig),
+		r("DeleteFunctionCodeSigningConfig", http.MethodDelete, fn("2020-06-30", "code-signing-config"), h.deleteFunctionCodeSigningConfig),
+		r("CreateCodeSigningConfig", http.MethodPost, []string{"2020-04-22", "code-signing-configs"}, h.createCodeSigningConfig),
+		r("ListCodeSigningConfigs", http.MethodGet, []string{"2020-04-22", "code-signing-configs"}, h.listCodeSigningConfigs),
+		r("GetCodeSigningConfig", http.MethodGet, []string{"2020-04-22", "code-signing-configs", "{}"}, h.codeSigningConfigNotFound),
+		r("UpdateCodeSigningConfig", http.MethodPut, []string{"2020-04-22", "code-signing-configs", "{}"}, h.codeSigningConfigNotFound),
+		r("DeleteCodeSigningConfig", http.MethodDelete, []string{"2020-04-22", "code-signing-configs", "{}"}, h.codeSigningConfigNotFound),
+		r("ListFunctionsByCodeSigningConfig", http.MethodGet, []string{"2020-04-22", "code-signing-configs", "{}", "functions"}, h.listFunctionsByCodeSigningConfig),
+		r("GetRuntimeManagementConfig", http.MethodGet, fn("2021-07-20", "runtime-management-config"), h.getRuntimeManagementConfig),
+		r("PutRuntimeManagementConfig", http.MethodPut, fn("2021-07-20", "runtime-management-config"), h.putRuntimeManagementConfig),
+		withQuery(r("ListProvisionedConcurrencyConfigs", http.MethodGet, fn("2019-09-30", "provisioned-concurrency"), h.listProvisionedConcurrencyConfigs), "List=ALL"),
+		r("GetProvisionedConcurrencyConfig", http.MethodGet, fn("2019-09-30", "provisioned-concurrency"), h.getProvisionedConcurrencyConfig),
+		r("PutProvisionedConcurrencyConfig", http.MethodPut, fn("2019-09-30", "provisioned-concurrency"), h.putProvisionedConcurrencyConfig),
+		r("DeleteProvisionedConcurrencyConfig", http.MethodDelete, fn("2019-09-30", "provisioned-concurrency"), h.deleteProvisionedConcurrencyConfig),
+	}, h.unsupportedRoutes()...)
 }
+
+func withQuery(rt route, q string) route { rt.query = q; return rt }
 
 var errUnknownOperation = awserr.New(awserr.UnknownOperation, "Unknown operation")
 
@@ -97,6 +119,12 @@ func (h *Handler) match(r *http.Request) (*route, []string, error) {
 		rt := &h.routes[i]
 		if rt.method != r.Method || len(rt.pattern) != len(segs) {
 			continue
+		}
+		if rt.query != "" {
+			k, v, _ := strings.Cut(rt.query, "=")
+			if r.URL.Query().Get(k) != v {
+				continue
+			}
 		}
 		var params []string
 		ok := true

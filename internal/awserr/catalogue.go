@@ -23,6 +23,9 @@ const (
 	ResourceNotReady      = "ResourceNotReadyException"
 	UnsupportedMediaType  = "UnsupportedMediaTypeException"
 	ServiceUnavailable    = "ServiceUnavailableException"
+
+	CodeSigningConfigNotFound            = "CodeSigningConfigNotFoundException"
+	ProvisionedConcurrencyConfigNotFound = "ProvisionedConcurrencyConfigNotFoundException"
 )
 
 // rows is the catalogue as data: code, status, message member, unmodeled.
@@ -58,8 +61,8 @@ var rows = []Spec{
 	{"EFSMountFailureException", 403, "Message", false},
 	{"S3FilesMountFailureException", 403, "Message", false},
 	// 404
-	{"CodeSigningConfigNotFoundException", 404, "Message", false},
-	{"ProvisionedConcurrencyConfigNotFoundException", 404, "message", false},
+	{CodeSigningConfigNotFound, 404, "Message", false},
+	{ProvisionedConcurrencyConfigNotFound, 404, "message", false},
 	{ResourceNotFound, 404, "Message", false},
 	{UnknownOperation, 404, "message", true},
 	// 408
