@@ -19,10 +19,11 @@ const module = "github.com/lambada-dev/lambada/"
 var allowed = map[string][]string{
 	"cmd/lambada":                {"internal/cli"},
 	"internal/cli":               {"internal/server"},
-	"internal/server":            {"internal/fncreds", "internal/api", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi"},
+	"internal/server":            {"internal/fncreds", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi"},
 	"internal/servertest":        {"internal/server"},
 	"internal/api":               {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion"},
 	"internal/api/sigv4":         {},
+	"internal/urls":              {"internal/api/sigv4", "internal/registry", "internal/invoke"},
 	"internal/async":             {"internal/invoke", "internal/store", "internal/registry"},
 	"internal/invoke":            {"internal/registry", "internal/recursion", "internal/pool", "internal/environment", "internal/runtimes", "internal/codezip", "internal/runtimeapi", "internal/sandbox"},
 	"internal/pool":              {"internal/environment"},

@@ -41,9 +41,12 @@ type Config struct {
 	Verifier  *sigv4.Verifier
 	// CodeURLKey signs GetFunction's Code.Location download URLs.
 	CodeURLKey []byte
-	Logger     *slog.Logger
-	Metrics    prometheus.Registerer
-	Now        func() time.Time
+	// FunctionURL renders the URL a function URL id is reached by; nil
+	// uses the default host without a port.
+	FunctionURL func(id string) string
+	Logger      *slog.Logger
+	Metrics     prometheus.Registerer
+	Now         func() time.Time
 }
 
 // Handler serves the Lambda API.

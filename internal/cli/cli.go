@@ -90,6 +90,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.Node, "node", "node", "Node.js interpreter for nodejs* functions (name on PATH or path)")
 	fs.StringVar(&cfg.Python, "python", "python3", "Python interpreter for python* functions (name on PATH or path)")
 	fs.StringVar(&cfg.Isolation, "isolation", "auto", "sandbox for function processes: auto (every protection the host supports), strict (refuse to start without all) or none")
+	fs.StringVar(&cfg.URLHost, "url-host", server.DefaultURLHost, "domain function URLs are addressed under: http://<url-id>.lambda-url.<region>.<url-host>:<port>/ (a name whose subdomains resolve to this server)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 10*time.Minute, "stop environments idle for longer")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may finish on SIGINT/SIGTERM")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -133,6 +133,12 @@ type Function struct {
 	// RecursiveLoop is "Allow" or "Terminate"; "" means Terminate
 	// (PutFunctionRecursionConfig).
 	RecursiveLoop string `json:"recursiveLoop,omitempty"`
+	// URLConfigs holds the function URLs by qualifier: "$LATEST" for the
+	// unqualified function, or an alias name.
+	URLConfigs map[string]*URLConfig `json:"urlConfigs,omitempty"`
+	// Policies holds the resource-based policies by qualifier: "$LATEST"
+	// (the unqualified function), a version number or an alias name.
+	Policies map[string]*Policy `json:"policies,omitempty"`
 }
 
 // Version returns the snapshot for "$LATEST" or a version number.

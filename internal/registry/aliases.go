@@ -255,6 +255,7 @@ func (r *Registry) DeleteAlias(ctx context.Context, rawName, alias string) error
 		}
 		delete(f.Aliases, alias)
 		dropEventInvokeConfig(f, alias)
+		dropQualifierExtras(f, alias)
 		return nil
 	})
 	return err

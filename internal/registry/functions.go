@@ -423,6 +423,7 @@ func (r *Registry) DeleteFunction(ctx context.Context, rawName, queryQualifier s
 		gone = f.Versions[idx].CodeHex
 		f.Versions = append(f.Versions[:idx], f.Versions[idx+1:]...)
 		dropEventInvokeConfig(f, ref.Qualifier)
+		dropQualifierExtras(f, ref.Qualifier)
 		return nil
 	})
 	if awserr.Is(err, awserr.ResourceNotFound) {

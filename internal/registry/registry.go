@@ -61,6 +61,8 @@ type Registry struct {
 	// reserved is the sum of all reservations in the view, kept as
 	// documents come and go so the invoke path reads it in O(1).
 	reserved int
+	// urls indexes function URL ids to their function and qualifier.
+	urls map[string]urlEntry
 
 	ready chan struct{}
 	wg    sync.WaitGroup
@@ -82,6 +84,7 @@ func New(cfg Config, kv store.KV, blobs store.Blobs) *Registry {
 		cfg: cfg, kv: kv, blobs: blobs, log: cfg.Logger,
 		funcs: map[string]*function.Function{},
 		revs:  map[string]uint64{},
+		urls:  map[string]urlEntry{},
 		moved: make(chan struct{}),
 		ready: make(chan struct{}),
 	}
@@ -161,9 +164,11 @@ func (r *Registry) apply(ev store.Event) {
 		}
 	}
 	r.mu.Lock()
-	if old, ok := r.funcs[name]; ok && old.ReservedConcurrency != nil {
+	old, ok := r.funcs[name]
+	if ok && old.ReservedConcurrency != nil {
 		r.reserved -= *old.ReservedConcurrency
 	}
+	r.indexURLs(old, f)
 	if f == nil {
 		delete(r.funcs, name)
 	} else {

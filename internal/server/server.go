@@ -34,6 +34,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/runtimes"
 	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
+	"github.com/lambada-dev/lambada/internal/urls"
 )
 
 // Defaults of the server flags.
@@ -43,6 +44,7 @@ const (
 	DefaultRegion          = "us-east-1"
 	DefaultAccountID       = "000000000000"
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultURLHost         = urls.DefaultHost
 
 	registryBucket    = "lambada_registry"
 	codeBucket        = "lambada_code"
@@ -86,7 +88,10 @@ type Config struct {
 	IsolationDisable []string
 	// Node and Python are the interpreters for nodejs* and python*
 	// functions (--node, --python; "node" and "python3" from PATH).
-	Node, Python    string
+	Node, Python string
+	// URLHost is the domain function URLs are addressed under
+	// (--url-host): http://<id>.lambda-url.<region>.<URLHost>:<port>/.
+	URLHost         string
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 }
@@ -115,6 +120,9 @@ func (c *Config) defaults() {
 	}
 	if c.Isolation == "" {
 		c.Isolation = string(sandbox.Auto)
+	}
+	if c.URLHost == "" {
+		c.URLHost = urls.DefaultHost
 	}
 }
 
@@ -248,6 +256,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, RetryDelay: s.cfg.AsyncRetryDelay,
 		InFlight: s.cfg.AsyncWorkers, Logger: s.log, Metrics: s.metrics,
 	}, queue, records, s.invoker, s.reg)
+	s.ln, err = net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
+	}
 	s.api = api.New(api.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker, Async: s.async,
 		Verifier: &sigv4.Verifier{
@@ -257,13 +269,10 @@ func (s *Server) Start(ctx context.Context) (err error) {
 				minter: s.minter, reg: s.reg,
 			},
 		},
-		CodeURLKey: codeURLKey(s.creds.SecretAccessKey),
-		Logger:     s.log, Metrics: s.metrics,
+		CodeURLKey:  codeURLKey(s.creds.SecretAccessKey),
+		FunctionURL: s.urlAddress().URL,
+		Logger:      s.log, Metrics: s.metrics,
 	})
-	s.ln, err = net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
-	}
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
 
@@ -275,6 +284,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.log.Info("lambada ready", "listen", s.ln.Addr().String(), "data", s.cfg.DataDir,
 		"storage", s.storageMode(), "region", s.cfg.Region, "account", s.cfg.AccountID)
 	return nil
+}
+
+// urlAddress is how function URLs are addressed on this server's port.
+func (s *Server) urlAddress() urls.Address {
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	return urls.Address{Region: s.cfg.Region, Host: s.cfg.URLHost, Port: port}
 }
 
 // codeURLKey derives the Code.Location signing key from the secret, so
