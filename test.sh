@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole check a developer (and CI, through .ci/run) runs:
-#   go vet, go test -race over every package (the conformance suites with the
-#   real JS SDK and AWS CLI included), every fuzzer briefly, and a smoke test
-#   of the built binary.
+#   go mod tidy leaves go.mod and go.sum unchanged, go vet, go test -race over
+#   every package (the conformance suites with the real JS SDK and AWS CLI
+#   included), the code paths -race cannot reach (the pure-Go sandbox shim, the
+#   52 MB upload), every fuzzer briefly, and a smoke test of the built binary.
 # Needs Go, Node.js 20+ with npm, the aws CLI and python3.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -33,6 +34,14 @@ if [[ ! -d conformance/js/node_modules ]]; then
 	done_section "npm ci"
 fi
 
+section "go mod tidy leaves go.mod and go.sum unchanged"
+go mod tidy
+if ! git diff --exit-code -- go.mod go.sum; then
+	echo "test.sh: go mod tidy changed go.mod or go.sum (diff above); commit the tidied files" >&2
+	exit 1
+fi
+done_section "go mod tidy"
+
 section "go vet ./..."
 go vet ./...
 done_section "go vet"
@@ -40,6 +49,15 @@ done_section "go vet"
 section "go test -race -count=1 ./..."
 go test -race -count=1 ./...
 done_section "go test"
+
+# -race needs cgo, so the run above always starts boxes through the C shim
+# (docs/architecture.md §5). A CGO_ENABLED=0 build uses the Go shim instead:
+# run the sandbox suite once that way. The 52 MB upload case skips itself
+# under -race (its 70 MB of JSON take ~20 s there) and runs here instead.
+section "without -race: the pure-Go sandbox shim, the 52 MB upload"
+CGO_ENABLED=0 go test -count=1 ./internal/sandbox/...
+CGO_ENABLED=0 go test -count=1 -run '^TestCreateFunctionErrors$/^zip_over_52428800_bytes$' ./internal/api
+done_section "without -race"
 
 # fuzz_one NAME PKG: fuzz one target for $FUZZTIME. Go 1.26's fuzz
 # coordinator can fail a run whose -fuzztime deadline fires while a worker is
