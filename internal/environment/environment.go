@@ -54,6 +54,9 @@ type Spec struct {
 	Sandbox *sandbox.Host
 	// EphemeralMB sizes the sandbox's /tmp (EphemeralStorage).
 	EphemeralMB int
+	// LogSink receives every line of the runtime's output as it is read;
+	// nil discards them. Result.Log keeps only the newest KeepLogBytes.
+	LogSink LogSink
 }
 
 // StreamFreeBytes is how much of a streamed response AWS sends before its
@@ -111,7 +114,9 @@ type Result struct {
 	// InitDuration is set on the cold start only.
 	InitDuration time.Duration
 	Duration     time.Duration
-	// Log is this invocation's log text, START … REPORT (invoke.md §6).
+	// Log is this invocation's log text, START … REPORT (invoke.md §6),
+	// with the init output and the invocation's own output each cut to
+	// their newest KeepLogBytes: enough for the 4 KB tail.
 	Log []byte
 	// Broken: the environment was killed and must be closed and replaced.
 	Broken bool
@@ -193,7 +198,7 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting environment: listening: %w", err)
 	}
-	lp, err := newLogPipe(logger)
+	lp, err := newLogPipe(logger, spec.LogSink)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("starting environment: %w", err)

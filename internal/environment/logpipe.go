@@ -12,10 +12,13 @@ import (
 	"time"
 )
 
+// KeepLogBytes is how much of an invocation's own output (and of its init
+// output) an environment keeps for Result.Log: the newest bytes, at least
+// the 4 KB that LogType Tail returns (docs/behaviour/invoke.md §6). The
+// whole output goes to the Spec's LogSink as it is read.
+const KeepLogBytes = 4 << 10
+
 const (
-	// maxLogBytes bounds the log kept for one invocation; the oldest bytes
-	// go first (the caller only ever sees a tail).
-	maxLogBytes = 1 << 20
 	// maxLineBytes splits longer lines so one line cannot grow unbounded.
 	maxLineBytes = 256 << 10
 	// syncTimeout bounds a pipe drain; only a wedged reader would hit it.
@@ -34,18 +37,71 @@ type logPipe struct {
 	log  *slog.Logger
 	done chan struct{}
 
+	// sink receives every line as it is read (never nil).
+	sink LogSink
+
 	mu      sync.Mutex
-	buf     []byte
+	buf     tailBuf
 	seq     int
 	waiters map[int]chan struct{}
 }
 
-func newLogPipe(logger *slog.Logger) (*logPipe, error) {
+// LogSink receives every line the runtime writes, in order, as the
+// environment reads it: line ends in '\n' and is valid only during the
+// call, at is when it was read. Line is called from the environment's one
+// reader goroutine and must not block: a sink that cannot keep up drops
+// or buffers (boundedly) on its own; the reader never waits for it.
+type LogSink interface {
+	Line(line []byte, at time.Time)
+}
+
+type discardSink struct{}
+
+func (discardSink) Line([]byte, time.Time) {}
+
+// tailBuf keeps the newest KeepLogBytes of what is written to it. Writing
+// costs time linear in the bytes written: the kept bytes move to the front
+// only when the buffer is twice their size.
+type tailBuf struct{ b []byte }
+
+func (t *tailBuf) write(p []byte) {
+	if len(p) >= KeepLogBytes {
+		t.b = append(t.b[:0], p[len(p)-KeepLogBytes:]...)
+		return
+	}
+	t.b = append(t.b, p...)
+	if len(t.b) >= 2*KeepLogBytes {
+		t.b = t.b[:copy(t.b, t.b[len(t.b)-KeepLogBytes:])]
+	}
+}
+
+// take returns the kept bytes (at most KeepLogBytes) and empties t.
+func (t *tailBuf) take() []byte {
+	b := t.b
+	t.b = nil
+	if len(b) > KeepLogBytes {
+		b = b[len(b)-KeepLogBytes:]
+	}
+	return b
+}
+
+// unread puts b back in front of what t holds.
+func (t *tailBuf) unread(b []byte) {
+	rest := t.b
+	t.b = nil
+	t.write(b)
+	t.write(rest)
+}
+
+func newLogPipe(logger *slog.Logger, sink LogSink) (*logPipe, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("creating output pipe: %w", err)
 	}
-	p := &logPipe{r: r, w: w, log: logger, done: make(chan struct{}), waiters: map[int]chan struct{}{}}
+	if sink == nil {
+		sink = discardSink{}
+	}
+	p := &logPipe{r: r, w: w, log: logger, sink: sink, done: make(chan struct{}), waiters: map[int]chan struct{}{}}
 	go p.read()
 	return p, nil
 }
@@ -93,11 +149,9 @@ func (p *logPipe) line(l []byte) {
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("runtime output", "line", string(bytes.TrimRight(l, "\n")))
 	}
+	p.sink.Line(l, time.Now())
 	p.mu.Lock()
-	p.buf = append(p.buf, l...)
-	if over := len(p.buf) - maxLogBytes; over > 0 {
-		p.buf = append([]byte(nil), p.buf[over:]...)
-	}
+	p.buf.write(l)
 	p.mu.Unlock()
 }
 
@@ -121,8 +175,7 @@ func (p *logPipe) sync() []byte {
 	}
 	p.mu.Lock()
 	delete(p.waiters, n)
-	b := p.buf
-	p.buf = nil
+	b := p.buf.take()
 	p.mu.Unlock()
 	return b
 }
@@ -132,15 +185,13 @@ func (p *logPipe) sync() []byte {
 func (p *logPipe) take() []byte {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	b := p.buf
-	p.buf = nil
-	return b
+	return p.buf.take()
 }
 
 // unread puts b back in front of the buffered output.
 func (p *logPipe) unread(b []byte) {
 	p.mu.Lock()
-	p.buf = append(append([]byte(nil), b...), p.buf...)
+	p.buf.unread(b)
 	p.mu.Unlock()
 }
 

@@ -35,6 +35,9 @@ import (
 // LogTailBytes is how much of an invocation's log X-Amz-Log-Result carries.
 const LogTailBytes = 4096
 
+// An environment keeps at least the tail of each invocation's output.
+var _ [environment.KeepLogBytes - LogTailBytes]struct{}
+
 // Config configures the service.
 type Config struct {
 	Region    string
@@ -525,7 +528,8 @@ func (s *Service) run(ctx context.Context, cfg *function.Config, req environment
 	}
 }
 
-// mirror writes an invocation's log lines to lambada's own log at debug
+// mirror writes an invocation's log lines (its Result.Log: the output
+// cut to its newest environment.KeepLogBytes) to lambada's own log at debug
 // level, attributed to function, version and request id.
 func (s *Service) mirror(cfg *function.Config, id string, cold bool, res environment.Result) {
 	if !s.log.Enabled(context.Background(), slog.LevelDebug) {

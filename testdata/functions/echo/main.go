@@ -30,6 +30,8 @@ type event struct {
 	Msg   string   `json:"msg"`
 	URL   string   `json:"url"`
 	Fail  bool     `json:"fail"`
+	Size  int      `json:"size"`
+	To    string   `json:"to"`
 }
 
 type customErr struct{ msg string }
@@ -168,6 +170,26 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 		log.Print("via log")
 		return map[string]int{"pid": os.Getpid()}, nil
+	case "flood":
+		// n lines of size bytes (newline included), one write each, to
+		// stdout or, with "to":"devnull", to /dev/null (the baseline).
+		out := os.Stdout
+		if ev.To == "devnull" {
+			f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, err
+			}
+			defer f.Close()
+			out = f
+		}
+		line := []byte(strings.Repeat("f", max(ev.Size, 1)-1) + "\n")
+		for i := range ev.N {
+			copy(line, fmt.Sprintf("%08d", i))
+			if _, err := out.Write(line); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]int{"lines": ev.N}, nil
 	case "env":
 		env := map[string]string{}
 		for _, kv := range os.Environ() {
