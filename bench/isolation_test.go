@@ -5,12 +5,13 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
 // newIsolationBench is newInvokeBench with --isolation mode.
-func newIsolationBench(b *testing.B, mode string) *invokeBench {
+func newIsolationBench(b *testing.B, mode sandbox.Mode) *invokeBench {
 	b.Helper()
 	ib := newInvokeBenchWith(b, servertest.Options{Config: func(c *server.Config) { c.Isolation = mode }})
 	resp, err := http.Get(ib.s.URL() + "/health")
@@ -36,7 +37,7 @@ func newIsolationBench(b *testing.B, mode string) *invokeBench {
 // warm environment outside the clock); each answers with its log stream
 // name, which must be new (pids are 1 in every box).
 func BenchmarkIsolation(b *testing.B) {
-	plain, boxed := newIsolationBench(b, "none"), newIsolationBench(b, "auto")
+	plain, boxed := newIsolationBench(b, sandbox.None), newIsolationBench(b, sandbox.Auto)
 	benches := []*invokeBench{plain, boxed}
 	for range 200 {
 		for _, ib := range benches {

@@ -33,6 +33,9 @@ Run "lambada server -h" for the server's flags.
 // Version is set at build time with -ldflags "-X ...cli.Version=…".
 var Version = "dev"
 
+// defaultLogLevel is the --log-level default.
+const defaultLogLevel = "info"
+
 // errUsage marks a command-line mistake (exit code 2).
 var errUsage = errors.New("usage")
 
@@ -82,18 +85,18 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.NATSURL, "nats", "", "use an external NATS JetStream server or cluster (nats://…) instead of the embedded one")
 	fs.StringVar(&cfg.Region, "region", server.DefaultRegion, "the AWS region lambada serves")
 	fs.StringVar(&cfg.AccountID, "account-id", server.DefaultAccountID, "the 12-digit account id in every ARN")
-	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", 1000, "account concurrency limit, like AWS's")
-	fs.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", time.Minute, "base delay of async retries after a function error: retry n waits n × this (AWS: 1m)")
-	fs.IntVar(&cfg.AsyncWorkers, "async-workers", 256, "event attempts this node runs at once (one function gets at most a quarter)")
-	streamRate := "2MB/s"
+	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", server.DefaultMaxConcurrency, "account concurrency limit, like AWS's")
+	fs.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", server.DefaultAsyncRetryDelay, "base delay of async retries after a function error: retry n waits n × this (AWS: 1m)")
+	fs.IntVar(&cfg.AsyncWorkers, "async-workers", server.DefaultAsyncWorkers, "event attempts this node runs at once (one function gets at most a quarter)")
+	streamRate := formatRate(server.DefaultStreamRate)
 	fs.StringVar(&streamRate, "stream-rate", streamRate, `bandwidth of a streamed response after its first 6 MB, as AWS caps it ("2MB/s", "512KiB/s"), or "off"`)
-	fs.StringVar(&cfg.Node, "node", "node", "Node.js interpreter for nodejs* functions (name on PATH or path)")
-	fs.StringVar(&cfg.Python, "python", "python3", "Python interpreter for python* functions (name on PATH or path)")
-	fs.StringVar(&cfg.Isolation, "isolation", "auto", "sandbox for function processes: auto (every protection the host supports), strict (refuse to start without all) or none")
+	fs.StringVar(&cfg.Node, "node", server.DefaultNode, "Node.js interpreter for nodejs* functions (name on PATH or path)")
+	fs.StringVar(&cfg.Python, "python", server.DefaultPython, "Python interpreter for python* functions (name on PATH or path)")
+	fs.TextVar(&cfg.Isolation, "isolation", server.DefaultIsolation, "sandbox for function processes: auto (every protection the host supports), strict (refuse to start without all) or none")
 	fs.StringVar(&cfg.URLHost, "url-host", server.DefaultURLHost, "domain function URLs are addressed under: http://<url-id>.lambda-url.<region>.<url-host>:<port>/ (a name whose subdomains resolve to this server)")
-	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 10*time.Minute, "stop environments idle for longer")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "stop environments idle for longer")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may finish on SIGINT/SIGTERM")
-	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logLevel, "log-level", defaultLogLevel, "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -145,6 +148,20 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout+5*time.Second)
 	defer cancel()
 	return errors.Join(serveErr, srv.Close(cctx))
+}
+
+// formatRate writes a bandwidth the way parseRate reads it: "2MB/s" for
+// 2,000,000 bytes per second, "off" for 0.
+func formatRate(r int64) string {
+	switch {
+	case r == 0:
+		return "off"
+	case r%1_000_000 == 0:
+		return strconv.FormatInt(r/1_000_000, 10) + "MB/s"
+	case r%1_000 == 0:
+		return strconv.FormatInt(r/1_000, 10) + "KB/s"
+	}
+	return strconv.FormatInt(r, 10)
 }
 
 // parseRate reads a bandwidth such as "2MB/s", "2MB", "512KiB/s" or

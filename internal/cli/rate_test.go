@@ -1,6 +1,10 @@
 package cli
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/lambada-dev/lambada/internal/server"
+)
 
 func TestParseRate(t *testing.T) {
 	for in, want := range map[string]int64{
@@ -15,5 +19,19 @@ func TestParseRate(t *testing.T) {
 		if _, err := parseRate(bad); err == nil {
 			t.Errorf("parseRate(%q): no error", bad)
 		}
+	}
+}
+
+func TestFormatRate(t *testing.T) {
+	for in, want := range map[int64]string{2_000_000: "2MB/s", 512_000: "512KB/s", 1_500_000: "1500KB/s", 1234: "1234", 0: "off"} {
+		if got := formatRate(in); got != want {
+			t.Errorf("formatRate(%d) = %q; want %q", in, got, want)
+		}
+		if back, err := parseRate(formatRate(in)); err != nil || back != in {
+			t.Errorf("parseRate(formatRate(%d)) = %d, %v", in, back, err)
+		}
+	}
+	if got := formatRate(server.DefaultStreamRate); got != "2MB/s" {
+		t.Errorf("--stream-rate's default shows as %q; the README says 2MB/s", got)
 	}
 }

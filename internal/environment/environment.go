@@ -63,6 +63,10 @@ type Spec struct {
 // bandwidth cap applies.
 const StreamFreeBytes = 6 << 20
 
+// DefaultStreamRate is AWS's cap on a streamed response past
+// StreamFreeBytes, in bytes per second (2 MB/s; --stream-rate).
+const DefaultStreamRate = 2_000_000
+
 // Request is one invocation.
 type Request struct {
 	ID            string

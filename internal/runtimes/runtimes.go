@@ -30,9 +30,15 @@ var ErrUnsupported = errors.New("runtime not supported on this host")
 //go:embed node python
 var bootstraps embed.FS
 
+// Default interpreters (--node, --python), looked up on PATH.
+const (
+	DefaultNode   = "node"
+	DefaultPython = "python3"
+)
+
 // Config says where the interpreters are and where to unpack bootstraps.
 type Config struct {
-	// Node and Python name the interpreters ("node", "python3" by default),
+	// Node and Python name the interpreters (DefaultNode, DefaultPython),
 	// looked up on PATH when not absolute.
 	Node, Python string
 	// Dir receives the embedded bootstraps; it becomes LAMBDA_RUNTIME_DIR.
@@ -65,10 +71,10 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Node == "" {
-		cfg.Node = "node"
+		cfg.Node = DefaultNode
 	}
 	if cfg.Python == "" {
-		cfg.Python = "python3"
+		cfg.Python = DefaultPython
 	}
 	h := &Host{dir: cfg.Dir, log: cfg.Logger, missing: map[string]error{}, warned: map[string]bool{}}
 	if err := unpack(cfg.Dir); err != nil {

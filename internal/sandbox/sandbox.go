@@ -56,6 +56,22 @@ const (
 	None Mode = "none"
 )
 
+// DefaultMode is the --isolation default.
+const DefaultMode = Auto
+
+// UnmarshalText reads a Mode with ParseMode, so a flag can hold one.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+// MarshalText writes the Mode as its flag value.
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m), nil }
+
 // ParseMode reads a --isolation value.
 func ParseMode(s string) (Mode, error) {
 	switch m := Mode(s); m {

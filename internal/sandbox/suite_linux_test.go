@@ -46,7 +46,7 @@ const (
 // suiteMode is one way to run the suite.
 type suiteMode struct {
 	name    string
-	mode    string
+	mode    sandbox.Mode
 	disable []string
 	root    bool // needs a root server
 }

@@ -26,10 +26,12 @@ import (
 	"github.com/lambada-dev/lambada/internal/api"
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/async"
+	"github.com/lambada-dev/lambada/internal/environment"
 	"github.com/lambada-dev/lambada/internal/fncreds"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/natsnode"
+	"github.com/lambada-dev/lambada/internal/pool"
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/runtimes"
 	"github.com/lambada-dev/lambada/internal/sandbox"
@@ -44,6 +46,17 @@ const (
 	DefaultRegion          = "us-east-1"
 	DefaultAccountID       = "000000000000"
 	DefaultShutdownTimeout = 30 * time.Second
+
+	// The defaults of the other flags live in the package that owns each
+	// setting; these are their names here, for the CLI.
+	DefaultMaxConcurrency  = function.DefaultAccountLimit
+	DefaultIdleTimeout     = pool.DefaultIdleTimeout
+	DefaultAsyncRetryDelay = async.DefaultRetryDelay
+	DefaultAsyncWorkers    = async.DefaultInFlight
+	DefaultStreamRate      = environment.DefaultStreamRate
+	DefaultNode            = runtimes.DefaultNode
+	DefaultPython          = runtimes.DefaultPython
+	DefaultIsolation       = sandbox.DefaultMode
 	DefaultURLHost         = urls.DefaultHost
 
 	registryBucket    = "lambada_registry"
@@ -79,10 +92,10 @@ type Config struct {
 	// StreamRate paces streamed responses after their first 6 MB, in
 	// bytes per second (--stream-rate; AWS: 2 MB/s); 0 = no cap.
 	StreamRate int64
-	// Isolation is the sandbox mode (--isolation): "auto" (the default:
-	// every protection the host supports), "strict" (refuse to start
-	// without all of them) or "none".
-	Isolation string
+	// Isolation is the sandbox mode (--isolation): sandbox.Auto (the
+	// default: every protection the host supports), sandbox.Strict (refuse
+	// to start without all of them) or sandbox.None.
+	Isolation sandbox.Mode
 	// IsolationDisable treats these protections (sandbox.Protections) as
 	// missing on this host: tests of weaker hosts; no flag.
 	IsolationDisable []string
@@ -119,7 +132,7 @@ func (c *Config) defaults() {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Isolation == "" {
-		c.Isolation = string(sandbox.Auto)
+		c.Isolation = DefaultIsolation
 	}
 	if c.URLHost == "" {
 		c.URLHost = urls.DefaultHost
@@ -153,7 +166,7 @@ type Server struct {
 // New checks cfg and builds a server; it starts nothing.
 func New(cfg Config) (*Server, error) {
 	cfg.defaults()
-	if _, err := sandbox.ParseMode(cfg.Isolation); err != nil {
+	if _, err := sandbox.ParseMode(string(cfg.Isolation)); err != nil {
 		return nil, err
 	}
 	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
@@ -404,13 +417,12 @@ func (s *Server) Close(ctx context.Context) error {
 // data folder, so a restart after kill -9 removes what the killed server
 // left.
 func (s *Server) probeSandbox(ctx context.Context) (*sandbox.Host, error) {
-	mode, _ := sandbox.ParseMode(s.cfg.Isolation)
 	abs, err := filepath.Abs(s.cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	key := sha256.Sum256([]byte(abs))
-	h, err := sandbox.Probe(ctx, sandbox.Options{Mode: mode, Key: hex.EncodeToString(key[:6]), Disable: s.cfg.IsolationDisable})
+	h, err := sandbox.Probe(ctx, sandbox.Options{Mode: s.cfg.Isolation, Key: hex.EncodeToString(key[:6]), Disable: s.cfg.IsolationDisable})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/server"
 )
 
@@ -51,7 +52,7 @@ func Start(t testing.TB, opt Options) *Server {
 		Logger:  testLogger(),
 		// Tests see the runtime's real pid (echo's "pid" op tells warm
 		// from cold); the sandbox suite asks for isolation explicitly.
-		Isolation: "none",
+		Isolation: sandbox.None,
 	}
 	if opt.Config != nil {
 		opt.Config(&cfg)
