@@ -48,6 +48,19 @@ func TestAWSCLI(t *testing.T) {
 	runSuite(t, ".", "bash", filepath.Join("cli", "cli_test.sh"))
 }
 
+// TestPython runs python/*_test.py with unittest: boto3 directly, and the
+// AWS CLI through subprocess (python/iac_test.py covers the calls
+// infrastructure-as-code tools make).
+func TestPython(t *testing.T) {
+	t.Parallel()
+	requireTools(t, "python3", "aws")
+	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
+		missing(t, "boto3 is not installed for python3 (pip install boto3; Debian: apt-get install python3-boto3)")
+	}
+	trackInputs(t, "python/*_test.py")
+	runSuite(t, "python", "python3", "-m", "unittest", "discover", "-p", "*_test.py", "-v")
+}
+
 // trackInputs reads the suite's own files so that go test's result cache,
 // which knows only the files this process opens, reruns the test when a
 // suite file changes.
@@ -111,6 +124,7 @@ func runSuite(t *testing.T, dir, name string, args ...string) {
 	cmd.Dir = dir
 	cmd.Env = append(cleanEnv(),
 		"AWS_ENDPOINT_URL_LAMBDA="+s.URL(),
+		"AWS_ENDPOINT_URL_STS="+s.URL(),
 		"AWS_ACCESS_KEY_ID="+s.Creds.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY="+s.Creds.SecretAccessKey,
 		"AWS_REGION=us-east-1",

@@ -198,7 +198,6 @@ var otherHalf = map[string]bool{
 
 // notYet are operations this change adds in later steps.
 var notYet = map[string]bool{
-	"TagResource": true, "UntagResource": true, "ListTags": true,
 	"PublishLayerVersion": true, "GetLayerVersion": true, "GetLayerVersionByArn": true, "ListLayers": true,
 	"ListLayerVersions": true, "DeleteLayerVersion": true, "AddLayerVersionPermission": true,
 	"RemoveLayerVersionPermission": true, "GetLayerVersionPolicy": true,

@@ -144,6 +144,9 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, nil, err
+	}
 	now := r.now()
 	c := function.Config{
 		Name: name, Version: function.Latest,
