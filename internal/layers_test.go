@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"internal/servertest":        {"internal/server", "internal/sandbox"},
 	"internal/api":               {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion"},
 	"internal/api/sigv4":         {},
-	"internal/urls":              {"internal/api/sigv4", "internal/registry", "internal/invoke"},
+	"internal/urls":              {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/recursion"},
 	"internal/async":             {"internal/invoke", "internal/store", "internal/registry"},
 	"internal/invoke":            {"internal/registry", "internal/recursion", "internal/pool", "internal/environment", "internal/runtimes", "internal/codezip", "internal/runtimeapi", "internal/sandbox"},
 	"internal/pool":              {"internal/environment"},

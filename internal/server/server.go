@@ -156,6 +156,7 @@ type Server struct {
 	invoker   *invoke.Service
 	async     *async.Service
 	api       *api.Handler
+	urls      *urls.Handler
 	ln        net.Listener
 	http      *http.Server
 	ready     atomic.Bool
@@ -273,18 +274,24 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
 	}
+	// One verifier for the API and AWS_IAM function URLs.
+	verifier := &sigv4.Verifier{
+		Region: s.cfg.Region, Service: "lambda",
+		Creds: apiCredentials{
+			static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
+			minter: s.minter, reg: s.reg,
+		},
+	}
 	s.api = api.New(api.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker, Async: s.async,
-		Verifier: &sigv4.Verifier{
-			Region: s.cfg.Region, Service: "lambda",
-			Creds: apiCredentials{
-				static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
-				minter: s.minter, reg: s.reg,
-			},
-		},
+		Verifier:    verifier,
 		CodeURLKey:  codeURLKey(s.creds.SecretAccessKey),
 		FunctionURL: s.urlAddress().URL,
 		Logger:      s.log, Metrics: s.metrics,
+	})
+	s.urls = urls.New(urls.Config{
+		Address: s.urlAddress(), AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker,
+		Verifier: verifier, Logger: s.log, Metrics: s.metrics,
 	})
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
@@ -325,7 +332,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle(api.CodePath, s.api.CodeDownload())
 	mux.Handle("/", s.api)
-	return mux
+	return s.urls.Wrap(mux)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
