@@ -9,11 +9,6 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 )
 
-// DestinationsPath is lambada's own operation (outside the Lambda API,
-// SigV4-signed like it) that reads the records delivered to an SQS, SNS,
-// EventBridge, S3 or dead-letter ARN; `lambada destinations` calls it.
-const DestinationsPath = "/lambada/destinations"
-
 type wireRecord struct {
 	Sequence uint64            `json:"Sequence"`
 	Subject  string            `json:"Subject"`
@@ -28,6 +23,10 @@ type wireRecords struct {
 	Next uint64 `json:"Next"`
 }
 
+// readDestination is lambada's own operation GET /lambada/destinations
+// (outside the Lambda API, SigV4-signed like it): it reads the records
+// delivered to an SQS, SNS, EventBridge, S3 or dead-letter ARN;
+// `lambada destinations` calls it.
 func (h *Handler) readDestination(q *request) (response, error) {
 	arn := q.query.Get("Destination")
 	if arn == "" {

@@ -13,14 +13,13 @@ func (h *Handler) createFunction(q *request) (response, error) {
 	if err := q.decode(&in); err != nil {
 		return response{}, err
 	}
-	f, c, err := h.reg.CreateFunction(q.r.Context(), &in)
+	_, c, err := h.reg.CreateFunction(q.r.Context(), &in)
 	if err != nil {
 		return response{}, err
 	}
 	// AWS answers the create itself with Pending; every later read is Active.
 	w := h.configuration(c, "")
 	w.State, w.StateReason, w.StateReasonCode = "Pending", "The function is being created.", "Creating"
-	_ = f
 	return response{status: http.StatusCreated, body: w}, nil
 }
 

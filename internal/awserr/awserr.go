@@ -117,9 +117,3 @@ func Is(err error, code string) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
 }
-
-// Lookup returns the catalogue row of code.
-func Lookup(code string) (Spec, bool) {
-	s, ok := catalogue[code]
-	return s, ok
-}

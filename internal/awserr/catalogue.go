@@ -1,6 +1,8 @@
 package awserr
 
-// Codes lambada sends. The full modelled catalogue is below in rows.
+// Codes lambada sends: every one has a row below and a use outside this
+// package (catalogue_test.go checks both). The rest of the modelled
+// catalogue is in rows only.
 const (
 	InvalidParameterValue = "InvalidParameterValueException"
 	InvalidRequestContent = "InvalidRequestContentException"
@@ -20,8 +22,6 @@ const (
 	ServiceException      = "ServiceException"
 	InvalidRuntime        = "InvalidRuntimeException"
 	InvalidZipFile        = "InvalidZipFileException"
-	ResourceNotReady      = "ResourceNotReadyException"
-	UnsupportedMediaType  = "UnsupportedMediaTypeException"
 	ServiceUnavailable    = "ServiceUnavailableException"
 
 	CodeSigningConfigNotFound            = "CodeSigningConfigNotFoundException"
@@ -88,7 +88,7 @@ var rows = []Spec{
 	{"SerializedRequestEntityTooLargeException", 413, "message", false},
 	{RequestEntityTooLarge, 413, "message", true},
 	// 415
-	{UnsupportedMediaType, 415, "message", false},
+	{"UnsupportedMediaTypeException", 415, "message", false},
 	// 429
 	{TooManyRequests, 429, "message", false},
 	// 500
@@ -107,7 +107,7 @@ var rows = []Spec{
 	{"KMSDisabledException", 502, "Message", false},
 	{"KMSInvalidStateException", 502, "Message", false},
 	{"KMSNotFoundException", 502, "Message", false},
-	{ResourceNotReady, 502, "message", false},
+	{"ResourceNotReadyException", 502, "message", false},
 	{"SubnetIPAddressLimitReachedException", 502, "Message", false},
 	// 503: lambada is starting or stopping (storage not ready). Unmodeled;
 	// SDKs retry it.

@@ -2,7 +2,10 @@
 // version or alias (weights included), admits the call against the
 // concurrency limits, takes an environment from the pool, runs the
 // invocation through the Runtime API and builds the caller's result and log
-// tail. Sync, dry-run and (later) streaming and async calls all go through it.
+// tail. Synchronous, dry-run and streamed calls go through it (Invoke,
+// InvokeStream), and so does every attempt of an async event: the async
+// package checks an event with CheckEvent before its 202 and runs each
+// attempt with RunEvent.
 package invoke
 
 import (
@@ -147,9 +150,6 @@ func (s *Service) Close(ctx context.Context) error {
 	s.wg.Wait()
 	return err
 }
-
-// PoolStats reports the pool's environments.
-func (s *Service) PoolStats() pool.Stats { return s.pool.Stats() }
 
 // valid keeps environments only while their configuration is current.
 func (s *Service) valid(k pool.Key) bool {
