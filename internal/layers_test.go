@@ -44,6 +44,7 @@ var allowed = map[string][]string{
 	"internal/function":          {},
 	"internal/awserr":            {},
 	"internal/syncbuf":           {},
+	"internal/waitfor":           {},
 }
 
 var leaves = map[string]bool{"internal/function": true, "internal/awserr": true}
