@@ -19,7 +19,7 @@ const module = "github.com/lambada-dev/lambada/"
 var allowed = map[string][]string{
 	"cmd/lambada":                {"internal/cli"},
 	"internal/cli":               {"internal/server"},
-	"internal/server":            {"internal/fncreds", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi"},
+	"internal/server":            {"internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi"},
 	"internal/servertest":        {"internal/server", "internal/sandbox"},
 	"internal/api":               {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion"},
 	"internal/api/sigv4":         {},
@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"internal/runtimes":          {},
 	"internal/recursion":         {},
 	"internal/fncreds":           {},
+	"internal/sts":               {"internal/api/sigv4"},
 	"internal/registry":          {"internal/store", "internal/codezip"},
 	"internal/codezip":           {},
 	"internal/store":             {},

@@ -123,5 +123,25 @@ class CLITags(unittest.TestCase):
         self.assertIn("Code signing is not supported by this server", err)
 
 
+class STS(unittest.TestCase):
+    def test_boto3_get_caller_identity(self):
+        out = boto3.client("sts", region_name=REGION).get_caller_identity()
+        self.assertEqual(out["Account"], "000000000000")
+        self.assertEqual(out["Arn"], "arn:aws:iam::000000000000:user/lambada")
+        self.assertRegex(out["UserId"], r"^AIDA[A-Z2-7]{17}$")
+
+    def test_boto3_unknown_action(self):
+        c = boto3.client("sts", region_name=REGION)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            c.get_session_token()
+        err = cm.exception.response
+        self.assertEqual(err["Error"]["Code"], "InvalidAction")
+        self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 400)
+
+    def test_cli_get_caller_identity(self):
+        _, out, _ = aws("sts", "get-caller-identity")
+        self.assertEqual((out["Account"], out["Arn"]), ("000000000000", "arn:aws:iam::000000000000:user/lambada"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -139,6 +139,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", creds.AccessKeyID)
 		fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", creds.SecretAccessKey)
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_LAMBDA=%s\n", srv.URL())
+		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_STS=%s\n", srv.URL())
 	}
 	var serveErr error
 	select {

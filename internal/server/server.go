@@ -36,6 +36,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/runtimes"
 	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
+	"github.com/lambada-dev/lambada/internal/sts"
 	"github.com/lambada-dev/lambada/internal/urls"
 )
 
@@ -157,6 +158,7 @@ type Server struct {
 	async     *async.Service
 	api       *api.Handler
 	urls      *urls.Handler
+	sts       *sts.Handler
 	ln        net.Listener
 	http      *http.Server
 	ready     atomic.Bool
@@ -274,14 +276,16 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
 	}
-	// One verifier for the API and AWS_IAM function URLs.
-	verifier := &sigv4.Verifier{
-		Region: s.cfg.Region, Service: "lambda",
-		Creds: apiCredentials{
-			static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
-			minter: s.minter, reg: s.reg,
-		},
+	creds := apiCredentials{
+		static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
+		minter: s.minter, reg: s.reg,
 	}
+	// One verifier for the API and AWS_IAM function URLs.
+	verifier := &sigv4.Verifier{Region: s.cfg.Region, Service: "lambda", Creds: creds}
+	s.sts = sts.New(sts.Config{
+		Verifier: &sigv4.Verifier{Region: s.cfg.Region, Service: sts.Service, Creds: creds},
+		Identify: s.identify, Logger: s.log,
+	})
 	s.api = api.New(api.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker, Async: s.async,
 		Verifier:    verifier,
@@ -331,7 +335,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/health", s.health)
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
 	mux.Handle(api.CodePath, s.api.CodeDownload())
-	mux.Handle("/", s.api)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sts.IsQueryRequest(r) {
+			s.sts.ServeHTTP(w, r)
+			return
+		}
+		s.api.ServeHTTP(w, r)
+	}))
 	return s.urls.Wrap(mux)
 }
 
