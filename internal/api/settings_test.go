@@ -188,14 +188,6 @@ func TestSettingsErrors(t *testing.T) {
 	})
 }
 
-// otherHalf are the operations of issue 19 another change implements
-// (function URLs and function permissions); the sweep leaves them out.
-var otherHalf = map[string]bool{
-	"AddPermission": true, "RemovePermission": true, "GetPolicy": true,
-	"CreateFunctionUrlConfig": true, "GetFunctionUrlConfig": true, "UpdateFunctionUrlConfig": true,
-	"DeleteFunctionUrlConfig": true, "ListFunctionUrlConfigs": true,
-}
-
 // notYet are operations this change adds in later steps.
 var notYet = map[string]bool{
 	"PublishLayerVersion": true, "GetLayerVersion": true, "GetLayerVersionByArn": true, "ListLayers": true,
@@ -235,7 +227,7 @@ func TestEveryModelOperationIsKnown(t *testing.T) {
 	mustCreate(t, s.Client, "fx", nil)
 	for _, op := range modelOperations(t) {
 		name, method, uri := op[0], op[1], op[2]
-		if otherHalf[name] || notYet[name] {
+		if notYet[name] {
 			continue
 		}
 		target := reLabel.ReplaceAllStringFunc(uri, func(l string) string {
