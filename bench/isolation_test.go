@@ -82,3 +82,33 @@ func BenchmarkIsolation(b *testing.B) {
 	b.ReportMetric(float64(warm[1].pct(0.50))/float64(warm[0].pct(0.50)), "warm-p50-x-none")
 	b.ReportMetric(float64(cold[1].pct(0.50))/float64(cold[0].pct(0.50)), "cold-p50-x-none")
 }
+
+// BenchmarkRuntimeAPIPeer: warm invoke p50 with the Runtime API peer check
+// (--isolation auto, every protection) against the same sandbox without it
+// (runtime_api_peer disabled), two servers in the same run, calls
+// alternating between them. The check runs once per accepted connection;
+// the runtime keeps its connection alive, so a warm invoke should not pay
+// it at all.
+func BenchmarkRuntimeAPIPeer(b *testing.B) {
+	without := newInvokeBenchWith(b, servertest.Options{Config: func(c *server.Config) {
+		c.Isolation, c.IsolationDisable = "auto", []string{sandbox.RuntimeAPIPeer}
+	}})
+	with := newIsolationBench(b, "auto")
+	benches := []*invokeBench{without, with}
+	for range 200 {
+		for _, ib := range benches {
+			ib.invoke(b, echoPayload, echoPayload)
+		}
+	}
+	b.ResetTimer()
+	warm := []latencies{make(latencies, 0, b.N), make(latencies, 0, b.N)}
+	for range b.N {
+		for i, ib := range benches {
+			warm[i] = append(warm[i], ib.invoke(b, echoPayload, echoPayload))
+		}
+	}
+	b.StopTimer()
+	report(b, "warm-without", warm[0], nil)
+	report(b, "warm-with", warm[1], nil)
+	b.ReportMetric(float64(warm[1].pct(0.50))/float64(warm[0].pct(0.50)), "warm-p50-x-without")
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -217,15 +218,6 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		dispatchCh: make(chan *call),
 		initFailed: make(chan struct{}),
 	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e.serveStop = cancel
-	go func() {
-		defer close(e.serveDone)
-		if err := runtimeapi.NewServer(e, logger).Serve(sctx, ln); err != nil {
-			logger.Warn("runtime API stopped", "err", err)
-		}
-	}()
-
 	cmd := &exec.Cmd{
 		Path:        spec.Command[0],
 		Args:        spec.Command,
@@ -240,6 +232,7 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 	if spec.Sandbox.Enabled() {
 		start = e.boxed(now)
 	}
+	e.serve(ctx)
 	if err := start(); err != nil {
 		if _, execErr := err.(*os.PathError); e.box != nil && !execErr {
 			// The sandbox failed, not the function: a platform error.
@@ -255,6 +248,40 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 	go e.wait()
 	return e, nil
 }
+
+// serve runs the Runtime API until serveStop. In a box with the
+// RuntimeAPIPeer protection it answers only the box's own processes
+// (docs/security.md "Runtime API isolation"): a connection from anyone
+// else is reset, and said once at Warn. A connection is idle at most
+// while the handler runs, so the idle timeout follows the function's.
+func (e *Env) serve(ctx context.Context) {
+	ln := e.ln
+	if e.box != nil {
+		var refused atomic.Int64
+		ln = e.box.Guard(ln, func(remote net.Addr, uid int, err error) {
+			lvl := slog.LevelDebug
+			if refused.Add(1) == 1 {
+				lvl = slog.LevelWarn
+			}
+			e.log.Log(context.Background(), lvl, "runtime API: connection from outside the environment refused",
+				"remote", remote.String(), "uid", uid, "err", err)
+		})
+	}
+	srv := runtimeapi.NewServer(e, e.log)
+	srv.Limits.IdleTimeout = time.Duration(e.spec.TimeoutSec)*time.Second + idleGrace
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.serveStop = cancel
+	go func() {
+		defer close(e.serveDone)
+		if err := srv.Serve(sctx, ln); err != nil {
+			e.log.Warn("runtime API stopped", "err", err)
+		}
+	}()
+}
+
+// idleGrace is how much longer than the function's timeout a Runtime API
+// connection may stay idle.
+const idleGrace = time.Minute
 
 // wait reaps the process and records how it ended.
 func (e *Env) wait() {

@@ -205,6 +205,12 @@ func (f *fakeEnv) expectNone(t *testing.T) {
 // checks it stopped) when the test ends. It returns host:port.
 func startServer(t *testing.T, b Bridge) string {
 	t.Helper()
+	return startServerWith(t, b, Limits{})
+}
+
+// startServerWith is startServer with connection limits.
+func startServerWith(t *testing.T, b Bridge, lim Limits) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +219,9 @@ func startServer(t *testing.T, b Bridge) string {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- NewServer(b, logger).Serve(ctx, ln) }()
+	srv := NewServer(b, logger)
+	srv.Limits = lim
+	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

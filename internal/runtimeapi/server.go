@@ -11,11 +11,52 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // maxHeaderBytes bounds a request's header block. aws-lambda-go sends an
 // X-Ray error cause of up to 1 MiB as a header, over net/http's default.
 const maxHeaderBytes = 2 << 20
+
+// Connection limits of one environment's Runtime API (docs/security.md
+// "Runtime API isolation"): a function cannot hold more of the server's
+// file descriptors than this, whatever it opens.
+const (
+	// MaxConns is how many connections may be open at once; one more is
+	// reset as soon as it is accepted. Runtimes keep one connection alive
+	// (aws-lambda-go, Node.js and Python), plus one for streamed responses.
+	MaxConns = 8
+	// HeaderTimeout closes a connection that has not sent a request's
+	// header this long after it opened (or after its request began).
+	HeaderTimeout = 10 * time.Second
+	// IdleTimeout closes a kept-alive connection without a request for
+	// this long. It must exceed the function's timeout: the runtime's
+	// connection is idle while the handler runs. 15 minutes is AWS's
+	// largest timeout; Limits.IdleTimeout may be set closer.
+	IdleTimeout = 16 * time.Minute
+)
+
+// Limits are Serve's connection limits; zero fields take the defaults
+// above.
+type Limits struct {
+	MaxConns      int
+	HeaderTimeout time.Duration
+	IdleTimeout   time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxConns <= 0 {
+		l.MaxConns = MaxConns
+	}
+	if l.HeaderTimeout <= 0 {
+		l.HeaderTimeout = HeaderTimeout
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = IdleTimeout
+	}
+	return l
+}
 
 // Server is one environment's Runtime API endpoint: an http.Handler that
 // translates requests into Bridge calls. Serve runs it on a listener with the
@@ -23,6 +64,8 @@ const maxHeaderBytes = 2 << 20
 type Server struct {
 	bridge Bridge
 	log    *slog.Logger
+	// Limits are the connection limits Serve applies; set before Serve.
+	Limits Limits
 
 	mu sync.Mutex
 	// The invocation handed out last and its response limit: the only state
@@ -48,6 +91,7 @@ func NewServer(b Bridge, logger *slog.Logger) *Server {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	lim := s.Limits.withDefaults()
 	t := &tracker{next: s}
 	hs := &http.Server{
 		Handler:        t,
@@ -55,10 +99,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// No read or write timeouts: /next is a long poll and a streamed
-		// response may last as long as the function's timeout.
+		// response may last as long as the function's timeout. The header
+		// and idle timeouts only apply between requests.
+		ReadHeaderTimeout: lim.HeaderTimeout,
+		IdleTimeout:       lim.IdleTimeout,
 	}
+	capped := &capListener{Listener: ln, slots: make(chan struct{}, lim.MaxConns), log: s.log}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(capped) }()
 
 	var err error
 	select {
@@ -74,6 +122,63 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	t.closeAndWait()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving the runtime API: %w", err)
+	}
+	return nil
+}
+
+// capListener hands out at most cap(slots) connections at a time; one
+// more is reset at once, so the runtime sees a closed connection and the
+// server keeps no descriptor for it.
+type capListener struct {
+	net.Listener
+	slots   chan struct{}
+	log     *slog.Logger
+	refused atomic.Int64
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &cappedConn{Conn: c, slots: l.slots}, nil
+		default:
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		c.Close()
+		// Said once at Warn: a function opening thousands must not flood
+		// the server's log.
+		lvl := slog.LevelDebug
+		if l.refused.Add(1) == 1 {
+			lvl = slog.LevelWarn
+		}
+		l.log.Log(context.Background(), lvl, "runtime API: connection refused, too many open",
+			"limit", cap(l.slots), "remote", c.RemoteAddr().String())
+	}
+}
+
+// cappedConn gives its slot back when closed.
+type cappedConn struct {
+	net.Conn
+	slots chan struct{}
+	once  sync.Once
+}
+
+func (c *cappedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { <-c.slots })
+	return err
+}
+
+// CloseWrite lets net/http half-close as it does a plain TCP connection.
+func (c *cappedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
 	}
 	return nil
 }

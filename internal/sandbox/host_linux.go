@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,7 +29,40 @@ type Host struct {
 	active map[string]bool
 	why    map[string]string
 	cg     *cgroupRoot
-	n      atomic.Uint32 // dedicated host ids handed out without a user namespace
+
+	idMu   sync.Mutex
+	idUsed map[int]bool // host ids of the boxes not yet finished, as offsets from hostIDBase+1000
+	idNext int
+}
+
+// allocID hands out a host id no unfinished box of this server has. It
+// goes round the range from a random start, so an id comes back only
+// after about a billion boxes (a socket a dead box passed to another
+// cannot pass for a new box's).
+func (h *Host) allocID() (int, error) {
+	h.idMu.Lock()
+	defer h.idMu.Unlock()
+	if h.idUsed == nil {
+		h.idUsed = map[int]bool{}
+		var r [4]byte
+		_, _ = rand.Read(r[:])
+		h.idNext = int(binary.LittleEndian.Uint32(r[:]) % hostIDs)
+	}
+	for range hostIDs {
+		n := h.idNext
+		h.idNext = (h.idNext + 1) % hostIDs
+		if !h.idUsed[n] {
+			h.idUsed[n] = true
+			return hostIDBase + 1000 + n, nil
+		}
+	}
+	return 0, errors.New("sandbox: no host id left")
+}
+
+func (h *Host) releaseID(id int) {
+	h.idMu.Lock()
+	delete(h.idUsed, id-hostIDBase-1000)
+	h.idMu.Unlock()
 }
 
 // Probe detects, by trying them, the protections the host supports.
@@ -80,6 +114,20 @@ func Probe(ctx context.Context, opt Options) (*Host, error) {
 		if err := h.probeBox(ctx); err != nil {
 			h.missing(Rlimits, err.Error())
 			h.missing(NoNewPrivs, err.Error())
+		}
+	}
+	// The Runtime API's peer check needs a host uid per box: only a root
+	// server can give one, with a private root (the code must not need
+	// the server's uid to be read).
+	switch {
+	case !h.active[RuntimeAPIPeer]:
+	case !h.active[MountNS]:
+		h.missing(RuntimeAPIPeer, "needs mount_ns (a host uid per environment)")
+	case !h.root:
+		h.missing(RuntimeAPIPeer, "needs a root server (a host uid per environment)")
+	default:
+		if err := probePeer(); err != nil {
+			h.missing(RuntimeAPIPeer, "sock_diag: "+err.Error())
 		}
 	}
 	h.probeCgroups(opt.Key)
@@ -201,6 +249,10 @@ type Box struct {
 	mu sync.Mutex
 	cg *cgroupBox // nil before Start and after Finish
 
+	// hostID is the host uid and gid the box's processes run as (-1: the
+	// server's own), returned to the Host by Finish.
+	hostID int
+
 	peak   atomic.Int64
 	oom    atomic.Bool
 	finish sync.Once
@@ -215,7 +267,14 @@ func (h *Host) Prepare(s Spec) (*Box, error) {
 }
 
 func (h *Host) prepare(s Spec, limits bool) (*Box, error) {
-	b := &Box{h: h, id: randomID()}
+	b := &Box{h: h, id: randomID(), hostID: -1}
+	if h.root && (h.active[UserNS] || h.active[MountNS]) {
+		id, err := h.allocID()
+		if err != nil {
+			return nil, err
+		}
+		b.hostID = id
+	}
 	c := shim.Config{Path: s.Path, Args: s.Args, Env: s.Env, Dir: s.Dir, UID: -1, GID: -1, TmpMB: s.TmpMB}
 	if h.active[Rlimits] {
 		c.NoFile, c.NProc = MaxOpenFiles, MaxProcesses
@@ -244,18 +303,18 @@ func (h *Host) prepare(s Spec, limits bool) (*Box, error) {
 	switch {
 	case h.active[UserNS] && h.root && shim.CFastPath:
 		// The C shim builds the root as host root, then enters a user
-		// namespace where only BoxUID/BoxGID are mapped (to hostIDBase+
-		// them) and Start writes the maps. Not cloning the namespace lets
+		// namespace where only BoxUID/BoxGID are mapped (to the box's host
+		// id) and Start writes the maps. Not cloning the namespace lets
 		// os/exec use vfork: a fork of a large server costs milliseconds.
 		c.UnshareUser = true
 		c.UID, c.GID = BoxUID, BoxGID
 	case h.active[UserNS] && h.root:
 		// Host root stays root inside only while the shim builds the
 		// box (it must reach the data folder); the runtime runs as
-		// BoxUID, which is hostIDBase+BoxUID outside.
+		// BoxUID, which is the box's host id outside.
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: BoxUID, HostID: hostIDBase + BoxUID, Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: BoxGID, HostID: hostIDBase + BoxGID, Size: 1}}
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: BoxUID, HostID: b.hostID, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: BoxGID, HostID: b.hostID, Size: 1}}
 		attr.GidMappingsEnableSetgroups = true
 		c.UID, c.GID = BoxUID, BoxGID
 	case h.active[UserNS]:
@@ -265,10 +324,9 @@ func (h *Host) prepare(s Spec, limits bool) (*Box, error) {
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 	case h.active[MountNS] && h.root:
-		// No user namespace: a dedicated host id per box, so RLIMIT_NPROC
+		// No user namespace: the box's host id directly, so RLIMIT_NPROC
 		// (counted per user) is per box too.
-		id := hostIDBase + 1000 + int(h.n.Add(1)%60000)
-		c.UID, c.GID = id, id
+		c.UID, c.GID = b.hostID, b.hostID
 	}
 	b.cfg = c
 	b.Cmd = &exec.Cmd{
@@ -394,7 +452,7 @@ func (b *Box) Start() error {
 		var u [1]byte
 		if n, _ := stR.Read(u[:]); n == 1 && u[0] == 'U' {
 			pid := b.Cmd.Process.Pid
-			if err := writeIDMaps(pid); err != nil {
+			if err := writeIDMaps(pid, b.hostID); err != nil {
 				return fail(fmt.Errorf("sandbox: mapping the user namespace: %w", err))
 			}
 			_, _ = goW.Write(u[:])
@@ -481,6 +539,9 @@ func (b *Box) Finish() {
 		if cg != nil {
 			_ = cg.remove()
 		}
+		if b.hostID >= 0 {
+			b.h.releaseID(b.hostID)
+		}
 	})
 }
 
@@ -513,12 +574,12 @@ func (l *limitedBuffer) String() string {
 
 func realPath(p string) (string, error) { return filepath.EvalSymlinks(p) }
 
-// writeIDMaps maps BoxUID/BoxGID of pid's user namespace to the dedicated
-// host ids (the server is root: any id may be mapped).
-func writeIDMaps(pid int) error {
+// writeIDMaps maps BoxUID/BoxGID of pid's user namespace to the box's
+// host id (the server is root: any id may be mapped).
+func writeIDMaps(pid, hostID int) error {
 	dir := "/proc/" + strconv.Itoa(pid)
-	if err := os.WriteFile(dir+"/uid_map", []byte(fmt.Sprintf("%d %d 1\n", BoxUID, hostIDBase+BoxUID)), 0); err != nil {
+	if err := os.WriteFile(dir+"/uid_map", []byte(fmt.Sprintf("%d %d 1\n", BoxUID, hostID)), 0); err != nil {
 		return err
 	}
-	return os.WriteFile(dir+"/gid_map", []byte(fmt.Sprintf("%d %d 1\n", BoxGID, hostIDBase+BoxGID)), 0)
+	return os.WriteFile(dir+"/gid_map", []byte(fmt.Sprintf("%d %d 1\n", BoxGID, hostID)), 0)
 }

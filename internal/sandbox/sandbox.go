@@ -18,7 +18,8 @@
 // read-only, a minimal /dev, its own /proc and a private /tmp tmpfs of
 // EphemeralStorage MB. Never the data folder, other functions' code, the
 // server's credentials or the storage files. The network is the host's, so
-// the function reaches its Runtime API and lambada's API on loopback.
+// the function reaches its Runtime API and lambada's API on loopback; its
+// Runtime API refuses every other uid's connection (RuntimeAPIPeer).
 //
 // Decision: /tmp is a tmpfs, so what a function keeps there counts toward
 // its memory cgroup (AWS's /tmp is disk): a function filling /tmp beyond
@@ -28,10 +29,12 @@
 // MBPerVCPU).
 //
 // Identity: with a root server and a user namespace the runtime runs as
-// BoxUID:BoxGID (AWS's sbx_user1051), which is hostIDBase+993 outside;
-// without a user namespace, as a dedicated host id per box; an
+// BoxUID:BoxGID (AWS's sbx_user1051), which is a host id of that box's
+// own outside; without a user namespace, as that host id directly; an
 // unprivileged server can only map its own id, so the runtime is root of
-// its namespace with every capability dropped.
+// its namespace with every capability dropped. The per-box host id is what
+// lets a box's Runtime API tell its own processes' connections from any
+// other's (RuntimeAPIPeer, peer_linux.go).
 package sandbox
 
 import (
@@ -94,14 +97,18 @@ const (
 	CgroupMemory = "cgroup_memory" // memory limit = MemorySize + MemoryOverheadMB, OOM detection
 	CgroupPids   = "cgroup_pids"   // pids limit
 	CgroupCPU    = "cgroup_cpu"    // CPU share proportional to memory
+	// RuntimeAPIPeer: each box runs as a host uid of its own and its
+	// Runtime API accepts only connections from sockets of that uid
+	// (Box.Guard; docs/security.md "Runtime API isolation").
+	RuntimeAPIPeer = "runtime_api_peer"
 )
 
 // Protections lists every protection, in report order.
-var Protections = []string{UserNS, MountNS, PidNS, NoNewPrivs, Rlimits, TmpSize, CgroupMemory, CgroupPids, CgroupCPU}
+var Protections = []string{UserNS, MountNS, PidNS, NoNewPrivs, Rlimits, TmpSize, CgroupMemory, CgroupPids, CgroupCPU, RuntimeAPIPeer}
 
 // Required are the protections Strict insists on. CPU shares are reported
 // but optional: they only matter under contention.
-var Required = []string{UserNS, MountNS, PidNS, NoNewPrivs, Rlimits, TmpSize, CgroupMemory, CgroupPids}
+var Required = []string{UserNS, MountNS, PidNS, NoNewPrivs, Rlimits, TmpSize, CgroupMemory, CgroupPids, RuntimeAPIPeer}
 
 // Limits applied to every box (spec/runtime-api.md §7, AWS's quotas).
 const (
@@ -126,10 +133,13 @@ const (
 const (
 	BoxUID = 993
 	BoxGID = 990
-	// hostIDBase is the start of the dedicated host id range: boxes map
-	// their BoxUID/BoxGID to hostIDBase+BoxUID/BoxGID (user namespace) or,
-	// without one, run as hostIDBase+1000+n directly.
+	// hostIDBase is the start of the dedicated host id range: each box
+	// gets a host id of its own, hostIDBase+1000+n, which its BoxUID and
+	// BoxGID map to (user namespace) or which it runs as directly (without
+	// one). A server starts at a random n, so two servers on one host
+	// practically never hand out the same id.
 	hostIDBase = 2_000_000_000
+	hostIDs    = 1 << 30
 )
 
 // Report is the isolation a Host achieved, for logs and /health.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os/exec"
 	"path/filepath"
 )
@@ -62,9 +63,12 @@ type Box struct{ Cmd *exec.Cmd }
 // Prepare always fails outside Linux.
 func (h *Host) Prepare(Spec) (*Box, error) { return nil, errors.New("sandbox: not supported") }
 
-func (b *Box) Start() error             { return errors.New("sandbox: not supported") }
-func (b *Box) Kill()                    {}
-func (b *Box) Finish()                  {}
-func (b *Box) PeakMemoryKB() int64      { return 0 }
-func (b *Box) OOMKilled() bool          { return false }
-func realPath(p string) (string, error) { return filepath.EvalSymlinks(p) }
+func (b *Box) Start() error { return errors.New("sandbox: not supported") }
+
+// Guard returns ln: there is no peer check outside Linux.
+func (b *Box) Guard(ln net.Listener, _ func(net.Addr, int, error)) net.Listener { return ln }
+func (b *Box) Kill()                                                            {}
+func (b *Box) Finish()                                                          {}
+func (b *Box) PeakMemoryKB() int64                                              { return 0 }
+func (b *Box) OOMKilled() bool                                                  { return false }
+func realPath(p string) (string, error)                                         { return filepath.EvalSymlinks(p) }

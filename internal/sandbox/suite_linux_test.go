@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/lambada-dev/lambada/internal/runtimeapi"
 	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
@@ -73,6 +75,12 @@ type attackerResult struct {
 	Env     map[string]string `json:"env"`
 	Cwd     string            `json:"cwd"`
 	Rlimits map[string]uint64 `json:"rlimits"`
+
+	Listening []int             `json:"listening"`
+	Attempts  map[string]string `json:"attempts"`
+	Stolen    int               `json:"stolen"`
+	Forged    int               `json:"forged"`
+	Open      int               `json:"open"`
 }
 
 type suite struct {
@@ -257,6 +265,8 @@ func runSuite(t *testing.T, m suiteMode, attackerZip, echoZip []byte) {
 	t.Run("open-files", func(t *testing.T) { st.t = t; openFiles(st) })
 	t.Run("fill-tmp", func(t *testing.T) { st.t = t; fillTmp(st) })
 	t.Run("background-child", func(t *testing.T) { st.t = t; backgroundChild(st) })
+	t.Run("runtime-api-peer", func(t *testing.T) { st.t = t; runtimeAPIPeer(st) })
+	t.Run("runtime-api-flood", func(t *testing.T) { st.t = t; runtimeAPIFlood(st) })
 	st.t = t
 
 	// Shutdown leaves no box cgroups and no processes behind.
@@ -551,6 +561,24 @@ func TestStrict(t *testing.T) {
 	}
 }
 
+// TestNoneReport: --isolation none reports every protection off, the
+// Runtime API peer check included.
+func TestNoneReport(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.Isolation = "none" }})
+	r := healthReport(t, s)
+	if r.Mode != sandbox.None {
+		t.Errorf("mode %q", r.Mode)
+	}
+	for p, on := range r.Active {
+		if on {
+			t.Errorf("%s reported active without isolation", p)
+		}
+	}
+	if _, ok := r.Active[sandbox.RuntimeAPIPeer]; !ok {
+		t.Errorf("no %s in %+v", sandbox.RuntimeAPIPeer, r)
+	}
+}
+
 // buildFunctions builds testdata/functions/<name> for each name, in
 // parallel, stripped and zipped without compression: a race-enabled
 // server validates and unpacks stored zips several times faster.
@@ -672,4 +700,118 @@ func cgroupLimits(st *suite) {
 		return
 	}
 	t.Errorf("no box group with a %d-byte memory limit among %v", want, boxGroups(t, st.s.DataDir))
+}
+
+// runtimeAPIPorts are the Runtime API ports of this server's environments
+// of function name: their runtimes are the server's children (the shim
+// execs the runtime), and each has its address in its environment.
+func runtimeAPIPorts(t *testing.T, name string) []int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		status, _ := os.ReadFile("/proc/" + e.Name() + "/status")
+		if !regexp.MustCompile(`(?m)^PPid:\s+` + strconv.Itoa(os.Getpid()) + `$`).Match(status) {
+			continue
+		}
+		environ, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		vars := strings.Split(string(environ), "\x00")
+		if !slices.Contains(vars, "AWS_LAMBDA_FUNCTION_NAME="+name) {
+			continue
+		}
+		for _, v := range vars {
+			if addr, ok := strings.CutPrefix(v, "AWS_LAMBDA_RUNTIME_API=127.0.0.1:"); ok {
+				if p, err := strconv.Atoi(addr); err == nil {
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// runtimeAPIPeer: the attacker finds the victim's Runtime API in
+// /proc/net/tcp, parks GET /next on it and would answer what it gets with
+// a forged result; the victim's invocations all reach the victim.
+func runtimeAPIPeer(st *suite) {
+	t := st.t
+	if !st.on(sandbox.RuntimeAPIPeer) {
+		t.Skipf("no Runtime API peer check: %s", st.report.Missing[sandbox.RuntimeAPIPeer])
+	}
+	ports := runtimeAPIPorts(t, "victim")
+	if len(ports) == 0 {
+		t.Fatal("no victim environment found")
+	}
+	r := st.attack("attacker", map[string]any{"op": "steal-start", "ports": ports})
+	if !r.OK {
+		t.Fatalf("steal-start: %+v", r)
+	}
+	stopped := false
+	stop := func() attackerResult {
+		stopped = true
+		return st.attack("attacker", map[string]any{"op": "steal-stop"})
+	}
+	defer func() {
+		if !stopped {
+			stop()
+		}
+	}()
+	for _, p := range ports {
+		if !slices.Contains(r.Listening, p) {
+			t.Errorf("the victim's port %d is not among the listening ports the attacker sees: %v", p, r.Listening)
+		}
+		if a := r.Attempts["127.0.0.1:"+strconv.Itoa(p)]; !strings.HasPrefix(a, "closed") {
+			t.Errorf("the victim's Runtime API on port %d: %q, want the connection closed", p, a)
+		}
+	}
+	for i := range 20 {
+		want := fmt.Sprintf(`{"op":"echo","i":%d}`, i)
+		out, err := st.s.Client.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("victim"), Payload: []byte(want)})
+		if err != nil || out.FunctionError != nil || string(out.Payload) != want {
+			t.Errorf("victim call %d: %v %+v", i, err, out)
+		}
+	}
+	if r := stop(); !r.OK || r.Stolen != 0 || r.Forged != 0 {
+		t.Errorf("the attacker stole %d invocations and answered %d: %+v", r.Stolen, r.Forged, r)
+	}
+}
+
+// runtimeAPIFlood: a function opening a thousand connections to its own
+// Runtime API gets at most runtimeapi.MaxConns of them; the server's
+// descriptors stay bounded and it keeps answering.
+func runtimeAPIFlood(st *suite) {
+	t := st.t
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := fds()
+	r := st.attack("attacker", map[string]any{"op": "flood", "n": 3000})
+	held := fds()
+	defer st.attack("attacker", map[string]any{"op": "flood-release"})
+	t.Logf("flood: %d connections opened (%q), %d kept open; server fds %d before, %d during", r.N, r.Err, r.Open, before, held)
+	if r.N < 500 {
+		t.Fatalf("the attacker opened only %d connections: %+v", r.N, r)
+	}
+	// The attacker's runtime holds one of the slots.
+	if r.Open > runtimeapi.MaxConns {
+		t.Errorf("%d connections kept open, limit %d", r.Open, runtimeapi.MaxConns)
+	}
+	if held-before > 100 {
+		t.Errorf("server fds grew from %d to %d during the flood", before, held)
+	}
+	resp, err := http.Get(st.s.URL() + "/health")
+	if err != nil {
+		t.Fatalf("/health during the flood: %v", err)
+	}
+	resp.Body.Close()
+	if out, _ := st.invoke("victim", map[string]any{"op": "echo"}); out.FunctionError != nil {
+		t.Errorf("victim during the flood: %s", out.Payload)
+	}
 }

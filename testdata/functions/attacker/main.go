@@ -25,6 +25,7 @@ type event struct {
 	N     int    `json:"n"`
 	MB    int    `json:"mb"`
 	Token string `json:"token"`
+	Ports []int  `json:"ports"`
 }
 
 type result struct {
@@ -38,6 +39,14 @@ type result struct {
 	Env     map[string]string `json:"env,omitempty"`
 	Cwd     string            `json:"cwd,omitempty"`
 	Rlimits map[string]uint64 `json:"rlimits,omitempty"`
+	// Runtime API attacks: the 127.0.0.1 ports seen listening, the first
+	// attempt on each attacked address, invocations stolen and forged
+	// answers taken, connections the server kept open.
+	Listening []int             `json:"listening,omitempty"`
+	Attempts  map[string]string `json:"attempts,omitempty"`
+	Stolen    int               `json:"stolen"`
+	Forged    int               `json:"forged"`
+	Open      int               `json:"open"`
 }
 
 func errText(err error) string {
@@ -153,6 +162,22 @@ func handle(ctx context.Context, ev event) (result, error) {
 			r.Pid = cmd.Process.Pid
 			go cmd.Wait()
 		}
+	case "steal-start":
+		var err error
+		if r.Listening, err = listeningPorts(); err == nil {
+			r.Attempts, err = stealStart(ev.Ports)
+		}
+		r.OK, r.Err = err == nil, errText(err)
+	case "steal-stop":
+		var err error
+		r.Stolen, r.Forged, err = stealStop()
+		r.OK, r.Err = err == nil, errText(err)
+	case "flood":
+		var err error
+		r.N, r.Open, err = flood(ev.N)
+		r.OK, r.Err = err == nil, errText(err)
+	case "flood-release":
+		r.N, r.OK = floodRelease(), true
 	case "exit":
 		os.Exit(ev.N)
 	default:
