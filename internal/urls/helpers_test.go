@@ -168,3 +168,37 @@ func pathStyle(s *servertest.Server, functionURL string) string {
 	id, _, _ := strings.Cut(u.Hostname(), ".")
 	return s.URL() + "/_lambda-url/" + id + "/"
 }
+
+// invocations reads lambada_invocations_total of a function.
+func (f *fixture) invocations(t *testing.T, name string) float64 {
+	t.Helper()
+	mfs, err := f.s.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "lambada_invocations_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "function_name" && l.GetValue() == name {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// waitInvocations polls until the function has completed n invocations.
+func (f *fixture) waitInvocations(t *testing.T, name string, n float64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for f.invocations(t, name) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v invocations completed, want %v", name, f.invocations(t, name), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
