@@ -792,7 +792,7 @@ func runtimeAPIFlood(st *suite) {
 		return len(entries)
 	}
 	before := fds()
-	r := st.attack("attacker", map[string]any{"op": "flood", "n": 3000})
+	r := st.attack("attacker", map[string]any{"op": "flood", "n": 3000, "max": runtimeapi.MaxConns})
 	held := fds()
 	defer st.attack("attacker", map[string]any{"op": "flood-release"})
 	t.Logf("flood: %d connections opened (%q), %d kept open; server fds %d before, %d during", r.N, r.Err, r.Open, before, held)

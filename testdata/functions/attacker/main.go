@@ -26,6 +26,7 @@ type event struct {
 	MB    int    `json:"mb"`
 	Token string `json:"token"`
 	Ports []int  `json:"ports"`
+	Max   int    `json:"max"`
 }
 
 type result struct {
@@ -174,7 +175,7 @@ func handle(ctx context.Context, ev event) (result, error) {
 		r.OK, r.Err = err == nil, errText(err)
 	case "flood":
 		var err error
-		r.N, r.Open, err = flood(ev.N)
+		r.N, r.Open, err = flood(ev.N, ev.Max)
 		r.OK, r.Err = err == nil, errText(err)
 	case "flood-release":
 		r.N, r.OK = floodRelease(), true

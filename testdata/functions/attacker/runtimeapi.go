@@ -104,7 +104,7 @@ func stealStart(ports []int) (map[string]string, error) {
 // attempt is one connection: GET /next, and a forged answer to whatever
 // invocation comes back. parked is called once the poll is seen to wait.
 func (s *stealer) attempt(addr string, parked func()) string {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if errors.Is(err, syscall.ECONNRESET) {
 		return "closed: " + err.Error() // taken and reset before connect returned
 	}
@@ -122,7 +122,7 @@ func (s *stealer) attempt(addr string, parked func()) string {
 	// A server that refuses the connection resets it at once; a poll it
 	// accepted waits for an invocation.
 	br := bufio.NewReader(c)
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := br.Peek(1); err != nil {
 		var ne net.Error
 		if !errors.As(err, &ne) || !ne.Timeout() {
@@ -172,8 +172,9 @@ var flooded []net.Conn
 // flood opens up to n connections to this function's own Runtime API and
 // keeps them; it reports how many it opened (a connection reset while
 // connecting counts: the server took it) and how many of those the server
-// still holds open a few seconds later (the rest it closed).
-func flood(n int) (opened, open int, err error) {
+// keeps open once it has closed what it will (no more than max, if it
+// keeps its limit).
+func flood(n, max int) (opened, open int, err error) {
 	addr := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	for opened < n {
 		c, derr := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -188,22 +189,40 @@ func flood(n int) (opened, open int, err error) {
 		opened++
 		flooded = append(flooded, c)
 	}
+	// The server resets what it does not take as it works through its
+	// accept queue: look again until no more than max are left open, or
+	// give up after 20 s and report what is still open.
+	pending := flooded
+	deadline := time.Now().Add(20 * time.Second)
+	for len(pending) > max && time.Now().Before(deadline) {
+		pending = stillOpen(pending, 300*time.Millisecond)
+	}
+	return opened, len(pending), err
+}
+
+// stillOpen returns the connections of cs the server has not closed
+// within wait.
+func stillOpen(cs []net.Conn, wait time.Duration) []net.Conn {
+	open := make([]bool, len(cs))
 	var wg sync.WaitGroup
-	var stillOpen atomic.Int64
-	for _, c := range flooded {
+	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			_ = c.SetReadDeadline(time.Now().Add(wait))
 			var one [1]byte
 			_, rerr := c.Read(one[:])
-			if errors.Is(rerr, os.ErrDeadlineExceeded) {
-				stillOpen.Add(1)
-			}
+			open[i] = errors.Is(rerr, os.ErrDeadlineExceeded)
 		}()
 	}
 	wg.Wait()
-	return opened, int(stillOpen.Load()), err
+	var out []net.Conn
+	for i, c := range cs {
+		if open[i] {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func floodRelease() int {
