@@ -219,4 +219,8 @@ func TestUnprivileged(t *testing.T) {
 	if !strings.Contains(string(out), "euid 65534: auto: user_ns mount_ns pid_ns") {
 		t.Errorf("unexpected protections as nobody:\n%s", out)
 	}
+	// Every box would run as the server's own uid: no peer check.
+	if !strings.Contains(string(out), RuntimeAPIPeer+" (needs a root server") {
+		t.Errorf("%s not reported missing as nobody:\n%s", RuntimeAPIPeer, out)
+	}
 }
