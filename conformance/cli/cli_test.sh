@@ -397,6 +397,40 @@ check "$out" 'd["Status"]' 202
 out=$(lam invoke --function-name "$fe" --payload '{"op":"echo","after":"async"}' "${binfmt[@]}" "$tmp/after.json")
 check "$out" 'd["StatusCode"]' 200
 check "$(cat "$tmp/after.json")" 'd' '{"after": "async", "op": "echo"}'
+
+# Function URL: create the config, open it to the public with the two
+# statements AWS requires since 2025, read the policy back, then curl the
+# URL exactly as printed (curl resolves *.localhost to loopback itself).
+step="create-function-url-config"
+out=$(lam create-function-url-config --function-name "$fe" --auth-type NONE)
+check "$out" 'bool(__import__("re").match(r"^http://[a-z0-9]{32}\.lambda-url\.us-east-1\.localhost:\d+/$", d["FunctionUrl"]))' true \
+	'd["AuthType"]' NONE 'd["FunctionArn"]' "${arn%:*}:$fe"
+furl=$(jget "$out" 'd["FunctionUrl"]')
+step="curl without a policy"
+code=$(curl -s -o "$tmp/url.out" -w '%{http_code}' "$furl")
+check "{\"code\": $code, \"body\": $(cat "$tmp/url.out")}" 'd["code"]' 403 'd["body"]["Message"]' \
+	"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"
+step="add-permission"
+out=$(lam add-permission --function-name "$fe" --statement-id url --action lambda:InvokeFunctionUrl \
+	--principal '*' --function-url-auth-type NONE)
+check "$out" 'd["Statement"]' \
+	"{\"Sid\":\"url\",\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunctionUrl\",\"Resource\":\"${arn%:*}:$fe\",\"Condition\":{\"StringEquals\":{\"lambda:FunctionUrlAuthType\":\"NONE\"}}}"
+lam add-permission --function-name "$fe" --statement-id invoke --action lambda:InvokeFunction \
+	--principal '*' --invoked-via-function-url >/dev/null
+step="get-policy"
+out=$(lam get-policy --function-name "$fe")
+check "$out" '[s["Sid"] for s in __import__("json").loads(d["Policy"])["Statement"]]' '["url", "invoke"]' \
+	'__import__("json").loads(d["Policy"])["Statement"][1]["Condition"]' '{"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}' \
+	'len(d["RevisionId"])' 36
+step="curl the function URL"
+out=$(curl -s -i -X POST -H 'Content-Type: application/json' --data '{"from":"curl"}' "${furl}some/path?q=1")
+check "$(python3 -c '
+import json, sys
+head, _, body = sys.argv[1].replace("\r", "").partition("\n\n")
+ev = json.loads(body)
+print(json.dumps({"status": head.split()[1], "rawPath": ev["rawPath"], "q": ev["queryStringParameters"], "body": ev["body"],
+  "idMatches": ("x-amzn-requestid: " + ev["requestContext"]["requestId"]) in head.lower()}))' "$out")" \
+	'd["status"]' 200 'd["rawPath"]' /some/path 'd["q"]' '{"q": "1"}' 'd["body"]' '{"from":"curl"}' 'd["idMatches"]' true
 }
 if [[ -n "${LAMBADA_ECHO_ZIP:-}" ]]; then
 	invoke_steps
