@@ -26,7 +26,9 @@ var errBadResponse = errors.New("the function's response is not a valid function
 // response format, anything else is inferred as a 200 JSON answer.
 func mapResult(payload []byte) (reply, error) {
 	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) > 0 && trimmed[0] == '{' {
+	// Most objects are plain results: look for the member before paying
+	// for a decode.
+	if len(trimmed) > 0 && trimmed[0] == '{' && bytes.Contains(trimmed, []byte(`"statusCode"`)) {
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(trimmed, &obj); err == nil {
 			if sc, ok := obj["statusCode"]; ok {
