@@ -323,6 +323,9 @@ func invokeFailure(err error) *failure {
 		f := *errUnknownURL
 		f.reason = "function gone: " + e.Message
 		return &f
+	case awserr.RecursiveInvocation:
+		// Loop detection stopped the chain: answered as Invoke answers it.
+		return &failure{status: e.Status, errType: e.Code, message: str(e.Message), reason: "recursive invocation stopped"}
 	}
 	return badGateway(e.Code + ": " + e.Message)
 }

@@ -387,3 +387,61 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("OPTIONS did not reach the function: %v", ev)
 	}
 }
+
+// TestAliasURLAndRecursion: an alias URL is opened by the alias's own
+// policy; a caller's trace header travels into the chain, so a loop
+// through a URL is stopped like one through Invoke; failures are counted
+// per URL.
+func TestAliasURLAndRecursion(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	f.function(t, "al", nil)
+	if _, err := f.c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("al")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("al"), Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	u := f.url(t, &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("al"), Qualifier: aws.String("live"), AuthType: types.FunctionUrlAuthTypeNone})
+	f.public(t, "al", "") // the unqualified function's policy does not open the alias URL
+	f.do(t, "GET", u, nil, nil).errorRow(t, 403, "AccessDeniedException", bodyForbidden)
+	f.public(t, "al", "live")
+	if a := f.do(t, "GET", u, nil, nil); a.status != 200 {
+		t.Fatalf("alias URL: %d %s", a.status, a.body)
+	}
+
+	// The 17th invocation of a function in one chain is stopped.
+	sum := sha256.Sum256([]byte("arn:aws:lambda:us-east-1:000000000000:function:al"))
+	trace := "Root=1-5759e988-bd862e3fe1be46a994272793;Lineage=" + hex.EncodeToString(sum[:4]) + ":16"
+	a := f.do(t, "GET", u, map[string]string{"X-Amzn-Trace-Id": trace}, nil)
+	a.errorRow(t, 400, "RecursiveInvocationException",
+		`{"Message":"Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped your function's invocation."}`)
+	if a := f.do(t, "GET", u, map[string]string{"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793"}, nil); a.status != 200 ||
+		!strings.Contains(a.body, `"x-amzn-trace-id":"Root=1-5759e988-bd862e3fe1be46a994272793"`) || a.header.Get("X-Amzn-Trace-Id") != "Root=1-5759e988-bd862e3fe1be46a994272793" {
+		t.Fatalf("trace header: %d %v %s", a.status, a.header, a.body)
+	}
+
+	// Metrics per URL and status class.
+	mfs, err := f.s.Metrics().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "lambada_url_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			if l["function"] == "al" {
+				counts[l["status_class"]] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if counts["2xx"] != 2 || counts["4xx"] != 2 {
+		t.Fatalf("url request counts %v", counts)
+	}
+}
