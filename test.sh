@@ -174,7 +174,8 @@ done
 grep -Eq '^export AWS_ACCESS_KEY_ID=[^ ]+$' "$tmp/stdout" || smoke_fail "no AWS_ACCESS_KEY_ID export line"
 grep -Eq '^export AWS_SECRET_ACCESS_KEY=[^ ]+$' "$tmp/stdout" || smoke_fail "no AWS_SECRET_ACCESS_KEY export line"
 grep -qx "export AWS_ENDPOINT_URL_LAMBDA=$url" "$tmp/stdout" || smoke_fail "AWS_ENDPOINT_URL_LAMBDA is not $url"
-echo "ok: the three export lines were printed"
+grep -qx "export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=$url" "$tmp/stdout" || smoke_fail "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS is not $url"
+echo "ok: the export lines were printed"
 
 if command -v aws >/dev/null; then
 	# The printed lines are all a CLI user needs.
@@ -184,6 +185,12 @@ if command -v aws >/dev/null; then
 		smoke_fail "aws lambda get-account-settings with the printed exports failed"
 	fi
 	echo "ok: aws lambda get-account-settings works with the printed exports"
+	if ! (eval "$(grep '^export ' "$tmp/stdout")" &&
+		AWS_PAGER="" AWS_CONFIG_FILE=/dev/null aws logs describe-log-groups --region us-east-1 --output json >"$tmp/aws.out" 2>&1); then
+		cat "$tmp/aws.out" >&2
+		smoke_fail "aws logs describe-log-groups with the printed exports failed"
+	fi
+	echo "ok: aws logs describe-log-groups works with the printed exports"
 fi
 
 # A second server on the same data folder must refuse at once.

@@ -19,9 +19,9 @@ const module = "github.com/lambada-dev/lambada/"
 var allowed = map[string][]string{
 	"cmd/lambada":                {"internal/cli"},
 	"internal/cli":               {"internal/server"},
-	"internal/server":            {"internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi"},
+	"internal/server":            {"internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi", "internal/logstore", "internal/cwlogs"},
 	"internal/servertest":        {"internal/server", "internal/sandbox"},
-	"internal/api":               {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion"},
+	"internal/api":               {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion", "internal/cwlogs"},
 	"internal/api/sigv4":         {},
 	"internal/urls":              {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/recursion"},
 	"internal/async":             {"internal/invoke", "internal/store", "internal/registry"},
@@ -46,6 +46,8 @@ var allowed = map[string][]string{
 	"internal/awserr":            {},
 	"internal/syncbuf":           {},
 	"internal/waitfor":           {},
+	"internal/logstore":          {},
+	"internal/cwlogs":            {"internal/logstore"},
 }
 
 var leaves = map[string]bool{"internal/function": true, "internal/awserr": true}

@@ -22,6 +22,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/async"
 	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/cwlogs"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/registry"
@@ -44,9 +45,13 @@ type Config struct {
 	// FunctionURL renders the URL a function URL id is reached by; nil
 	// uses the default host without a port.
 	FunctionURL func(id string) string
-	Logger      *slog.Logger
-	Metrics     prometheus.Registerer
-	Now         func() time.Time
+	// Logs serves the CloudWatch Logs operations, verified by
+	// LogsVerifier (service "logs"); nil answers them UnknownOperation.
+	Logs         *cwlogs.Service
+	LogsVerifier *sigv4.Verifier
+	Logger       *slog.Logger
+	Metrics      prometheus.Registerer
+	Now          func() time.Time
 }
 
 // Handler serves the Lambda API.
@@ -161,6 +166,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := uuid.NewString()
 	w.Header()["x-amzn-RequestId"] = []string{id}
+	if isLogs(r) {
+		op, status := h.serveLogs(w, r, id)
+		h.requests.WithLabelValues("logs:"+op, strconv.Itoa(status)).Inc()
+		h.latency.WithLabelValues("logs:" + op).Observe(time.Since(start).Seconds())
+		return
+	}
 
 	rt, params, err := h.match(r)
 	name := "Unknown"

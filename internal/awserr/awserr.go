@@ -117,3 +117,17 @@ func Is(err error, code string) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
 }
+
+// CloudWatch Logs codes (docs/behaviour/logs.md §4.6) besides the shared
+// ResourceNotFound, Validation and UnknownOperation.
+const (
+	LogsInvalidParameter      = "InvalidParameterException"
+	LogsResourceAlreadyExists = "ResourceAlreadyExistsException"
+	LogsSerialization         = "SerializationException"
+)
+
+// Logs returns a CloudWatch Logs client error: the JSON 1.1 protocol
+// answers every one of them with 400 and {"__type", "message"}.
+func Logs(code, msg string) *Error {
+	return &Error{Spec: Spec{Code: code, Status: 400, MessageKey: "message", Unmodeled: true}, Message: msg}
+}

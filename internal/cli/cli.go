@@ -25,6 +25,8 @@ Usage:
   lambada destinations --arn ARN [--after N] [--follow]
                             print the invocation records delivered to an SQS, SNS,
                             EventBridge, S3 or dead-letter ARN (uses the AWS_* env)
+  lambada logs FUNCTION [--follow] [--since 10m] [--filter PATTERN]
+                            print a function's log lines (uses the AWS_* env)
   lambada version           print the version
 
 Run "lambada server -h" for the server's flags.
@@ -64,6 +66,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServer(ctx, args[1:], stdout, stderr)
 	case "destinations":
 		return runDestinations(ctx, args[1:], stdout, stderr)
+	case "logs":
+		return runLogs(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lambada", Version)
 		return nil
@@ -97,6 +101,10 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "stop environments idle for longer")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may finish on SIGINT/SIGTERM")
 	fs.StringVar(&logLevel, "log-level", defaultLogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.FunctionLogs, "function-logs", server.FunctionLogsStdout, "print functions' log lines on stdout, prefixed with function name and request id (stdout), or not (off)")
+	fs.DurationVar(&cfg.LogRetention, "log-retention", server.DefaultLogRetention, "how long the log store keeps function log events of a group without a retention policy; 0 stores no logs")
+	logMax := server.DefaultLogMaxBytes
+	fs.StringVar(&logMax, "log-max-bytes", logMax, "size cap of each log group in the log store; the oldest events go first (\"1GiB\", \"500MB\")")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -113,6 +121,17 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	cfg.StreamRate = rate
+	if cfg.LogMaxBytes, err = parseRate(logMax); err != nil || cfg.LogMaxBytes == 0 {
+		fmt.Fprintf(stderr, "lambada server: bad --log-max-bytes %q: want a size such as \"1GiB\"\n", logMax)
+		return errUsage
+	}
+	if cfg.LogRetention == 0 {
+		cfg.LogRetention = -1 // no log store
+	}
+	if cfg.FunctionLogs != server.FunctionLogsStdout && cfg.FunctionLogs != server.FunctionLogsOff {
+		fmt.Fprintf(stderr, "lambada server: --function-logs must be stdout or off, not %q\n", cfg.FunctionLogs)
+		return errUsage
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		fmt.Fprintf(stderr, "lambada server: bad --log-level %q\n", logLevel)
@@ -125,6 +144,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.AccessKeyID = os.Getenv("LAMBADA_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("LAMBADA_SECRET_ACCESS_KEY")
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.FunctionLogsOutput = stdout
 
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -140,6 +160,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", creds.SecretAccessKey)
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_LAMBDA=%s\n", srv.URL())
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_STS=%s\n", srv.URL())
+		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s\n", srv.URL())
 	}
 	var serveErr error
 	select {

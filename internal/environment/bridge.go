@@ -72,6 +72,7 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 		c.deadline = c.req.Deadline
 	}
 	c.prefix = prefix
+	c.startLogged = true
 	e.cur = c
 	inv := &runtimeapi.Invocation{
 		RequestID:          c.req.ID,
@@ -86,6 +87,9 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 		inv.ResponseLimit = runtimeapi.MaxStreamedResponse
 	}
 	e.mu.Unlock()
+	// START goes into the pipe before the runtime has the event: the
+	// runtime's output for it comes after.
+	e.logs.record(recordStart, c.req.ID, []byte(fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)))
 	close(c.ready)
 	return inv, nil
 }

@@ -55,9 +55,13 @@ type Spec struct {
 	Sandbox *sandbox.Host
 	// EphemeralMB sizes the sandbox's /tmp (EphemeralStorage).
 	EphemeralMB int
-	// LogSink receives every line of the runtime's output as it is read;
-	// nil discards them. Result.Log keeps only the newest KeepLogBytes.
+	// LogSink receives every line of the environment's log as it is read
+	// (the runtime's output and the platform records); nil discards them.
+	// Result.Log keeps only the newest KeepLogBytes of the output.
 	LogSink LogSink
+	// LogStream is AWS_LAMBDA_LOG_STREAM_NAME; "" makes one
+	// (LogStreamName).
+	LogStream string
 }
 
 // StreamFreeBytes is how much of a streamed response AWS sends before its
@@ -146,6 +150,8 @@ type call struct {
 	prefix   []byte        // log lines written before dispatch (init output)
 	lines    []byte
 	linesSet bool
+	// startLogged: the START record went to the log sink (at dispatch).
+	startLogged bool
 }
 
 // Env is one environment. Lock order: Env.mu only; logs.mu is taken without
@@ -192,7 +198,14 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// Until the log pipe owns it, an early failure closes the sink here.
+	closeSink := func() {
+		if spec.LogSink != nil {
+			spec.LogSink.Close()
+		}
+	}
 	if len(spec.Command) == 0 {
+		closeSink()
 		return nil, errors.New("starting environment: empty command")
 	}
 	if spec.TimeoutSec <= 0 {
@@ -201,10 +214,12 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 	logger = logger.With("function", spec.FunctionName, "version", spec.Version)
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
+		closeSink()
 		return nil, fmt.Errorf("starting environment: listening: %w", err)
 	}
 	lp, err := newLogPipe(logger, spec.LogSink)
 	if err != nil {
+		closeSink()
 		ln.Close()
 		return nil, fmt.Errorf("starting environment: %w", err)
 	}
@@ -218,11 +233,16 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		dispatchCh: make(chan *call),
 		initFailed: make(chan struct{}),
 	}
+	if spec.LogStream == "" {
+		spec.LogStream = LogStreamName(now, spec.Version)
+		e.spec.LogStream = spec.LogStream
+	}
+	lp.record(recordOther, "", []byte(initStartLine(spec)))
 	cmd := &exec.Cmd{
 		Path:        spec.Command[0],
 		Args:        spec.Command,
 		Dir:         spec.TaskRoot,
-		Env:         buildEnv(spec, ln.Addr().String(), logStreamName(now, spec.Version)),
+		Env:         buildEnv(spec, ln.Addr().String(), spec.LogStream),
 		Stdout:      lp.w,
 		Stderr:      lp.w,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
@@ -563,7 +583,8 @@ func (e *Env) fail(c *call, start time.Time, ferr *runtimeapi.FunctionError, sta
 	e.killGroup()
 	e.mu.Lock()
 	e.broken = true
-	if c.dispatch.IsZero() {
+	never := c.dispatch.IsZero()
+	if never {
 		// Never dispatched: all output was written during init.
 		c.prefix, lines = append(c.prefix, lines...), nil
 	}
@@ -571,6 +592,9 @@ func (e *Env) fail(c *call, start time.Time, ferr *runtimeapi.FunctionError, sta
 	res := Result{FunctionError: ferr, Broken: true}
 	if status == "" && ferr != nil {
 		status = ferr.Type
+	}
+	if never && c.cold {
+		e.logs.record(recordOther, "", []byte(initReportLine(time.Since(e.started), status)))
 	}
 	end := time.Now()
 	if status == "timeout" {
@@ -623,30 +647,41 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 		start = end
 	}
 	res.Duration = end.Sub(start)
-	var b bytes.Buffer
-	b.Write(prefix)
-	fmt.Fprintf(&b, "START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)
-	b.Write(lines)
+	startLine := fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)
+	var tail bytes.Buffer
 	if status == "timeout" {
-		fmt.Fprintf(&b, "%s %s Task timed out after %.2f seconds\n",
+		fmt.Fprintf(&tail, "%s %s Task timed out after %.2f seconds\n",
 			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), c.req.ID, float64(e.spec.TimeoutSec))
 	}
-	fmt.Fprintf(&b, "END RequestId: %s\n", c.req.ID)
+	fmt.Fprintf(&tail, "END RequestId: %s\n", c.req.ID)
 	ms := float64(res.Duration.Microseconds()) / 1000
 	billed := (res.Duration + time.Millisecond - 1) / time.Millisecond
-	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+	fmt.Fprintf(&tail, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
 		c.req.ID, ms, billed, e.spec.MemoryMB, e.maxMemoryMB())
 	if c.cold {
-		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", float64(res.InitDuration.Microseconds())/1000)
+		fmt.Fprintf(&tail, "Init Duration: %.2f ms\t", float64(res.InitDuration.Microseconds())/1000)
 	}
 	switch status {
 	case "":
 	case "timeout":
-		b.WriteString("Status: timeout\t")
+		tail.WriteString("Status: timeout\t")
 	default:
-		fmt.Fprintf(&b, "Status: error\tError Type: %s\t", status)
+		fmt.Fprintf(&tail, "Status: error\tError Type: %s\t", status)
 	}
-	b.WriteByte('\n')
+	tail.WriteByte('\n')
+	var b bytes.Buffer
+	b.Write(prefix)
+	b.WriteString(startLine)
+	b.Write(lines)
+	b.Write(tail.Bytes())
+	e.mu.Lock()
+	logged := c.startLogged
+	c.startLogged = true
+	e.mu.Unlock()
+	if !logged {
+		e.logs.record(recordStart, c.req.ID, []byte(startLine))
+	}
+	e.logs.record(recordEnd, c.req.ID, tail.Bytes())
 	res.Log = b.Bytes()
 }
 

@@ -462,9 +462,14 @@ type countSink struct {
 	bad         string
 }
 
-func (s *countSink) Line(l []byte, at time.Time) {
+func (s *countSink) Close() {}
+
+func (s *countSink) Line(l []byte, at time.Time, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if bytes.HasPrefix(l, []byte("START ")) || bytes.HasPrefix(l, []byte("END ")) || bytes.HasPrefix(l, []byte("REPORT ")) {
+		return // platform records
+	}
 	s.lines++
 	s.size += len(l)
 	if len(l) == 100 && l[99] == '\n' && l[98] == 'f' {
@@ -542,5 +547,69 @@ func TestManyShortLinesLinear(t *testing.T) {
 	if !bytes.HasSuffix(out, []byte("00099999"+strings.Repeat("f", 91)+"\n")) ||
 		!bytes.Contains(out, []byte("\n00099960"+strings.Repeat("f", 91)+"\n")) {
 		t.Errorf("tail is not the newest output:\n%s", out)
+	}
+}
+
+// logRecSink records what an environment's log sink receives.
+type logRecSink struct {
+	mu     sync.Mutex
+	lines  []string
+	closed bool
+}
+
+func (s *logRecSink) Line(l []byte, at time.Time, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lines = append(s.lines, id+"|"+string(l))
+}
+
+func (s *logRecSink) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}
+
+func (s *logRecSink) text() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.lines, "")
+}
+
+// The sink gets the whole log in order, with the platform records between
+// the runtime's lines exactly where they belong and every line attributed
+// to its request id — also for invocations whose log nobody reads (no
+// NeedLog) and for timeouts and failed inits.
+func TestLogSinkOrderAndRecords(t *testing.T) {
+	sink := &logRecSink{}
+	e := start(t, 1, func(s *Spec) { s.LogSink = sink; s.LogStream = "2026/12/06/[$LATEST]0123" })
+	for i, p := range []string{`{"op":"log","lines":["a1","a2"]}`, `{"op":"log","lines":["b1"]}`, `{"op":"sleep","ms":3000}`} {
+		if _, err := e.Invoke(context.Background(), Request{ID: fmt.Sprintf("r%d", i), Payload: []byte(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Close()
+	re := regexp.MustCompile(`^\|INIT_START Runtime Version: provided:al2023\.lambada\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:[0-9a-f]{64}\n` +
+		`\|echo init line\n` +
+		`r0\|START RequestId: r0 Version: \$LATEST\nr0\|a1\nr0\|a2\nr0\|\d{4}/\d\d/\d\d \d\d:\d\d:\d\d via log\nr0\|END RequestId: r0\nr0\|REPORT RequestId: r0\tDuration: [^\n]*Init Duration: [^\n]*\n` +
+		`r1\|START RequestId: r1 Version: \$LATEST\nr1\|b1\nr1\|[^\n]* via log\nr1\|END RequestId: r1\nr1\|REPORT RequestId: r1\t[^\n]*\n` +
+		`r2\|START RequestId: r2 Version: \$LATEST\nr2\|sleeping\nr2\|\S+Z r2 Task timed out after 1\.00 seconds\nr2\|END RequestId: r2\nr2\|REPORT RequestId: r2\t[^\n]*Status: timeout\t\n$`)
+	if got := sink.text(); !re.MatchString(got) {
+		t.Errorf("sink got:\n%s", got)
+	}
+	if !sink.closed {
+		t.Error("sink not closed with the environment")
+	}
+
+	// A failed init: its output, INIT_REPORT, then the invocation's records.
+	sink = &logRecSink{}
+	e = start(t, 3, func(s *Spec) { withInit("exit")(s); s.LogSink = sink })
+	if _, err := e.Invoke(context.Background(), Request{ID: "i0"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	re = regexp.MustCompile(`^\|INIT_START [^\n]*\n(\|[^\n]*\n)*\|INIT_REPORT Init Duration: \d+\.\d\d ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError\n` +
+		`i0\|START RequestId: i0 Version: \$LATEST\ni0\|END RequestId: i0\ni0\|REPORT RequestId: i0\t[^\n]*Status: error\tError Type: Runtime.ExitError\t\n$`)
+	if got := sink.text(); !re.MatchString(got) {
+		t.Errorf("failed init, sink got:\n%s", got)
 	}
 }

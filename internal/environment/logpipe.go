@@ -29,6 +29,19 @@ const (
 // output pipe: every byte the runtime wrote before is read before it.
 var markerPrefix = []byte("\x00lambada-log-sync-")
 
+// recordPrefix starts a platform record (START, END, REPORT, …) lambada
+// writes into the same pipe, so that the sink sees it exactly between the
+// runtime's lines that came before and after. It is followed by a kind
+// byte (recordStart, recordEnd, recordOther), the request id, a tab and
+// the record's text.
+var recordPrefix = []byte("\x00lambada-log-rec-")
+
+const (
+	recordStart = 'S' // the request id's invocation begins
+	recordEnd   = 'E' // … and ends
+	recordOther = '-'
+)
+
 // logPipe is the runtime's stdout+stderr (one pipe, so their lines keep
 // their order). The parent keeps the write end open so it can drain the
 // pipe with markers.
@@ -37,8 +50,12 @@ type logPipe struct {
 	log  *slog.Logger
 	done chan struct{}
 
-	// sink receives every line as it is read (never nil).
+	// sink receives every line as it is read (nil: none, and no platform
+	// records are written).
 	sink LogSink
+	// cur is the request id of the invocation the lines being read belong
+	// to, "" between invocations; only the reader uses it.
+	cur string
 
 	mu      sync.Mutex
 	buf     tailBuf
@@ -46,18 +63,19 @@ type logPipe struct {
 	waiters map[int]chan struct{}
 }
 
-// LogSink receives every line the runtime writes, in order, as the
-// environment reads it: line ends in '\n' and is valid only during the
-// call, at is when it was read. Line is called from the environment's one
-// reader goroutine and must not block: a sink that cannot keep up drops
-// or buffers (boundedly) on its own; the reader never waits for it.
+// LogSink receives every line of an environment's log in order as the
+// environment reads it: the runtime's output and lambada's platform
+// records (INIT_START, START, END, REPORT, …). line ends in '\n' and is
+// valid only during the call, at is when it was read, requestID the
+// invocation it belongs to ("" for init output and output between
+// invocations). Line is called from the environment's one reader
+// goroutine; a sink that blocks slows only this environment's runtime (its
+// writes wait on the full pipe), so it should block only boundedly. Close
+// is called once, after the last Line, when the environment closes.
 type LogSink interface {
-	Line(line []byte, at time.Time)
+	Line(line []byte, at time.Time, requestID string)
+	Close()
 }
-
-type discardSink struct{}
-
-func (discardSink) Line([]byte, time.Time) {}
 
 // tailBuf keeps the newest KeepLogBytes of what is written to it. Writing
 // costs time linear in the bytes written: the kept bytes move to the front
@@ -98,9 +116,6 @@ func newLogPipe(logger *slog.Logger, sink LogSink) (*logPipe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating output pipe: %w", err)
 	}
-	if sink == nil {
-		sink = discardSink{}
-	}
 	p := &logPipe{r: r, w: w, log: logger, sink: sink, done: make(chan struct{}), waiters: map[int]chan struct{}{}}
 	go p.read()
 	return p, nil
@@ -129,6 +144,27 @@ func (p *logPipe) read() {
 // line handles one line: a marker releases its waiter, anything else is
 // the runtime's output.
 func (p *logPipe) line(l []byte) {
+	if i := bytes.Index(l, recordPrefix); i >= 0 {
+		if i > 0 { // the runtime left a partial line
+			p.line(append(l[:i:i], '\n'))
+		}
+		rest := l[i+len(recordPrefix):]
+		if len(rest) < 2 {
+			return
+		}
+		kind := rest[0]
+		id, text, _ := bytes.Cut(rest[1:], []byte("\t"))
+		if kind == recordStart {
+			p.cur = string(id)
+		}
+		if p.sink != nil {
+			p.sink.Line(text, time.Now(), string(id))
+		}
+		if kind == recordEnd {
+			p.cur = ""
+		}
+		return
+	}
 	if i := bytes.Index(l, markerPrefix); i >= 0 {
 		rest := bytes.TrimRight(l[i+len(markerPrefix):], "\n")
 		n, _ := strconv.Atoi(string(rest))
@@ -149,10 +185,42 @@ func (p *logPipe) line(l []byte) {
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("runtime output", "line", string(bytes.TrimRight(l, "\n")))
 	}
-	p.sink.Line(l, time.Now())
+	if p.sink != nil {
+		p.sink.Line(l, time.Now(), p.cur)
+	}
 	p.mu.Lock()
 	p.buf.write(l)
 	p.mu.Unlock()
+}
+
+// record writes platform records into the pipe for the sink, one per line
+// of text, in one write (atomic while under PIPE_BUF). Nothing is written
+// without a sink.
+func (p *logPipe) record(kind byte, requestID string, text []byte) {
+	if p.sink == nil || len(text) == 0 {
+		return
+	}
+	var b []byte
+	for len(text) > 0 {
+		line := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line = text[:i+1]
+		}
+		text = text[len(line):]
+		k := byte(recordOther)
+		if len(text) == 0 {
+			k = kind // START/END mark the last line of the text
+		}
+		b = append(b, recordPrefix...)
+		b = append(b, k)
+		b = append(b, requestID...)
+		b = append(b, '\t')
+		b = append(b, line...)
+		if line[len(line)-1] != '\n' {
+			b = append(b, '\n')
+		}
+	}
+	_, _ = p.w.Write(b)
 }
 
 // sync waits until everything written to the pipe so far was read, then
@@ -207,6 +275,9 @@ func (p *logPipe) close() {
 	t.Stop()
 	p.r.Close()
 	<-p.done
+	if p.sink != nil {
+		p.sink.Close()
+	}
 }
 
 func parseKB(status []byte, key string) int64 {

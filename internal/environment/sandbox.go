@@ -45,7 +45,7 @@ func (e *Env) boxed(now time.Time) func() error {
 	}
 	box, err := s.Sandbox.Prepare(sandbox.Spec{
 		Path: s.Command[0], Args: s.Command,
-		Env:     buildEnv(s, e.ln.Addr().String(), logStreamName(now, s.Version)),
+		Env:     buildEnv(s, e.ln.Addr().String(), s.LogStream),
 		Dir:     s.TaskRoot,
 		CodeDir: hostTask, BootstrapDir: hostRuntime, ReadOnly: readOnly,
 		MemoryMB: s.MemoryMB, TmpMB: s.EphemeralMB,

@@ -2,7 +2,9 @@ package environment
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -27,8 +29,9 @@ func reserved(k string) bool {
 // never are keys no source may set (runtime-api.md §5 "Never set").
 var never = []string{"_LAMBDA_SERVER_PORT", "AWS_LAMBDA_MAX_CONCURRENCY", "_LAMBDA_TELEMETRY_LOG_FD"}
 
-// logStreamName returns YYYY/MM/DD/[<version>]<32 lower-case hex>.
-func logStreamName(now time.Time, version string) string {
+// LogStreamName returns YYYY/MM/DD/[<version>]<32 lower-case hex>: a new
+// environment's log stream (docs/behaviour/logs.md §2).
+func LogStreamName(now time.Time, version string) string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return now.UTC().Format("2006/01/02") + "/[" + version + "]" + hex.EncodeToString(b[:])
@@ -93,4 +96,27 @@ func buildEnv(s Spec, runtimeAPI, logStream string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// initStartLine is the INIT_START record of an environment (only in the
+// log store, not in the invocation's tail; docs/behaviour/logs.md §3).
+func initStartLine(s Spec) string {
+	sum := sha256.Sum256([]byte(s.Runtime))
+	rt := s.Runtime
+	if i := strings.IndexAny(rt, "0123456789"); i > 0 && !strings.HasPrefix(rt, "provided") {
+		rt = rt[:i] + ":" + rt[i:]
+	} else if r, ok := strings.CutPrefix(rt, "provided."); ok {
+		rt = "provided:" + r
+	}
+	return fmt.Sprintf("INIT_START Runtime Version: %s.lambada\tRuntime Version ARN: arn:aws:lambda:%s::runtime:%s\n",
+		rt, s.Region, hex.EncodeToString(sum[:]))
+}
+
+// initReportLine is the INIT_REPORT record of an init that failed.
+func initReportLine(d time.Duration, errorType string) string {
+	status := "Status: error\tError Type: " + errorType
+	if errorType == "timeout" {
+		status = "Status: timeout"
+	}
+	return fmt.Sprintf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\t%s\n", float64(d.Microseconds())/1000, status)
 }

@@ -60,8 +60,17 @@ type Config struct {
 	Sandbox            *sandbox.Host // isolates environments; nil = plain processes
 	AccountConcurrency int
 	IdleTimeout        time.Duration
-	Logger             *slog.Logger
-	Metrics            prometheus.Registerer
+	// Logs opens where each new environment's log goes (the log store, the
+	// console); nil keeps only the tail.
+	Logs    LogSinks
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
+}
+
+// LogSinks opens the log sink of a new environment of cfg whose log stream
+// is stream; nil means none.
+type LogSinks interface {
+	Open(cfg *function.Config, stream string) environment.LogSink
 }
 
 // Service runs invocations.
@@ -567,6 +576,11 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 			return nil, awserr.Internal(err)
 		}
 	}
+	stream := environment.LogStreamName(time.Now(), cfg.Version)
+	var sink environment.LogSink
+	if s.cfg.Logs != nil {
+		sink = s.cfg.Logs.Open(cfg, stream)
+	}
 	e, err := environment.Start(ctx, environment.Spec{
 		FunctionName: cfg.Name, Version: cfg.Version, Handler: cfg.Handler, Runtime: cfg.Runtime,
 		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
@@ -575,6 +589,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: s.extraEnv(cfg.Name, launch.Env),
 		StreamRate: s.cfg.StreamRate,
 		Sandbox:    s.cfg.Sandbox, EphemeralMB: cfg.EphemeralStorage,
+		LogSink: sink, LogStream: stream,
 	}, s.log)
 	if err != nil {
 		_ = os.RemoveAll(tmp)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,10 +27,12 @@ import (
 	"github.com/lambada-dev/lambada/internal/api"
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/async"
+	"github.com/lambada-dev/lambada/internal/cwlogs"
 	"github.com/lambada-dev/lambada/internal/environment"
 	"github.com/lambada-dev/lambada/internal/fncreds"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
+	"github.com/lambada-dev/lambada/internal/logstore"
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/pool"
 	"github.com/lambada-dev/lambada/internal/registry"
@@ -59,6 +62,10 @@ const (
 	DefaultPython          = runtimes.DefaultPython
 	DefaultIsolation       = sandbox.DefaultMode
 	DefaultURLHost         = urls.DefaultHost
+	DefaultLogRetention    = logstore.DefaultRetention
+	// DefaultLogMaxBytes is logstore.DefaultMaxBytes as --log-max-bytes
+	// spells it.
+	DefaultLogMaxBytes = "1GiB"
 
 	registryBucket    = "lambada_registry"
 	codeBucket        = "lambada_code"
@@ -105,7 +112,19 @@ type Config struct {
 	Node, Python string
 	// URLHost is the domain function URLs are addressed under
 	// (--url-host): http://<id>.lambda-url.<region>.<URLHost>:<port>/.
-	URLHost         string
+	URLHost string
+	// FunctionLogs is where functions' log lines are printed
+	// (--function-logs): FunctionLogsStdout (to FunctionLogsOutput) or
+	// FunctionLogsOff.
+	FunctionLogs string
+	// FunctionLogsOutput receives the printed lines; nil = os.Stdout.
+	FunctionLogsOutput io.Writer
+	// LogRetention is how long the log store keeps events of a group
+	// without a retention policy (--log-retention); negative = no log
+	// store (only LogType Tail and the console see the logs).
+	LogRetention time.Duration
+	// LogMaxBytes caps each log group (--log-max-bytes).
+	LogMaxBytes     int64
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 }
@@ -138,6 +157,18 @@ func (c *Config) defaults() {
 	if c.URLHost == "" {
 		c.URLHost = urls.DefaultHost
 	}
+	if c.FunctionLogs == "" {
+		c.FunctionLogs = FunctionLogsStdout
+	}
+	if c.FunctionLogsOutput == nil {
+		c.FunctionLogsOutput = os.Stdout
+	}
+	if c.LogRetention == 0 {
+		c.LogRetention = logstore.DefaultRetention
+	}
+	if c.LogMaxBytes == 0 {
+		c.LogMaxBytes = logstore.DefaultMaxBytes
+	}
 }
 
 // Server is one running lambada.
@@ -156,6 +187,7 @@ type Server struct {
 	reg       *registry.Registry
 	invoker   *invoke.Service
 	async     *async.Service
+	logs      *logstore.Store
 	api       *api.Handler
 	urls      *urls.Handler
 	sts       *sts.Handler
@@ -171,6 +203,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.defaults()
 	if _, err := sandbox.ParseMode(string(cfg.Isolation)); err != nil {
 		return nil, err
+	}
+	if cfg.FunctionLogs != FunctionLogsStdout && cfg.FunctionLogs != FunctionLogsOff {
+		return nil, fmt.Errorf("function logs must be %q or %q, not %q", FunctionLogsStdout, FunctionLogsOff, cfg.FunctionLogs)
 	}
 	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
 		return nil, errors.New("set both LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY, or neither")
@@ -247,10 +282,23 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if s.sandbox, err = s.probeSandbox(ctx); err != nil {
 		return err
 	}
+	fl := &functionLogs{}
+	if s.cfg.LogRetention > 0 {
+		if s.logs, err = logstore.Open(s.node.Conn(), logstore.Config{
+			Retention: s.cfg.LogRetention, MaxBytes: s.cfg.LogMaxBytes, Logger: s.log,
+		}); err != nil {
+			return fmt.Errorf("opening the log store: %w", err)
+		}
+		fl.store = s.logs
+	}
+	if s.cfg.FunctionLogs == FunctionLogsStdout {
+		fl.console = &console{w: s.cfg.FunctionLogsOutput}
+	}
 	s.invoker = invoke.New(invoke.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir, Runtimes: s.runtimes, Sandbox: s.sandbox,
 		StreamRate: s.cfg.StreamRate, CallbackEnv: s.callbackEnv,
 		AccountConcurrency: s.cfg.MaxConcurrency, IdleTimeout: s.cfg.IdleTimeout,
+		Logs:   fl,
 		Logger: s.log, Metrics: s.metrics,
 	}, s.reg)
 	if err := s.invoker.Start(ctx); err != nil {
@@ -288,10 +336,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	})
 	s.api = api.New(api.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker, Async: s.async,
-		Verifier:    verifier,
-		CodeURLKey:  codeURLKey(s.creds.SecretAccessKey),
-		FunctionURL: s.urlAddress().URL,
-		Logger:      s.log, Metrics: s.metrics,
+		Verifier:     verifier,
+		Logs:         cwlogs.New(s.logs, s.cfg.Region, s.cfg.AccountID),
+		LogsVerifier: &sigv4.Verifier{Region: s.cfg.Region, Service: "logs", Creds: creds},
+		CodeURLKey:   codeURLKey(s.creds.SecretAccessKey),
+		FunctionURL:  s.urlAddress().URL,
+		Logger:       s.log, Metrics: s.metrics,
 	})
 	s.urls = urls.New(urls.Config{
 		Address: s.urlAddress(), AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker,
@@ -411,6 +461,9 @@ func (s *Server) Close(ctx context.Context) error {
 			}
 		}
 		s.sandbox.Close()
+		if s.logs != nil {
+			s.logs.Close() // after the environments: their last lines
+		}
 		if s.reg != nil {
 			if err := s.reg.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stopping registry: %w", err))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/lambada-dev/lambada/internal/sandbox"
@@ -53,6 +54,9 @@ func Start(t testing.TB, opt Options) *Server {
 		// Tests see the runtime's real pid (echo's "pid" op tells warm
 		// from cold); the sandbox suite asks for isolation explicitly.
 		Isolation: sandbox.None,
+		// Function log lines stay off the test's output; tests of the
+		// console set FunctionLogs and FunctionLogsOutput.
+		FunctionLogs: server.FunctionLogsOff,
 	}
 	if opt.Config != nil {
 		opt.Config(&cfg)
@@ -174,4 +178,14 @@ func Zip(t testing.TB, files map[string]string) []byte {
 // with each refused call (the SDK retries 429 and 5xx).
 func NoRetry(c *lambda.Client) *lambda.Client {
 	return lambda.New(c.Options(), func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+}
+
+// LogsClient is an aws-sdk-go-v2 CloudWatch Logs client for the server.
+func (s *Server) LogsClient() *cloudwatchlogs.Client {
+	return cloudwatchlogs.New(cloudwatchlogs.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(s.URL()),
+		Credentials:  credentials.NewStaticCredentialsProvider(s.Creds.AccessKeyID, s.Creds.SecretAccessKey, ""),
+		HTTPClient:   InMemoryBodies{&http.Client{Timeout: 60 * time.Second}},
+	})
 }
