@@ -54,6 +54,11 @@ const (
 	stallTimeout = 5 * time.Second
 )
 
+// storeLag bounds how much earlier than its batch's store time an event
+// may be stamped (batching, queueing, clock differences): events of a
+// batch stored later than End plus this were written after End.
+const storeLag = time.Minute
+
 // ErrNoGroup is returned for a log group that does not exist.
 var ErrNoGroup = errors.New("log group does not exist")
 
@@ -423,8 +428,9 @@ func (s *Store) Scan(ctx context.Context, q Query, fn func(Event) bool) error {
 		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, q.After.Seq
 	case q.Start > 0:
 		// A batch is stored after all of its events were written, so
-		// nothing at or after Start is in a batch stored before it.
-		t := time.UnixMilli(q.Start)
+		// nothing at or after Start is in a batch stored before it; the
+		// margin covers clock differences with a NATS server elsewhere.
+		t := time.UnixMilli(q.Start).Add(-storeLag)
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
 	}
 	for _, name := range q.Streams {
@@ -440,9 +446,6 @@ func (s *Store) Scan(ctx context.Context, q Query, fn func(Event) bool) error {
 		_ = st.DeleteConsumer(dctx, cons.CachedInfo().Name)
 	}()
 	left := cons.CachedInfo().NumPending
-	// Events of a batch stored later than End plus this margin were
-	// written after End.
-	const storeLag = time.Minute
 	for left > 0 {
 		batch, err := cons.Fetch(int(min(left, 256)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
