@@ -55,3 +55,29 @@ func FuzzEvent(f *testing.F) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	})
 }
+
+// FuzzResult: any result a function returns maps to an answer net/http
+// can send (status 100–599, token header names) or to the 502.
+func FuzzResult(f *testing.F) {
+	for _, s := range []string{`{"statusCode":"418","headers":{"a":1},"cookies":["c"],"body":{"x":1}}`, `"hi"`, `[1,2]`,
+		"{\"statusCode\":201}\x00\x00\x00\x00\x00\x00\x00\x00body", `{"statusCode":200,"body":"aGk=","isBase64Encoded":true}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		rp, err := mapResult(payload)
+		if err != nil {
+			if err != errBadResponse {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if rp.status < 100 || rp.status > 599 {
+			t.Fatalf("status %d", rp.status)
+		}
+		for _, h := range rp.headers {
+			if !validHeaderName(h[0]) {
+				t.Fatalf("header name %q", h[0])
+			}
+		}
+	})
+}

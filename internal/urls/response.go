@@ -25,6 +25,11 @@ var errBadResponse = errors.New("the function's response is not a valid function
 // (docs/behaviour/function-urls.md §7): an object with statusCode is the
 // response format, anything else is inferred as a 200 JSON answer.
 func mapResult(payload []byte) (reply, error) {
+	// A streaming handler behind a BUFFERED URL: its whole body, prelude
+	// included, arrives at once (JSON never holds a raw NUL byte).
+	if i := bytes.Index(payload, delimiter); i > 0 && payload[0] == '{' {
+		return framedResult(payload[:i], payload[i+len(delimiter):])
+	}
 	trimmed := bytes.TrimSpace(payload)
 	// Most objects are plain results: look for the member before paying
 	// for a decode.
@@ -184,3 +189,29 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // itoa is strconv.Itoa (kept short for header code).
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// framedResult is a buffered HTTP-integration body: prelude, then body.
+func framedResult(prelude, body []byte) (reply, error) {
+	var p preludeDoc
+	if err := json.Unmarshal(prelude, &p); err != nil {
+		return reply{}, errBadResponse
+	}
+	rp := reply{status: 200, cookies: p.Cookies, body: body}
+	if len(p.StatusCode) > 0 && !isNull(p.StatusCode) {
+		n, err := statusCode(p.StatusCode)
+		if err != nil {
+			return reply{}, err
+		}
+		rp.status = n
+	}
+	for _, k := range sortedKeys(p.Headers) {
+		if !validHeaderName(k) {
+			return reply{}, errBadResponse
+		}
+		rp.headers = append(rp.headers, [2]string{k, scalar(p.Headers[k])})
+	}
+	if !hasHeader(rp.headers, "Content-Type") {
+		rp.headers = append(rp.headers, [2]string{"Content-Type", "application/octet-stream"})
+	}
+	return rp, nil
+}

@@ -186,6 +186,13 @@ func TestBufferedURL(t *testing.T) {
 		}
 	})
 
+	t.Run("streaming handler behind a BUFFERED URL", func(t *testing.T) {
+		a := f.do(t, "GET", u+"stream?n=2", nil, nil)
+		if a.status != 201 || a.body != "chunk-0;chunk-1;" || a.header.Get("X-Streamed") != "yes" || len(a.header.Values("Set-Cookie")) != 2 {
+			t.Fatalf("%d %q %v", a.status, a.body, a.header)
+		}
+	})
+
 	t.Run("path-style address", func(t *testing.T) {
 		a := f.do(t, "GET", pathStyle(f.s, u)+"some/where?x=1", nil, nil)
 		ev := a.event(t)
