@@ -5,13 +5,19 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
 import {
+  CreateFunctionCommand,
   DeleteFunctionCommand,
+  DeleteLayerVersionCommand,
+  GetLayerVersionByArnCommand,
+  InvokeCommand,
+  ListLayerVersionsCommand,
   GetFunctionCodeSigningConfigCommand,
   GetFunctionCommand,
   GetProvisionedConcurrencyConfigCommand,
   GetRuntimeManagementConfigCommand,
   ListProvisionedConcurrencyConfigsCommand,
   ListTagsCommand,
+  PublishLayerVersionCommand,
   PublishVersionCommand,
   PutFunctionCodeSigningConfigCommand,
   PutRuntimeManagementConfigCommand,
@@ -19,7 +25,17 @@ import {
   UntagResourceCommand,
 } from "@aws-sdk/client-lambda";
 
-import { assertError, bootstrapZip, client, createFunction, rejects, uniqueName } from "./helpers.js";
+import {
+  ROLE,
+  assertError,
+  bootstrapZip,
+  client,
+  createFunction,
+  rejects,
+  storedZip,
+  uniqueName,
+  waitActive,
+} from "./helpers.js";
 
 describe("tags and the settings tools read", () => {
   const lambda = client();
@@ -84,5 +100,80 @@ describe("tags and the settings tools read", () => {
     assertError(e, "InvalidParameterValueException", 400, "Code signing is not supported by this server: lambada does not verify code signatures.");
     e = await rejects(() => lambda.send(new PutRuntimeManagementConfigCommand({ FunctionName: name, UpdateRuntimeOn: "Manual" })));
     assertError(e, "InvalidParameterValueException", 400, /^UpdateRuntimeOn Manual is not supported by this server/);
+  });
+});
+
+describe("layers", () => {
+  const lambda = client();
+  const layer = uniqueName("js-layer");
+  const fn = uniqueName("js-layered");
+  after(async () => {
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: fn })).catch(() => {});
+    for (const n of [1, 2]) {
+      await lambda.send(new DeleteLayerVersionCommand({ LayerName: layer, VersionNumber: n })).catch(() => {});
+    }
+  });
+
+  it("publishes, lists and serves a layer to a Node.js function, also after the version is deleted", async () => {
+    const pub = async (who) =>
+      lambda.send(
+        new PublishLayerVersionCommand({
+          LayerName: layer,
+          Content: { ZipFile: storedZip({ "nodejs/node_modules/greet/index.js": `module.exports = () => "${who}";` }) },
+          CompatibleRuntimes: ["nodejs22.x"],
+        }),
+      );
+    const v1 = await pub("one");
+    assert.equal(v1.Version, 1);
+    assert.match(v1.LayerVersionArn, new RegExp(`:layer:${layer}:1$`));
+    assert.deepEqual(v1.CompatibleRuntimes, ["nodejs22.x"]);
+    const v2 = await pub("two");
+    const list = await lambda.send(new ListLayerVersionsCommand({ LayerName: layer }));
+    assert.deepEqual(
+      list.LayerVersions.map((v) => v.Version),
+      [2, 1],
+    );
+    const got = await lambda.send(new GetLayerVersionByArnCommand({ Arn: v2.LayerVersionArn }));
+    assert.equal(got.Content.CodeSha256, v2.Content.CodeSha256);
+
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: fn,
+        Role: ROLE,
+        Runtime: "nodejs22.x",
+        Handler: "index.handler",
+        Code: { ZipFile: storedZip({ "index.js": `exports.handler = async () => require("greet")();` }) },
+        Layers: [v2.LayerVersionArn],
+      }),
+    );
+    const c = await waitActive(lambda, fn);
+    assert.deepEqual(
+      c.Layers.map((l) => l.Arn),
+      [v2.LayerVersionArn],
+    );
+    const invoke = async () => {
+      const out = await lambda.send(new InvokeCommand({ FunctionName: fn }));
+      assert.equal(out.FunctionError, undefined, Buffer.from(out.Payload).toString());
+      return JSON.parse(Buffer.from(out.Payload).toString());
+    };
+    assert.equal(await invoke(), "two");
+    await lambda.send(new DeleteLayerVersionCommand({ LayerName: layer, VersionNumber: 2 }));
+    assert.equal(await invoke(), "two");
+  });
+
+  it("refuses a layer version that does not exist", async () => {
+    const e = await rejects(() =>
+      lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: uniqueName("js-nolayer"),
+          Role: ROLE,
+          Runtime: "provided.al2023",
+          Handler: "bootstrap",
+          Code: { ZipFile: bootstrapZip("x") },
+          Layers: [`arn:aws:lambda:us-east-1:000000000000:layer:${layer}:99`],
+        }),
+      ),
+    );
+    assertError(e, "InvalidParameterValueException", 400, `Layer version arn:aws:lambda:us-east-1:000000000000:layer:${layer}:99 does not exist.`);
   });
 });

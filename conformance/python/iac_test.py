@@ -143,5 +143,53 @@ class STS(unittest.TestCase):
         self.assertEqual((out["Account"], out["Arn"]), ("000000000000", "arn:aws:iam::000000000000:user/lambada"))
 
 
+class Layers(unittest.TestCase):
+    def test_boto3_layers(self):
+        c = lam()
+        layer = unique("py-layer")
+        v1 = c.publish_layer_version(LayerName=layer, Content={"ZipFile": make_zip({"python/greet.py": "WHO = 'layer'\n"})},
+                                     CompatibleRuntimes=["python3.12"], LicenseInfo="MIT")
+        self.addCleanup(c.delete_layer_version, LayerName=layer, VersionNumber=1)
+        self.assertEqual(v1["Version"], 1)
+        self.assertEqual(v1["LicenseInfo"], "MIT")
+        self.assertEqual(c.get_layer_version(LayerName=layer, VersionNumber=1)["LayerVersionArn"], v1["LayerVersionArn"])
+        names = [l["LayerName"] for l in c.list_layers(CompatibleRuntime="python3.12")["Layers"]]
+        self.assertIn(layer, names)
+        c.add_layer_version_permission(LayerName=layer, VersionNumber=1, StatementId="all", Action="lambda:GetLayerVersion", Principal="*")
+        pol = json.loads(c.get_layer_version_policy(LayerName=layer, VersionNumber=1)["Policy"])
+        self.assertEqual(pol["Statement"][0]["Resource"], v1["LayerVersionArn"])
+        fn = unique("py-layered")
+        c.create_function(FunctionName=fn, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                          Code={"ZipFile": make_zip({"app.py": "import greet\ndef handler(e, c):\n    return greet.WHO\n"})},
+                          Layers=[v1["LayerVersionArn"]])
+        self.addCleanup(c.delete_function, FunctionName=fn)
+        c.get_waiter("function_active_v2").wait(FunctionName=fn)
+        out = c.invoke(FunctionName=fn)
+        payload = out["Payload"].read()
+        self.assertNotIn("FunctionError", out, payload)
+        self.assertEqual(json.loads(payload), "layer")
+        with self.assertRaises(c.exceptions.InvalidParameterValueException) as cm:
+            c.update_function_configuration(FunctionName=fn, Layers=[v1["LayerVersionArn"]] * 6)
+        self.assertIn("Cannot reference more than 5 layers.", str(cm.exception))
+
+    def test_cli_layers(self):
+        layer = unique("cli-layer")
+        zpath = os.path.join(os.environ.get("TMPDIR", "/tmp"), layer + ".zip")
+        with open(zpath, "wb") as f:
+            f.write(make_zip({"bin/tool": "#!/bin/sh\necho tool\n"}, {"bin/tool": 0o100755}))
+        self.addCleanup(os.remove, zpath)
+        _, out, _ = aws("lambda", "publish-layer-version", "--layer-name", layer, "--zip-file", "fileb://" + zpath,
+                        "--compatible-architectures", "x86_64", "arm64")
+        self.assertEqual(out["Version"], 1)
+        _, out, _ = aws("lambda", "list-layer-versions", "--layer-name", layer)
+        self.assertEqual([v["Version"] for v in out["LayerVersions"]], [1])
+        _, out, _ = aws("lambda", "get-layer-version-by-arn", "--arn", out["LayerVersions"][0]["LayerVersionArn"])
+        self.assertEqual(out["CompatibleArchitectures"], ["x86_64", "arm64"])
+        aws("lambda", "delete-layer-version", "--layer-name", layer, "--version-number", "1")
+        rc, _, err = aws("lambda", "get-layer-version", "--layer-name", layer, "--version-number", "1", check=False)
+        self.assertIn(rc, (254, 255))
+        self.assertIn("(ResourceNotFoundException)", err)
+
+
 if __name__ == "__main__":
     unittest.main()

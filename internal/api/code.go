@@ -26,8 +26,13 @@ const codeURLValidity = 10 * time.Minute
 // expires: the path names the blob, the query carries the expiry and an
 // HMAC over both.
 func (h *Handler) codeURL(r *http.Request, c *function.Config) string {
+	return h.blobURL(r, c.CodeHex)
+}
+
+// blobURL is codeURL for any stored zip (a layer version's Content.Location).
+func (h *Handler) blobURL(r *http.Request, hexSum string) string {
 	exp := strconv.FormatInt(h.cfg.Now().Add(codeURLValidity).Unix(), 10)
-	return "http://" + r.Host + CodePath + c.CodeHex + "?Expires=" + exp + "&Signature=" + h.codeSignature(c.CodeHex, exp)
+	return "http://" + r.Host + CodePath + hexSum + "?Expires=" + exp + "&Signature=" + h.codeSignature(hexSum, exp)
 }
 
 func (h *Handler) codeSignature(hexSum, exp string) string {

@@ -150,10 +150,12 @@ func TestCreateFunctionErrors(t *testing.T) {
 			invalid(msgReserved + "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY")},
 		{"env over 4KB", withEnv(big), nil, invalid(msgEnvTooBig + `{"BIG":"` + big["BIG"] + `"}`)},
 
-		// Settings lambada cannot honour.
+		// A layer version that does not exist (docs/behaviour/layers.md §5).
 		{"layers", create(func(in *lambda.CreateFunctionInput) {
 			in.Layers = []string{"arn:aws:lambda:us-east-1:000000000000:layer:deps:1"}
-		}), nil, invalid("Layers is not supported by this server.")},
+		}), nil, invalid("Layer version arn:aws:lambda:us-east-1:000000000000:layer:deps:1 does not exist.")},
+
+		// Settings lambada cannot honour.
 		{"vpc", create(func(in *lambda.CreateFunctionInput) {
 			in.VpcConfig = &types.VpcConfig{SubnetIds: []string{"subnet-1"}, SecurityGroupIds: []string{"sg-1"}}
 		}), nil, invalid("VpcConfig is not supported by this server.")},

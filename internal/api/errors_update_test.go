@@ -192,7 +192,7 @@ func TestUpdateFunctionErrors(t *testing.T) {
 		}), nil, invalid(msgEnvTooBig + `{"BIG":"` + big["BIG"] + `"}`)},
 		{"config/layers", config(func(in *lambda.UpdateFunctionConfigurationInput) {
 			in.Layers = []string{"arn:aws:lambda:us-east-1:000000000000:layer:deps:1"}
-		}), nil, invalid("Layers is not supported by this server.")},
+		}), nil, invalid("Layer version arn:aws:lambda:us-east-1:000000000000:layer:deps:1 does not exist.")},
 		{"config/vpc", config(func(in *lambda.UpdateFunctionConfigurationInput) {
 			in.VpcConfig = &types.VpcConfig{SubnetIds: []string{"subnet-1"}}
 		}), nil, invalid("VpcConfig is not supported by this server.")},

@@ -42,6 +42,13 @@ type wireFunctionConfiguration struct {
 	RuntimeVersionConfig wireRuntimeVersion   `json:"RuntimeVersionConfig"`
 	Environment          *wireEnvironment     `json:"Environment,omitempty"`
 	DeadLetterConfig     *wireDeadLetter      `json:"DeadLetterConfig,omitempty"`
+	Layers               []wireLayerRef       `json:"Layers,omitempty"`
+}
+
+// wireLayerRef is FunctionConfiguration.Layers' item.
+type wireLayerRef struct {
+	Arn      string `json:"Arn"`
+	CodeSize int64  `json:"CodeSize"`
 }
 
 // Small members as structs, not maps: they encode several times faster,
@@ -103,6 +110,9 @@ func (h *Handler) configuration(c *function.Config, qualifier string) *wireFunct
 	}
 	if c.DeadLetterTarget != "" {
 		w.DeadLetterConfig = &wireDeadLetter{TargetArn: c.DeadLetterTarget}
+	}
+	for _, l := range c.Layers {
+		w.Layers = append(w.Layers, wireLayerRef{Arn: l.Arn, CodeSize: l.CodeSize})
 	}
 	return w
 }

@@ -35,6 +35,9 @@ type Spec struct {
 	MemoryMB, TimeoutSec                    int
 	// TaskRoot is the unpacked code directory (read-only); the working dir.
 	TaskRoot string
+	// OptDir is the merged tree of the function's layers (read-only), the
+	// function's /opt; "" when it has none (docs/behaviour/layers.md §6).
+	OptDir string
 	// TmpDir is the environment's private writable /tmp (TMPDIR).
 	TmpDir string
 	// RuntimeDir is LAMBDA_RUNTIME_DIR; "" means /var/runtime.

@@ -10,9 +10,9 @@ import (
 // boxed replaces e.cmd with a sandbox box for the runtime process and
 // returns how to start it. With a private root the runtime sees its code
 // at /var/task, the embedded bootstrap at /var/runtime and its own /tmp
-// (runtime-api.md §5): the spec's host paths are rewritten to those in
-// the command, lambada's variables, LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR,
-// LD_LIBRARY_PATH and TMPDIR.
+// (runtime-api.md §5) and its layers at /opt (layers.md §6): the spec's
+// host paths are rewritten to those in the command, lambada's variables,
+// LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, LD_LIBRARY_PATH and TMPDIR.
 func (e *Env) boxed(now time.Time) func() error {
 	s := e.spec
 	hostTask, hostRuntime := s.TaskRoot, s.RuntimeDir
@@ -21,10 +21,14 @@ func (e *Env) boxed(now time.Time) func() error {
 		// An interpreter: its install prefix must be visible.
 		readOnly = sandbox.InstallPrefixes(s.Command[0])
 	}
+	hostOpt := s.OptDir
 	if s.Sandbox.Mounts() {
 		pairs := []string{hostTask, sandbox.TaskRoot}
 		if hostRuntime != "" {
 			pairs = append(pairs, hostRuntime, sandbox.RuntimeDir)
+		}
+		if hostOpt != "" {
+			pairs = append(pairs, hostOpt, sandbox.OptDir)
 		}
 		r := strings.NewReplacer(pairs...)
 		cmd := make([]string, len(s.Command))
@@ -42,12 +46,15 @@ func (e *Env) boxed(now time.Time) func() error {
 			s.RuntimeDir = sandbox.RuntimeDir
 		}
 		s.TmpDir = sandbox.TmpDir
+		if hostOpt != "" {
+			s.OptDir = sandbox.OptDir
+		}
 	}
 	box, err := s.Sandbox.Prepare(sandbox.Spec{
 		Path: s.Command[0], Args: s.Command,
 		Env:     buildEnv(s, e.ln.Addr().String(), s.LogStream),
 		Dir:     s.TaskRoot,
-		CodeDir: hostTask, BootstrapDir: hostRuntime, ReadOnly: readOnly,
+		CodeDir: hostTask, BootstrapDir: hostRuntime, OptDir: hostOpt, ReadOnly: readOnly,
 		MemoryMB: s.MemoryMB, TmpMB: s.EphemeralMB,
 		Stdout: e.logs.w, Stderr: e.logs.w,
 	})

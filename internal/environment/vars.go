@@ -29,6 +29,25 @@ func reserved(k string) bool {
 // never are keys no source may set (runtime-api.md §5 "Never set").
 var never = []string{"_LAMBDA_SERVER_PORT", "AWS_LAMBDA_MAX_CONCURRENCY", "_LAMBDA_TELEMETRY_LOG_FD"}
 
+// optRoot is where layers appear in a box with its own root.
+const optRoot = "/opt"
+
+// optSearchPaths are the variables whose /opt entries lead runtimes to
+// layers.
+var optSearchPaths = []string{"PATH", "LD_LIBRARY_PATH", "NODE_PATH", "PYTHONPATH"}
+
+// rebaseOpt replaces the /opt prefix of each entry of a colon-separated
+// list with dir.
+func rebaseOpt(list, dir string) string {
+	parts := strings.Split(list, ":")
+	for i, p := range parts {
+		if p == optRoot || strings.HasPrefix(p, optRoot+"/") {
+			parts[i] = dir + p[len(optRoot):]
+		}
+	}
+	return strings.Join(parts, ":")
+}
+
 // LogStreamName returns YYYY/MM/DD/[<version>]<32 lower-case hex>: a new
 // environment's log stream (docs/behaviour/logs.md §2).
 func LogStreamName(now time.Time, version string) string {
@@ -82,6 +101,15 @@ func buildEnv(s Spec, runtimeAPI, logStream string) []string {
 		m["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + s.Runtime
 	} else {
 		delete(m, "AWS_EXECUTION_ENV")
+	}
+	if s.OptDir != "" && s.OptDir != optRoot {
+		// No /opt of its own (no mount namespace): the search paths that
+		// name /opt name the merged layers' folder instead (layers.md §6).
+		for _, k := range optSearchPaths {
+			if v, ok := m[k]; ok {
+				m[k] = rebaseOpt(v, s.OptDir)
+			}
+		}
 	}
 	if id, ok := s.ExtraEnv["AWS_ACCESS_KEY_ID"]; ok {
 		m["AWS_ACCESS_KEY"] = id

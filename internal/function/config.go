@@ -63,9 +63,34 @@ type Config struct {
 	CodeSha256 string `json:"codeSha256"`
 	CodeHex    string `json:"codeHex"`
 	CodeSize   int64  `json:"codeSize"`
+	// UnzippedSize is the unpacked size of the code, for the limit on code
+	// and layers together (0 in documents written before it was kept).
+	UnzippedSize int64 `json:"unzippedSize,omitempty"`
+
+	// Layers are the layer versions the function runs with, in order
+	// (docs/behaviour/layers.md §5). A version keeps them even after
+	// DeleteLayerVersion: each reference carries the zip's digest.
+	Layers []LayerRef `json:"layers,omitempty"`
 
 	LastModified time.Time `json:"lastModified"`
 	RevisionID   string    `json:"revisionId"`
+}
+
+// LayerRef is one layer version a function uses.
+type LayerRef struct {
+	Arn          string `json:"arn"`
+	CodeHex      string `json:"codeHex"`
+	CodeSize     int64  `json:"codeSize"`
+	UnzippedSize int64  `json:"unzippedSize"`
+}
+
+// LayerHexes lists the zips of c's layers in order.
+func (c *Config) LayerHexes() []string {
+	out := make([]string, len(c.Layers))
+	for i, l := range c.Layers {
+		out[i] = l.CodeHex
+	}
+	return out
 }
 
 // SameContent reports whether two snapshots have the same code and
@@ -77,8 +102,13 @@ func (c *Config) SameContent(o *Config) bool {
 		c.EphemeralStorage != o.EphemeralStorage || c.Architecture != o.Architecture ||
 		c.TracingMode != o.TracingMode || c.LogGroup != o.LogGroup ||
 		c.DeadLetterTarget != o.DeadLetterTarget || c.CodeHex != o.CodeHex ||
-		len(c.Environment) != len(o.Environment) {
+		len(c.Environment) != len(o.Environment) || len(c.Layers) != len(o.Layers) {
 		return false
+	}
+	for i := range c.Layers {
+		if c.Layers[i].Arn != o.Layers[i].Arn {
+			return false
+		}
 	}
 	for k, v := range c.Environment {
 		if ov, ok := o.Environment[k]; !ok || ov != v {

@@ -61,3 +61,14 @@ func RuntimeFamily(rt string) string {
 	}
 	return ""
 }
+
+// IsModelRuntime reports whether rt is in the service model's Runtime enum.
+func IsModelRuntime(rt string) bool { return slices.Contains(modelRuntimes, rt) }
+
+// ModelRuntimes is the model's Runtime enum as AWS prints it in a
+// ValidationException: "a, b, …".
+func ModelRuntimes() string { return strings.Join(modelRuntimes, ", ") }
+
+// SupportedRuntimes are the identifiers accepted for new functions, as AWS
+// prints them: "a, b, …".
+func SupportedRuntimes() string { return strings.Join(creatableRuntimes, ", ") }

@@ -2,12 +2,15 @@ package invoke
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/lambada-dev/lambada/internal/codezip"
@@ -52,7 +55,38 @@ func (c *codeCache) reset() error {
 
 // path returns the unpacked tree of code hex, unpacking it first if needed.
 func (c *codeCache) path(ctx context.Context, hex string) (string, error) {
-	dir := filepath.Join(c.dir, hex)
+	return c.once(ctx, hex, func(dir string) error { return c.extract(ctx, hex, dir) })
+}
+
+// optPath returns the merged tree of a function's layers (hexes of their
+// zips in order) for its /opt, built once per ordered set from the
+// unpacked layers in code (docs/behaviour/layers.md §6); "" when none.
+func (c *codeCache) optPath(ctx context.Context, code *codeCache, hexes []string) (string, error) {
+	if len(hexes) == 0 {
+		return "", nil
+	}
+	sum := sha256.Sum256([]byte(strings.Join(hexes, ",")))
+	return c.once(ctx, hex.EncodeToString(sum[:]), func(dir string) error {
+		srcs := make([]string, len(hexes))
+		for i, h := range hexes {
+			p, err := code.path(ctx, h)
+			if err != nil {
+				return err
+			}
+			srcs[i] = p
+		}
+		if err := codezip.Merge(srcs, dir); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+// once returns c.dir/key, running build to make it the first time; one
+// build per key runs at a time and the others wait for it.
+func (c *codeCache) once(ctx context.Context, key string, build func(dir string) error) (string, error) {
+	dir := filepath.Join(c.dir, key)
+	hex := key
 	for {
 		if _, err := os.Stat(dir); err == nil {
 			return dir, nil
@@ -75,7 +109,7 @@ func (c *codeCache) path(ctx context.Context, hex string) (string, error) {
 				return "", ctx.Err()
 			}
 		}
-		u.err = c.extract(ctx, hex, dir)
+		u.err = build(dir)
 		c.mu.Lock()
 		delete(c.pending, hex)
 		c.mu.Unlock()

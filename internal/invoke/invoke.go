@@ -80,6 +80,7 @@ type Service struct {
 	pool  *pool.Pool[*env]
 	limit *limiter
 	code  *codeCache
+	opt   *codeCache // merged layer trees, one per ordered set of layers
 	log   *slog.Logger
 	tmp   string
 	wg    sync.WaitGroup // invocations finishing after their caller was answered
@@ -119,6 +120,7 @@ func New(cfg Config, reg *registry.Registry) *Service {
 		cfg: cfg, reg: reg, log: cfg.Logger,
 		limit: newLimiter(cfg.AccountConcurrency),
 		code:  newCodeCache(filepath.Join(cfg.DataDir, "code"), reg.Code),
+		opt:   newCodeCache(filepath.Join(cfg.DataDir, "opt"), nil),
 		tmp:   filepath.Join(cfg.DataDir, "tmp"),
 	}
 	s.pool = pool.New[*env](pool.Config{IdleTimeout: cfg.IdleTimeout, Valid: s.valid, Changed: reg.Changed, Logger: cfg.Logger})
@@ -140,6 +142,9 @@ func New(cfg Config, reg *registry.Registry) *Service {
 // starts the pool's reaper.
 func (s *Service) Start(ctx context.Context) error {
 	if err := s.code.reset(); err != nil {
+		return err
+	}
+	if err := s.opt.reset(); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(s.tmp); err != nil {
@@ -561,7 +566,14 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		}
 		return nil, awserr.Internal(err)
 	}
-	launch, err := s.command(cfg, taskRoot)
+	optDir, err := s.opt.optPath(ctx, s.code, cfg.LayerHexes())
+	if err != nil {
+		if awserr.Is(err, awserr.ResourceNotFound) {
+			return nil, awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the stored layers of %s:%s.", cfg.Name, cfg.Version)
+		}
+		return nil, awserr.Internal(err)
+	}
+	launch, err := s.command(cfg, taskRoot, optDir)
 	if errors.Is(err, runtimes.ErrUnsupported) {
 		return nil, awserr.Newf(awserr.InvalidRuntime, "The runtime parameter of %s is not supported on this host yet.", cfg.Runtime)
 	}
@@ -584,7 +596,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 	e, err := environment.Start(ctx, environment.Spec{
 		FunctionName: cfg.Name, Version: cfg.Version, Handler: cfg.Handler, Runtime: cfg.Runtime,
 		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
-		TaskRoot: taskRoot, TmpDir: tmp,
+		TaskRoot: taskRoot, OptDir: optDir, TmpDir: tmp,
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
 		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: s.extraEnv(cfg.Name, launch.Env),
 		StreamRate: s.cfg.StreamRate,
@@ -611,14 +623,24 @@ func (s *Service) extraEnv(name string, runtimeEnv map[string]string) map[string
 	return out
 }
 
-// command is how to start cfg's runtime.
-func (s *Service) command(cfg *function.Config, taskRoot string) (runtimes.Launch, error) {
+// command is how to start cfg's runtime. A custom runtime without a
+// bootstrap of its own runs the one its layers bring in /opt, as on AWS
+// (docs/behaviour/layers.md §6).
+func (s *Service) command(cfg *function.Config, taskRoot, optDir string) (runtimes.Launch, error) {
 	host := s.cfg.Runtimes
 	if host == nil {
 		host = &runtimes.Host{} // no interpreters: provided.* only
 	}
 	host.Check(cfg.Name, cfg.Runtime)
-	return host.Command(cfg.Runtime, taskRoot)
+	l, err := host.Command(cfg.Runtime, taskRoot)
+	if err == nil && optDir != "" && function.RuntimeFamily(cfg.Runtime) == "provided" {
+		if _, serr := os.Lstat(l.Argv[0]); serr != nil {
+			if fi, oerr := os.Stat(filepath.Join(optDir, "bootstrap")); oerr == nil && fi.Mode().IsRegular() {
+				l.Argv = []string{filepath.Join(optDir, "bootstrap")}
+			}
+		}
+	}
+	return l, err
 }
 
 // tail returns the last n bytes of log, cut on a byte boundary.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,7 +165,12 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	if _, exists := r.Function(name); exists {
 		return nil, nil, awserr.New(awserr.ResourceConflict, "Function already exist: "+name)
 	}
-	c.CodeHex, c.CodeSha256, c.CodeSize = info.Sha256Hex, info.Sha256Base64, info.Size
+	c.CodeHex, c.CodeSha256, c.CodeSize, c.UnzippedSize = info.Sha256Hex, info.Sha256Base64, info.Size, info.UnzippedSize
+	if len(in.Layers) > 0 {
+		if c.Layers, err = r.resolveLayers(in.Layers, info.UnzippedSize); err != nil {
+			return nil, nil, err
+		}
+	}
 	f := &function.Function{Name: name, Latest: c, Created: now}
 	if len(in.Tags) > 0 {
 		f.Tags = in.Tags
@@ -211,6 +217,7 @@ func publish(f *function.Function, description *string, now time.Time) (*functio
 		c.Description = *description
 	}
 	c.Environment = cloneMap(f.Latest.Environment)
+	c.Layers = slices.Clone(f.Latest.Layers)
 	f.Versions = append(f.Versions, c)
 	return &f.Versions[len(f.Versions)-1], true
 }
@@ -269,6 +276,17 @@ func (r *Registry) UpdateFunctionConfiguration(ctx context.Context, rawName stri
 		if err := applyConfig(&c, &in.ConfigInput); err != nil {
 			return err
 		}
+		if in.Layers != nil {
+			// The whole list is replaced; [] removes every layer.
+			refs, err := r.resolveLayers(in.Layers, c.UnzippedSize)
+			if err != nil {
+				return err
+			}
+			c.Layers = nil
+			if len(refs) > 0 {
+				c.Layers = refs
+			}
+		}
 		c.LastModified = r.now()
 		c.RevisionID = newRevision()
 		f.Latest = c
@@ -303,6 +321,11 @@ func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *U
 	if err != nil {
 		return nil, err
 	}
+	if f, ok := r.Function(name); ok {
+		if err := checkTotalSize(info.UnzippedSize, f.Latest.Layers); err != nil {
+			return nil, err
+		}
+	}
 	if in.DryRun {
 		f, ok := r.Function(name)
 		if !ok {
@@ -325,6 +348,7 @@ func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *U
 		old = f.Latest.CodeHex
 		now := r.now()
 		f.Latest.CodeHex, f.Latest.CodeSha256, f.Latest.CodeSize = info.Sha256Hex, info.Sha256Base64, info.Size
+		f.Latest.UnzippedSize = info.UnzippedSize
 		f.Latest.Architecture = arch
 		f.Latest.LastModified = now
 		f.Latest.RevisionID = newRevision()
@@ -483,22 +507,33 @@ func (r *Registry) collect(ctx context.Context, hex string) {
 		return
 	}
 	r.mu.RLock()
+	used := r.layerUsesLocked(hex)
 	for _, f := range r.funcs {
-		if f.Latest.CodeHex == hex {
-			r.mu.RUnlock()
-			return
+		if used {
+			break
 		}
-		for i := range f.Versions {
-			if f.Versions[i].CodeHex == hex {
-				r.mu.RUnlock()
-				return
+		for _, c := range append([]*function.Config{&f.Latest}, versionPtrs(f)...) {
+			if c.CodeHex == hex || slices.ContainsFunc(c.Layers, func(l function.LayerRef) bool { return l.CodeHex == hex }) {
+				used = true
+				break
 			}
 		}
 	}
 	r.mu.RUnlock()
+	if used {
+		return
+	}
 	if err := r.blobs.Delete(ctx, hex); err != nil {
 		r.log.Warn("registry: deleting unused code", "code", hex, "err", err)
 	}
+}
+
+func versionPtrs(f *function.Function) []*function.Config {
+	out := make([]*function.Config, len(f.Versions))
+	for i := range f.Versions {
+		out[i] = &f.Versions[i]
+	}
+	return out
 }
 
 // Code opens a stored zip by its hex SHA-256; a missing one is a

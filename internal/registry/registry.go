@@ -50,9 +50,11 @@ type Registry struct {
 	blobs store.Blobs
 	log   *slog.Logger
 
-	mu    sync.RWMutex
-	funcs map[string]*function.Function
-	// revs is the revision of each key's newest event in the view,
+	mu     sync.RWMutex
+	funcs  map[string]*function.Function
+	layers map[string]*function.Layer
+	// revs is the revision of each key's newest event in the view (by
+	// store key),
 	// deletions included. A watch may skip a value that a later write of
 	// the same key superseded, so a writer waits for its key to reach its
 	// revision, not for the watch as a whole to pass it.
@@ -82,7 +84,7 @@ func New(cfg Config, kv store.KV, blobs store.Blobs) *Registry {
 	}
 	return &Registry{
 		cfg: cfg, kv: kv, blobs: blobs, log: cfg.Logger,
-		funcs: map[string]*function.Function{},
+		funcs: map[string]*function.Function{}, layers: map[string]*function.Layer{},
 		revs:  map[string]uint64{},
 		urls:  map[string]urlEntry{},
 		moved: make(chan struct{}),
@@ -151,6 +153,10 @@ func (r *Registry) follow(ch <-chan store.WatchMsg) {
 }
 
 func (r *Registry) apply(ev store.Event) {
+	if name, ok := strings.CutPrefix(ev.Key, layerPrefix); ok {
+		r.applyLayer(ev, name)
+		return
+	}
 	name, ok := strings.CutPrefix(ev.Key, keyPrefix)
 	if !ok {
 		return
@@ -164,11 +170,9 @@ func (r *Registry) apply(ev store.Event) {
 		}
 	}
 	r.mu.Lock()
-	old, ok := r.funcs[name]
-	if ok && old.ReservedConcurrency != nil {
+	if old, ok := r.funcs[name]; ok && old.ReservedConcurrency != nil {
 		r.reserved -= *old.ReservedConcurrency
 	}
-	r.indexURLs(old, f)
 	if f == nil {
 		delete(r.funcs, name)
 	} else {
@@ -177,20 +181,31 @@ func (r *Registry) apply(ev store.Event) {
 			r.reserved += *f.ReservedConcurrency
 		}
 	}
-	if ev.Revision > r.revs[name] {
-		r.revs[name] = ev.Revision
+	r.moveLocked(ev)
+	r.mu.Unlock()
+}
+
+// moveLocked records ev's revision and wakes the view's waiters; r.mu is
+// held.
+func (r *Registry) moveLocked(ev store.Event) {
+	if ev.Revision > r.revs[ev.Key] {
+		r.revs[ev.Key] = ev.Revision
 	}
 	close(r.moved)
 	r.moved = make(chan struct{})
-	r.mu.Unlock()
 }
 
 // waitFor blocks until the view holds function name at revision rev or
 // later.
 func (r *Registry) waitFor(ctx context.Context, name string, rev uint64) error {
+	return r.waitKey(ctx, keyPrefix+name, rev)
+}
+
+// waitKey blocks until the view holds store key at revision rev or later.
+func (r *Registry) waitKey(ctx context.Context, key string, rev uint64) error {
 	for {
 		r.mu.RLock()
-		seen, moved := r.revs[name], r.moved
+		seen, moved := r.revs[key], r.moved
 		r.mu.RUnlock()
 		if seen >= rev {
 			return nil

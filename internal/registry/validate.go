@@ -86,6 +86,7 @@ func checkModel(v *function.Violations, in *ConfigInput) {
 		!reTargetArn.MatchString(*in.DeadLetterConfig.TargetArn) {
 		v.Pattern("deadLetterConfig.targetArn", *in.DeadLetterConfig.TargetArn, patternTargetArn)
 	}
+	checkLayersModel(v, in.Layers)
 }
 
 func checkArchitectures(v *function.Violations, archs *[]string) {
@@ -130,9 +131,6 @@ func notSupported(member string) error {
 // applyConfig checks the semantic rules of in and writes the given members
 // into c. c holds the current configuration (or the defaults on create).
 func applyConfig(c *function.Config, in *ConfigInput) error {
-	if len(in.Layers) > 0 {
-		return notSupported("Layers")
-	}
 	if vc := in.VpcConfig; vc != nil && (len(vc.SubnetIds) > 0 || len(vc.SecurityGroupIds) > 0 ||
 		(vc.Ipv6AllowedForDualStack != nil && *vc.Ipv6AllowedForDualStack)) {
 		return notSupported("VpcConfig")

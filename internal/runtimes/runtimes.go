@@ -171,7 +171,7 @@ func (h *Host) Command(runtime, taskRoot string) (Launch, error) {
 		dir := filepath.Join(h.dir, "node")
 		return Launch{
 			Argv: []string{h.node.Path, filepath.Join(dir, "bootstrap.mjs")}, RuntimeDir: dir,
-			Env: map[string]string{"NODE_PATH": "/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:" + dir + "/node_modules:" + taskRoot + "/node_modules"},
+			Env: map[string]string{"NODE_PATH": "/opt/nodejs/" + nodeMajor(runtime) + "/node_modules:/opt/nodejs/node_modules:" + dir + "/node_modules:" + taskRoot + "/node_modules"},
 		}, nil
 	case "python":
 		if h.python == nil {
@@ -180,11 +180,28 @@ func (h *Host) Command(runtime, taskRoot string) (Launch, error) {
 		dir := filepath.Join(h.dir, "python")
 		return Launch{
 			Argv: []string{h.python.Path, "-u", filepath.Join(dir, "bootstrap.py")}, RuntimeDir: dir,
-			Env: map[string]string{"PYTHONPATH": dir},
+			// The layers' folders also through PYTHONPATH, where a box
+			// without its own /opt finds them rewritten (layers.md §6).
+			Env: map[string]string{"PYTHONPATH": dir + ":/opt/python/lib/python" + majorMinor(h.python.Version) + "/site-packages:/opt/python"},
 		}, nil
 	default:
 		return Launch{}, fmt.Errorf("%w: %s", ErrUnsupported, runtime)
 	}
+}
+
+// nodeMajor is a Node.js runtime's layer folder name: nodejs22.x → node22
+// (docs/behaviour/layers.md §6).
+func nodeMajor(runtime string) string {
+	return "node" + strings.TrimSuffix(strings.TrimPrefix(runtime, "nodejs"), ".x")
+}
+
+// majorMinor cuts "3.12.4" to "3.12".
+func majorMinor(version string) string {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return version
+	}
+	return parts[0] + "." + parts[1]
 }
 
 // Check logs, once per function and runtime, that the host interpreter's

@@ -226,9 +226,9 @@ type Spec struct {
 	Args []string
 	Env  []string
 	Dir  string
-	// CodeDir and BootstrapDir are host directories shown read-only at
-	// TaskRoot and RuntimeDir ("" = none).
-	CodeDir, BootstrapDir string
+	// CodeDir, BootstrapDir and OptDir are host directories shown
+	// read-only at TaskRoot, RuntimeDir and OptDir ("" = none).
+	CodeDir, BootstrapDir, OptDir string
 	// ReadOnly are more host paths visible read-only at the same path (an
 	// interpreter's install prefix).
 	ReadOnly []string
@@ -287,12 +287,15 @@ func (h *Host) prepare(s Spec, limits bool) (*Box, error) {
 		attr.Cloneflags |= syscall.CLONE_NEWNS | syscall.CLONE_NEWPID
 		c.Root = true
 		c.SystemDirs = systemDirs
-		c.Dirs = []string{"/opt", TaskRoot, RuntimeDir}
+		c.Dirs = []string{OptDir, TaskRoot, RuntimeDir}
 		if s.CodeDir != "" {
 			c.Binds = append(c.Binds, shim.Bind{Src: s.CodeDir, Dst: TaskRoot})
 		}
 		if s.BootstrapDir != "" {
 			c.Binds = append(c.Binds, shim.Bind{Src: s.BootstrapDir, Dst: RuntimeDir})
+		}
+		if s.OptDir != "" {
+			c.Binds = append(c.Binds, shim.Bind{Src: s.OptDir, Dst: OptDir})
 		}
 		for _, p := range s.ReadOnly {
 			if !slices.ContainsFunc(c.Binds, func(m shim.Bind) bool { return m.Src == p }) {

@@ -127,6 +127,7 @@ const (
 	TaskRoot   = "/var/task"
 	RuntimeDir = "/var/runtime"
 	TmpDir     = "/tmp"
+	OptDir     = "/opt"
 )
 
 // Ids the function runs as inside its box: AWS's sbx_user1051.

@@ -52,6 +52,7 @@ type Spec struct {
 	Args, Env             []string
 	Dir                   string
 	CodeDir, BootstrapDir string
+	OptDir                string
 	ReadOnly              []string
 	MemoryMB, TmpMB       int
 	Stdout, Stderr        io.Writer

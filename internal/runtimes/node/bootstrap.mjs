@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
 import { Writable } from 'node:stream';
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
@@ -973,9 +973,41 @@ process.on('unhandledRejection', (reason, promise) => {
 });
 process.on('beforeExit', () => onBeforeExit());
 
+// ES modules ignore NODE_PATH, yet on AWS a handler's bare imports find
+// the packages its layers bring (docs/behaviour/layers.md §6). A resolve
+// hook retries a bare specifier Node could not find from the layers'
+// node_modules folders: the NODE_PATH entries .../nodejs[/nodeNN]/node_modules
+// (under /opt, or where lambada put /opt without a mount namespace).
+const LAYER_RESOLVE_HOOK = `
+let parents = [];
+export function initialize(data) { parents = data.parents; }
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (e) {
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || /^([./]|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(specifier)) throw e;
+    for (const parentURL of parents) {
+      try {
+        return await next(specifier, { ...context, parentURL });
+      } catch {}
+    }
+    throw e;
+  }
+}`;
+
+function registerLayerResolution() {
+  const dirs = (process.env.NODE_PATH ?? '')
+    .split(':')
+    .filter((d) => /\/nodejs(\/node\d+)?\/node_modules$/.test(d) && fs.existsSync(d));
+  if (dirs.length === 0 || typeof register !== 'function') return;
+  const parents = dirs.map((d) => pathToFileURL(path.join(d, 'index.js')).href);
+  register('data:text/javascript,' + encodeURIComponent(LAYER_RESOLVE_HOOK), { data: { parents } });
+}
+
 const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
 let handler, metadata;
 try {
+  registerLayerResolution();
   handler = await loadHandler(appRoot, process.env._HANDLER ?? '');
   metadata = handlerMetadata(handler);
 } catch (err) {

@@ -199,6 +199,19 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		wd, _ := os.Getwd()
 		env["__cwd"] = wd
 		return env, nil
+	case "run":
+		// Runs the program named Msg, found on PATH (a layer's /opt/bin).
+		out, err := exec.Command(ev.Msg).Output()
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"out": string(out)}, nil
+	case "read":
+		b, err := os.ReadFile(ev.Msg)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"content": string(b)}, nil
 	case "spawn":
 		cmd := exec.Command("sleep", "300")
 		if err := cmd.Start(); err != nil {
