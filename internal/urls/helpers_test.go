@@ -52,7 +52,12 @@ type fixture struct {
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	s := servertest.Start(t, servertest.Options{})
+	return startWith(t, servertest.Options{})
+}
+
+func startWith(t *testing.T, opt servertest.Options) *fixture {
+	t.Helper()
+	s := servertest.Start(t, opt)
 	f := &fixture{s: s, c: s.Client, http: client(s)}
 	return f
 }

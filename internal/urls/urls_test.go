@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +16,10 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/server"
+	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/syncbuf"
 )
 
 func TestBufferedURL(t *testing.T) {
@@ -450,5 +455,24 @@ func TestAliasURLAndRecursion(t *testing.T) {
 	}
 	if counts["2xx"] != 2 || counts["4xx"] != 2 {
 		t.Fatalf("url request counts %v", counts)
+	}
+}
+
+// TestFailureLog: every failed URL request leaves one line in lambada's
+// log naming the URL, the status and why.
+func TestFailureLog(t *testing.T) {
+	var logs syncbuf.Buffer
+	f := startWith(t, servertest.Options{Config: func(c *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}})
+	f.function(t, "lg", nil)
+	u := f.url(t, &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("lg"), AuthType: types.FunctionUrlAuthTypeNone})
+	f.do(t, "GET", u+"p", nil, nil).errorRow(t, 403, "AccessDeniedException", bodyForbidden)
+	id := strings.SplitN(strings.TrimPrefix(u, "http://"), ".", 2)[0]
+	want := []string{`msg="function url request failed"`, "url_id=" + id, "function=lg", "path=/p", "status=403", `reason="the resource policy does not allow public access"`}
+	for _, w := range want {
+		if !strings.Contains(logs.String(), w) {
+			t.Fatalf("log lacks %s:\n%s", w, logs.String())
+		}
 	}
 }
