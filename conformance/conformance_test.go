@@ -125,6 +125,7 @@ func runSuite(t *testing.T, dir, name string, args ...string) {
 	cmd.Env = append(cleanEnv(),
 		"AWS_ENDPOINT_URL_LAMBDA="+s.URL(),
 		"AWS_ENDPOINT_URL_STS="+s.URL(),
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS="+s.URL(),
 		"AWS_ACCESS_KEY_ID="+s.Creds.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY="+s.Creds.SecretAccessKey,
 		"AWS_REGION=us-east-1",

@@ -431,6 +431,47 @@ ev = json.loads(body)
 print(json.dumps({"status": head.split()[1], "rawPath": ev["rawPath"], "q": ev["queryStringParameters"], "body": ev["body"],
   "idMatches": ("x-amzn-requestid: " + ev["requestContext"]["requestId"]) in head.lower()}))' "$out")" \
 	'd["status"]' 200 'd["rawPath"]' /some/path 'd["q"]' '{"q": "1"}' 'd["body"]' '{"from":"curl"}' 'd["idMatches"]' true
+if [[ -n "${AWS_ENDPOINT_URL_CLOUDWATCH_LOGS:-}" ]]; then
+	logs_steps
+fi
+}
+
+# The function's log group through the CloudWatch Logs API, with the
+# endpoint from AWS_ENDPOINT_URL_CLOUDWATCH_LOGS (no --endpoint-url).
+logs_steps() {
+step="logs filter-log-events"
+lam invoke --function-name "$fe" --payload '{"op":"log","lines":["from-the-cli"]}' "${binfmt[@]}" "$tmp/log.json" >/dev/null
+group="/aws/lambda/$fe"
+# The line reaches the store within a fraction of a second.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	out=$(aws logs filter-log-events --log-group-name "$group" --filter-pattern '"from-the-cli"' --region us-east-1 --output json 2>&1) || true
+	[[ "$out" == *'from-the-cli\n'* ]] && break
+	sleep 0.5
+done
+check "$out" 'len(d["events"])' 1 'd["events"][0]["message"]' 'from-the-cli
+' 'bool(__import__("re").match(r"^\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}$", d["events"][0]["logStreamName"]))' true \
+	'd["events"][0]["ingestionTime"] >= d["events"][0]["timestamp"] > 0' true 'd["events"][0]["eventId"].isdigit()' true \
+	'"nextToken" in d' false 'd["searchedLogStreams"]' '[]'
+stream=$(jget "$out" 'd["events"][0]["logStreamName"]')
+# The CLI's paginator follows nextToken one event at a time.
+out=$(aws logs filter-log-events --log-group-name "$group" --page-size 1 --region us-east-1 --output json)
+check "$out" '[w for w in ("START RequestId: ", "from-the-cli", "END RequestId: ", "REPORT RequestId: ") if any(e["message"].startswith(w) for e in d["events"])]' \
+	'["START RequestId: ", "from-the-cli", "END RequestId: ", "REPORT RequestId: "]' \
+	'len({e["eventId"] for e in d["events"]}) == len(d["events"])' true
+
+step="logs get-log-events"
+out=$(aws logs get-log-events --log-group-name "$group" --log-stream-name "$stream" --start-from-head --region us-east-1 --output json)
+check "$out" '[e["message"] for e in d["events"] if "from-the-cli" in e["message"]]' '["from-the-cli\n"]' \
+	'd["nextForwardToken"][:2] + d["nextBackwardToken"][:2]' 'f/b/' \
+	'd["events"][0]["message"].startswith("INIT_START ") or d["events"][0]["message"].startswith("echo init line")' true
+
+step="logs errors"
+rc=0
+aws logs filter-log-events --log-group-name "/aws/lambda/cli-none-$run_id" --region us-east-1 --output json >"$tmp/out" 2>"$tmp/err" || rc=$?
+if [[ $rc -ne 254 && $rc -ne 255 ]] || ! grep -q "(ResourceNotFoundException)" "$tmp/err" || ! grep -qF "The specified log group does not exist." "$tmp/err"; then
+	fail "filter-log-events of a missing group: exit $rc: $(cat "$tmp/err")"
+fi
+ok "filter-log-events of a missing group (exit $rc, ResourceNotFoundException)"
 }
 if [[ -n "${LAMBADA_ECHO_ZIP:-}" ]]; then
 	invoke_steps
