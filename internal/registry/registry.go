@@ -170,9 +170,13 @@ func (r *Registry) apply(ev store.Event) {
 		}
 	}
 	r.mu.Lock()
-	if old, ok := r.funcs[name]; ok && old.ReservedConcurrency != nil {
+	old, ok := r.funcs[name]
+	if ok && old.ReservedConcurrency != nil {
 		r.reserved -= *old.ReservedConcurrency
 	}
+	// The URL id index follows the documents (function URLs are found by
+	// id on the data plane).
+	r.indexURLs(old, f)
 	if f == nil {
 		delete(r.funcs, name)
 	} else {
