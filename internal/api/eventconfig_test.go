@@ -634,9 +634,11 @@ func TestEventInvokeConfigErrors(t *testing.T) {
 		{"delete qualifier mismatch", del("ev:live", "1"), invalid(msgMismatch)},
 		{"bad name", get("bad name", ""), validation(one(q("bad name"), "functionName", pattern(patNamespaced)))},
 		{"bad qualifier", get("ev", "bad!"), validation(one(q("bad!"), "qualifier", pattern(patQualifier)))},
+		// The qualifier's violation before the name's, as AWS lists them
+		// (docs/behaviour/api-common.md §5.3).
 		{"name, qualifier and body together", put("bad name", "bad!", retry(3)), validation("3 validation errors detected: " +
-			viol(q("bad name"), "functionName", pattern(patNamespaced)) + "; " +
 			viol(q("bad!"), "qualifier", pattern(patQualifier)) + "; " +
+			viol(q("bad name"), "functionName", pattern(patNamespaced)) + "; " +
 			viol("'3'", "maximumRetryAttempts", "Member must have value less than or equal to 2"))},
 		{"other region", put("arn:aws:lambda:eu-west-1:000000000000:function:ev", "", retry(1)),
 			notFound("Functions from 'eu-west-1' are not reachable in this region ('us-east-1')")},

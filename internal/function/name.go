@@ -105,15 +105,22 @@ func CheckName(v *Violations, raw string, shape Shape, memberPath string) {
 // value, in the order of shared/spec/api-common.md §6.3: shape, region,
 // account, qualifier agreement. The returned Ref has Region and Account
 // filled with lambada's and the effective qualifier (or "").
+//
+// Model violations of the qualifier and the name are reported together in
+// one ValidationException, the qualifier's first as AWS does
+// (docs/behaviour/api-common.md §5.3).
 func Resolve(raw, queryQualifier string, shape Shape, region, account string) (Ref, error) {
+	var v Violations
+	if queryQualifier != "" {
+		CheckQualifierInto(&v, queryQualifier)
+	}
+	CheckName(&v, raw, shape, "functionName")
+	if err := v.Err(); err != nil {
+		return Ref{}, err
+	}
 	ref, err := ParseName(raw, shape, "functionName")
 	if err != nil {
 		return Ref{}, err
-	}
-	if queryQualifier != "" {
-		if err := CheckQualifier(queryQualifier); err != nil {
-			return Ref{}, err
-		}
 	}
 	if ref.Region != "" && ref.Region != region {
 		return Ref{}, awserr.Newf(awserr.ResourceNotFound,
@@ -136,24 +143,34 @@ func Resolve(raw, queryQualifier string, shape Shape, region, account string) (R
 // CheckQualifier validates a ?Qualifier= value against its shape.
 func CheckQualifier(q string) error {
 	var v Violations
+	CheckQualifierInto(&v, q)
+	return v.Err()
+}
+
+// CheckQualifierInto records q's violations of the Qualifier shape.
+func CheckQualifierInto(v *Violations, q string) {
 	v.MaxLen("qualifier", q, 128)
 	v.MinLen("qualifier", q, 1)
 	if q != "" && !reQualifier.MatchString(q) {
 		v.Pattern("qualifier", q, PatternQualifier)
 	}
-	return v.Err()
 }
 
 // CheckAliasName validates an alias name (1–128, pattern, not all digits)
 // at memberPath.
 func CheckAliasName(memberPath, name string) error {
 	var v Violations
+	CheckAliasNameInto(&v, memberPath, name)
+	return v.Err()
+}
+
+// CheckAliasNameInto records an alias name's violations at memberPath.
+func CheckAliasNameInto(v *Violations, memberPath, name string) {
 	v.MaxLen(memberPath, name, 128)
 	v.MinLen(memberPath, name, 1)
 	if name != "" && (!reAliasBody.MatchString(name) || reDigits.MatchString(name)) {
 		v.Pattern(memberPath, name, PatternAlias)
 	}
-	return v.Err()
 }
 
 // IsVersionNumber reports whether q names a published version.

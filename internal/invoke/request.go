@@ -67,6 +67,9 @@ func (q *Request) checkModel(region, account string, types ...string) (function.
 		q.LogType = LogNone
 	}
 	var v function.Violations
+	if q.Qualifier != "" {
+		function.CheckQualifierInto(&v, q.Qualifier)
+	}
 	function.CheckName(&v, q.FunctionName, function.NamespacedFunctionName, "functionName")
 	v.Enum("invocationType", q.InvocationType, types...)
 	v.Enum("logType", q.LogType, LogNone, LogTail)

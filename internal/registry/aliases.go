@@ -92,12 +92,11 @@ func checkFunctionVersion(v *function.Violations, fv *string) {
 // CreateAlias adds an alias.
 func (r *Registry) CreateAlias(ctx context.Context, rawName string, in *AliasInput) (*function.Alias, string, error) {
 	var v function.Violations
+	function.CheckName(&v, rawName, function.FunctionName, "functionName")
 	v.NotNull("name", in.Name != nil)
 	v.NotNull("functionVersion", in.FunctionVersion != nil)
 	if in.Name != nil {
-		if err := function.CheckAliasName("name", *in.Name); err != nil {
-			return nil, "", err
-		}
+		function.CheckAliasNameInto(&v, "name", *in.Name)
 	}
 	checkFunctionVersion(&v, in.FunctionVersion)
 	if in.Description != nil {
@@ -177,14 +176,13 @@ func (r *Registry) GetAlias(rawName, alias string) (*function.Alias, string, err
 // UpdateAlias changes an alias's target, description or routing.
 func (r *Registry) UpdateAlias(ctx context.Context, rawName, alias string, in *AliasInput) (*function.Alias, string, error) {
 	var v function.Violations
+	function.CheckName(&v, rawName, function.FunctionName, "functionName")
+	function.CheckAliasNameInto(&v, "name", alias)
 	checkFunctionVersion(&v, in.FunctionVersion)
 	if in.Description != nil {
 		v.MaxLen("description", *in.Description, function.MaxDescription)
 	}
 	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	if err := function.CheckAliasName("name", alias); err != nil {
 		return nil, "", err
 	}
 	name, err := r.unqualifiedName(rawName, function.FunctionName, errAliasQualified)
@@ -264,16 +262,17 @@ func (r *Registry) DeleteAlias(ctx context.Context, rawName, alias string) error
 // ListAliases lists a function's aliases by name, optionally only those
 // routing to version.
 func (r *Registry) ListAliases(rawName, version string, opt ListOptions) (Page[*function.Alias], string, error) {
+	var v function.Violations
+	function.CheckName(&v, rawName, function.NamespacedFunctionName, "functionName")
+	if version != "" {
+		checkFunctionVersion(&v, &version)
+	}
+	if err := v.Err(); err != nil {
+		return Page[*function.Alias]{}, "", err
+	}
 	name, err := r.unqualifiedName(rawName, function.NamespacedFunctionName, errAliasQualified)
 	if err != nil {
 		return Page[*function.Alias]{}, "", err
-	}
-	if version != "" {
-		var v function.Violations
-		checkFunctionVersion(&v, &version)
-		if err := v.Err(); err != nil {
-			return Page[*function.Alias]{}, "", err
-		}
 	}
 	f, ok := r.Function(name)
 	if !ok {
@@ -295,6 +294,7 @@ const errConcurrencyQualified = "This operation is permitted on Lambda functions
 // PutConcurrency reserves concurrency for a function.
 func (r *Registry) PutConcurrency(ctx context.Context, rawName string, in *ConcurrencyInput) (int, error) {
 	var v function.Violations
+	function.CheckName(&v, rawName, function.FunctionName, "functionName")
 	v.NotNull("reservedConcurrentExecutions", in.ReservedConcurrentExecutions != nil)
 	if in.ReservedConcurrentExecutions != nil {
 		v.Min("reservedConcurrentExecutions", *in.ReservedConcurrentExecutions, 0)

@@ -83,17 +83,17 @@ func (r *Registry) errNoEventConfig(name, qualifier string) error {
 
 // eventConfigRef resolves the FunctionName label and ?Qualifier= of an
 // event-invoke-config operation; the qualifier defaults to $LATEST.
-// Model violations of the name, the qualifier and the body members are
-// reported together, in that order.
+// Model violations of the qualifier, the name and the body members are
+// reported together, in that order (as function.Resolve orders them).
 func (r *Registry) eventConfigRef(rawName, queryQualifier string, in *EventInvokeConfigInput) (function.Ref, error) {
 	var v function.Violations
-	function.CheckName(&v, rawName, function.NamespacedFunctionName, "functionName")
 	if queryQualifier != "" {
 		v.MaxLen("qualifier", queryQualifier, 128)
 		if !reQualifier.MatchString(queryQualifier) {
 			v.Pattern("qualifier", queryQualifier, function.PatternQualifier)
 		}
 	}
+	function.CheckName(&v, rawName, function.NamespacedFunctionName, "functionName")
 	if in != nil {
 		checkEventConfigModel(&v, in)
 	}

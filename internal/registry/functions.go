@@ -259,6 +259,7 @@ func checkRevision(given *string, current string) error {
 // UpdateFunctionConfiguration changes $LATEST's configuration.
 func (r *Registry) UpdateFunctionConfiguration(ctx context.Context, rawName string, in *UpdateFunctionConfigurationInput) (*function.Config, error) {
 	var v function.Violations
+	function.CheckName(&v, rawName, function.FunctionName, "functionName")
 	checkModel(&v, &in.ConfigInput)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -302,6 +303,7 @@ func (r *Registry) UpdateFunctionConfiguration(ctx context.Context, rawName stri
 // publishes and returns the new version.
 func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *UpdateFunctionCodeInput) (*function.Config, error) {
 	var v function.Violations
+	function.CheckName(&v, rawName, function.FunctionName, "functionName")
 	checkArchitectures(&v, in.Architectures)
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -375,6 +377,7 @@ func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *U
 // PublishVersion snapshots $LATEST as a new version.
 func (r *Registry) PublishVersion(ctx context.Context, rawName string, in *PublishVersionInput) (*function.Config, error) {
 	var v function.Violations
+	function.CheckName(&v, rawName, function.FunctionName, "functionName")
 	if in.Description != nil {
 		v.MaxLen("description", *in.Description, function.MaxDescription)
 	}

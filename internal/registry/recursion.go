@@ -21,16 +21,17 @@ const (
 // PutRecursionConfig sets a function's RecursiveLoop; it belongs to the
 // function (every version and alias) and is deleted with it.
 func (r *Registry) PutRecursionConfig(ctx context.Context, rawName string, in *RecursionConfigInput) (string, error) {
-	name, err := r.recursionName(rawName)
-	if err != nil {
-		return "", err
-	}
 	var v function.Violations
+	function.CheckName(&v, rawName, function.UnqualifiedFunctionName, "functionName")
 	v.NotNull("recursiveLoop", in.RecursiveLoop != nil)
 	if in.RecursiveLoop != nil {
 		v.Enum("recursiveLoop", *in.RecursiveLoop, RecursiveLoopTerminate, RecursiveLoopAllow)
 	}
 	if err := v.Err(); err != nil {
+		return "", err
+	}
+	name, err := r.recursionName(rawName)
+	if err != nil {
 		return "", err
 	}
 	value := *in.RecursiveLoop
