@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -74,6 +76,22 @@ func TestFunctionURLConfigs(t *testing.T) {
 		t.Fatalf("alias create: %+v", ca)
 	}
 
+	// The data plane finds the URL by its id (the registry's index follows
+	// the documents): known but not public is the policy 403, not the
+	// unknown-id one.
+	urlAnswer := func(id string) string {
+		resp, err := http.Get(s.URL() + "/_lambda-url/" + id + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := urlAnswer(id); !strings.Contains(got, "Forbidden.") {
+		t.Fatalf("new URL answered %s", got)
+	}
+
 	g, err := c.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String("urlfn")})
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +151,9 @@ func TestFunctionURLConfigs(t *testing.T) {
 	}
 	if urlID(t, s, again.FunctionUrl) == id {
 		t.Fatal("delete + create reused the url id")
+	}
+	if got := urlAnswer(id); got != `{"Message":null}` {
+		t.Fatalf("deleted URL answered %s", got)
 	}
 
 	// Deleting the alias deletes its URL; deleting the function all.
