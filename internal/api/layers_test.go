@@ -525,3 +525,35 @@ func sha256b64(b []byte) string {
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestLayerZipKeptWhileUsed: a deleted layer version's zip stays while a
+// function uses it and goes with the last user.
+func TestLayerZipKeptWhileUsed(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client
+	ctx := context.Background()
+	p := publishLayer(t, c, "kept", nil)
+	mustCreate(t, c, "user", func(in *lambda.CreateFunctionInput) { in.Layers = []string{aws.ToString(p.LayerVersionArn)} })
+	if _, err := c.DeleteLayerVersion(ctx, &lambda.DeleteLayerVersionInput{LayerName: aws.String("kept"), VersionNumber: aws.Int64(1)}); err != nil {
+		t.Fatal(err)
+	}
+	status := func() int {
+		t.Helper()
+		resp, err := http.Get(aws.ToString(p.Content.Location))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := status(); st != 200 {
+		t.Fatalf("the zip of a deleted version a function uses answers %d", st)
+	}
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("user"), Layers: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(); st != 404 {
+		t.Errorf("the zip no one uses any more answers %d, want 404", st)
+	}
+}

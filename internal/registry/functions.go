@@ -268,6 +268,7 @@ func (r *Registry) UpdateFunctionConfiguration(ctx context.Context, rawName stri
 	if err != nil {
 		return nil, err
 	}
+	var dropped []string // the layer zips $LATEST used before a new Layers list
 	f, err := r.change(ctx, name, func(f *function.Function) error {
 		if err := checkRevision(in.RevisionID, f.Latest.RevisionID); err != nil {
 			return err
@@ -279,6 +280,7 @@ func (r *Registry) UpdateFunctionConfiguration(ctx context.Context, rawName stri
 		}
 		if in.Layers != nil {
 			// The whole list is replaced; [] removes every layer.
+			dropped = c.LayerHexes()
 			refs, err := r.resolveLayers(in.Layers, c.UnzippedSize)
 			if err != nil {
 				return err
@@ -295,6 +297,11 @@ func (r *Registry) UpdateFunctionConfiguration(ctx context.Context, rawName stri
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, hex := range dropped {
+		if !slices.Contains(f.Latest.LayerHexes(), hex) {
+			r.collect(ctx, hex)
+		}
 	}
 	return &f.Latest, nil
 }
@@ -429,7 +436,7 @@ func (r *Registry) DeleteFunction(ctx context.Context, rawName, queryQualifier s
 	if ref.Qualifier == "" {
 		return r.deleteWhole(ctx, ref.Name)
 	}
-	var gone string
+	var gone []string
 	_, err = r.change(ctx, ref.Name, func(f *function.Function) error {
 		idx := -1
 		for i := range f.Versions {
@@ -450,7 +457,7 @@ func (r *Registry) DeleteFunction(ctx context.Context, rawName, queryQualifier s
 			return awserr.Newf(awserr.ResourceConflict,
 				"Unable to delete version because the following aliases reference it: [%s]", strings.Join(refs, ", "))
 		}
-		gone = f.Versions[idx].CodeHex
+		gone = append([]string{f.Versions[idx].CodeHex}, f.Versions[idx].LayerHexes()...)
 		f.Versions = append(f.Versions[:idx], f.Versions[idx+1:]...)
 		dropEventInvokeConfig(f, ref.Qualifier)
 		dropQualifierExtras(f, ref.Qualifier)
@@ -462,8 +469,8 @@ func (r *Registry) DeleteFunction(ctx context.Context, rawName, queryQualifier s
 	if err != nil {
 		return err
 	}
-	if gone != "" {
-		r.collect(ctx, gone)
+	for _, hex := range gone {
+		r.collect(ctx, hex)
 	}
 	return nil
 }
@@ -488,11 +495,15 @@ func (r *Registry) deleteWhole(ctx context.Context, name string) error {
 			return awserr.Internal(err)
 		}
 		r.log.Info("function deleted", "function", name)
+		// Code and layer zips no one else uses (a layer version deleted
+		// while this function used it is kept until now).
 		seen := map[string]bool{}
 		for _, c := range append([]function.Config{f.Latest}, f.Versions...) {
-			if !seen[c.CodeHex] {
-				seen[c.CodeHex] = true
-				r.collect(ctx, c.CodeHex)
+			for _, hex := range append([]string{c.CodeHex}, c.LayerHexes()...) {
+				if !seen[hex] {
+					seen[hex] = true
+					r.collect(ctx, hex)
+				}
 			}
 		}
 		return nil
