@@ -95,3 +95,98 @@ func stripCode(s string) string {
 	}
 	return b.String()
 }
+
+// citation is a section reference in code: docs/<page>.md §N or
+// docs/behaviour/<page>.md §N (a range "§1–§5" is checked by its first
+// section).
+var citation = regexp.MustCompile(`docs/((?:behaviour/)?[a-z0-9-]+\.md)(?:\s*§\s*([0-9]+(?:\.[0-9]+)*))?`)
+
+// bareName is a behaviour page named without its folder.
+var bareName = regexp.MustCompile(`(^|[^\w/.-])([a-z0-9-]+\.md)`)
+
+// TestCitationsResolve holds code comments to the one citation form,
+// docs/behaviour/<page>.md §N (or docs/architecture.md, docs/operations.md),
+// and to pages and sections that exist; nothing may point at notes
+// outside the repository.
+func TestCitationsResolve(t *testing.T) {
+	root := repoRoot(t)
+	pages := map[string]bool{}
+	entries, err := os.ReadDir(filepath.Join(root, "docs", "behaviour"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		pages[e.Name()] = true
+	}
+	headings := map[string]map[string]bool{} // page → section numbers
+	sections := func(page string) map[string]bool {
+		if h, ok := headings[page]; ok {
+			return h
+		}
+		h := map[string]bool{}
+		if b, err := os.ReadFile(filepath.Join(root, "docs", filepath.FromSlash(page))); err == nil {
+			for _, m := range regexp.MustCompile(`(?m)^#+\s+([0-9]+(?:\.[0-9]+)*)\.?\s`).FindAllStringSubmatch(string(b), -1) {
+				h[m[1]] = true
+			}
+		} else {
+			h = nil
+		}
+		headings[page] = h
+		return h
+	}
+	outside := []string{"shared" + "/", "shared " + "design", "design" + ".md"}
+	self, _ := filepath.Abs("docs_test.go")
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			switch {
+			case d.Name() == "node_modules", d.Name() == ".git", rel == "docs":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		code := false
+		for _, ext := range []string{".go", ".js", ".mjs", ".cjs", ".py", ".sh"} {
+			code = code || strings.HasSuffix(path, ext)
+		}
+		if path == self || (!code && !strings.HasSuffix(path, ".md")) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, o := range outside {
+				if strings.Contains(line, o) {
+					t.Errorf("%s:%d cites notes outside the repository (%q): %s", rel, i+1, o, strings.TrimSpace(line))
+				}
+			}
+			if !code {
+				continue
+			}
+			for _, m := range citation.FindAllStringSubmatch(line, -1) {
+				h := sections(m[1])
+				switch {
+				case h == nil:
+					t.Errorf("%s:%d cites docs/%s, which does not exist", rel, i+1, m[1])
+				case m[2] != "" && !h[m[2]]:
+					t.Errorf("%s:%d cites docs/%s §%s, which has no such section", rel, i+1, m[1], m[2])
+				}
+			}
+			for _, m := range bareName.FindAllStringSubmatch(line, -1) {
+				if pages[m[2]] {
+					t.Errorf("%s:%d names %s without its folder; cite docs/behaviour/%s §N", rel, i+1, m[2], m[2])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,5 +1,5 @@
 // Package internal_test holds the test that keeps imports flowing one way
-// (shared design: cli → server → {api, …} → … → store; function and awserr
+// (docs/architecture.md §2: cli → server → {api, …} → … → store; function and awserr
 // are leaves anyone may import).
 package internal_test
 

@@ -128,7 +128,7 @@ describe("async", () => {
   });
 });
 
-// The seed's Event example (shared/seed), as written: a default-configured
+// The seed's Event example, as written: a default-configured
 // client (endpoint and credentials from the environment) sending an Event to
 // "my-function". The seed names the function, so this uses that name;
 // invoke.test.js's seed example uses it too and may run at the same time,

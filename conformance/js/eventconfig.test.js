@@ -1,5 +1,5 @@
 // FunctionEventInvokeConfig through the real AWS SDK for JavaScript v3
-// (shared/spec/async.md §3): LastModified must parse as a Date (a JSON
+// (docs/behaviour/async.md §3): LastModified must parse as a Date (a JSON
 // number on the wire), both destination sides are always present, the list
 // is ordered and paginated, and errors arrive as the SDK's named exceptions.
 import assert from "node:assert/strict";

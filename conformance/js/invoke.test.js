@@ -100,7 +100,7 @@ describe("invoke", () => {
   });
 });
 
-// The seed example (shared/seed), as written: a default-configured client
+// The seed example, as written: a default-configured client
 // (endpoint and credentials from the environment) invoking "my-function"
 // with RequestResponse, Tail and a JSON payload.
 describe("seed example", () => {

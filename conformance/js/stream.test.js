@@ -53,7 +53,7 @@ describe("InvokeWithResponseStream", () => {
   });
 
   it("the seed's streaming example runs unchanged", async () => {
-    // shared/seed: "my-streaming-function", InvokeMode RESPONSE_STREAM (a
+    // The seed's names: "my-streaming-function", InvokeMode RESPONSE_STREAM (a
     // member this command does not have: the SDK leaves it out of the
     // request, as it does against AWS).
     const seedClient = new LambdaClient({ region: "us-east-1" });

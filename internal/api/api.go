@@ -235,7 +235,7 @@ func writeRaw(w http.ResponseWriter, resp response) int {
 
 // drainFactor bounds how much of an oversized body is read and discarded
 // before answering 413: answering early and closing makes Node and Python
-// clients report a socket error instead of the 413 (invoke.md §3).
+// clients report a socket error instead of the 413 (docs/behaviour/invoke.md §3).
 const drainFactor = 4
 
 // readBody reads at most limit bytes; one more is a 413. The rest of an
@@ -276,8 +276,8 @@ func tooLarge(limit int64, op string) error {
 }
 
 // withUserType adds "Type":"User" to an unmodeled error's body: AWS's
-// front door sends it on the invoke paths' 413 (invoke.md §3), while the
-// management operations' 413 has only the message (management.md §2).
+// front door sends it on the invoke paths' 413 (docs/behaviour/invoke.md §3), while the
+// management operations' 413 has only the message (docs/behaviour/management.md §2).
 func withUserType(e *awserr.Error) *awserr.Error {
 	e.Extra = map[string]string{"Type": string(awserr.User)}
 	return e

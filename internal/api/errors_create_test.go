@@ -1,6 +1,6 @@
 package api_test
 
-// Every bad input of shared/spec/management.md and api-common.md for the
+// Every bad input of docs/behaviour/management.md and docs/behaviour/api-common.md for the
 // function-management operations, sent with the real aws-sdk-go-v2 Lambda
 // client — or, where the SDK refuses to send the input (a missing required
 // member, bytes that are not JSON, a non-integer MaxItems, a body of 70 MB),
@@ -66,7 +66,7 @@ func TestCreateFunctionErrors(t *testing.T) {
 	big := map[string]string{"BIG": strings.Repeat("x", 4087)}
 
 	run(t, s, []tc{
-		// FunctionName (api-common.md §6, management.md §2).
+		// FunctionName (docs/behaviour/api-common.md §6, docs/behaviour/management.md §2).
 		{"name pattern", named("bad name!"), nil, validation(one(q("bad name!"), "functionName", pattern(patFunctionName)))},
 		{"name two qualifiers", named("new-fn:1:2"), nil, validation(one(q("new-fn:1:2"), "functionName", pattern(patFunctionName)))},
 		{"name empty", named(""), nil, validation(one(q(""), "functionName", "Member must have length greater than or equal to 1"))},
@@ -257,7 +257,7 @@ func TestCreateFunctionErrors(t *testing.T) {
 		if aws.ToString(out.FunctionName) != name64 || aws.ToInt32(out.Timeout) != 900 {
 			t.Fatalf("answer: %+v", out)
 		}
-		// Missing Handler is fine for provided* (management.md §2, Decision).
+		// Missing Handler is fine for provided* (docs/behaviour/management.md §2, Decision).
 		if _, err := s.Client.CreateFunction(ctx, &lambda.CreateFunctionInput{
 			FunctionName: aws.String("no-handler"), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
 			Code: &types.FunctionCode{ZipFile: zip},

@@ -1,6 +1,6 @@
 package api_test
 
-// Every bad input of shared/spec/management.md and api-common.md for the
+// Every bad input of docs/behaviour/management.md and docs/behaviour/api-common.md for the
 // function-management operations, sent with the real aws-sdk-go-v2 Lambda
 // client — or, where the SDK refuses to send the input (a missing required
 // member, bytes that are not JSON, a non-integer MaxItems, a body of 70 MB),

@@ -1,6 +1,6 @@
 package api_test
 
-// Every bad input of shared/spec/management.md and api-common.md for the
+// Every bad input of docs/behaviour/management.md and docs/behaviour/api-common.md for the
 // function-management operations, sent with the real aws-sdk-go-v2 Lambda
 // client — or, where the SDK refuses to send the input (a missing required
 // member, bytes that are not JSON, a non-integer MaxItems, a body of 70 MB),
@@ -187,7 +187,7 @@ func TestAliasErrors(t *testing.T) {
 		{"create/missing function, $LATEST", createAlias("nope", "beta", "$LATEST", nil), nil, fnNotFound("nope:$LATEST")},
 		{"create/missing version", createAlias("fx", "beta", "9", nil), nil, fnNotFound("fx:9")},
 
-		// RoutingConfig rules in order (management.md §7).
+		// RoutingConfig rules in order (docs/behaviour/management.md §7).
 		{"routing 1/weight above 1", createAlias("fx", "beta", "1", weights{"3": 1.5}), nil,
 			validation(one("'{3=1.5}'", wpath, msgMapValue))},
 		{"routing 1/weight below 0", createAlias("fx", "beta", "1", weights{"2": -0.5}), nil,

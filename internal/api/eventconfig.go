@@ -7,7 +7,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/registry"
 )
 
-// FunctionEventInvokeConfig operations (shared/spec/async.md §3).
+// FunctionEventInvokeConfig operations (docs/behaviour/async.md §3).
 
 // wireEventInvokeConfig is FunctionEventInvokeConfig. LastModified is epoch
 // seconds as a JSON number: a string breaks the Go and JS SDKs.

@@ -1,6 +1,6 @@
 package api_test
 
-// The FunctionEventInvokeConfig operations of shared/spec/async.md §3
+// The FunctionEventInvokeConfig operations of docs/behaviour/async.md §3
 // through the real aws-sdk-go-v2 client (raw signed requests where the SDK
 // cannot show the wire): the whole cycle, every validation error, list
 // order and pagination, and deletion with the function, version or alias.
@@ -22,7 +22,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
-// Texts copied from the spec (async.md §3).
+// Texts copied from the spec (docs/behaviour/async.md §3).
 const (
 	patDestinationArn = `$|kafka://([^.]([a-zA-Z0-9\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)`
 	msgAtLeastOne     = "You must specify at least one of error handling or destination setting."

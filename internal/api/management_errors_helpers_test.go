@@ -1,6 +1,6 @@
 package api_test
 
-// Every bad input of shared/spec/management.md and api-common.md for the
+// Every bad input of docs/behaviour/management.md and docs/behaviour/api-common.md for the
 // function-management operations, sent with the real aws-sdk-go-v2 Lambda
 // client — or, where the SDK refuses to send the input (a missing required
 // member, bytes that are not JSON, a non-integer MaxItems, a body of 70 MB),
@@ -78,7 +78,7 @@ const (
 	errDenied     = "AccessDeniedException"
 )
 
-// viol is one violation of a ValidationException text (api-common.md §5.3);
+// viol is one violation of a ValidationException text (docs/behaviour/api-common.md §5.3);
 // value carries its quotes ('x') or is null.
 func viol(value, path, rule string) string {
 	return "Value " + value + " at '" + path + "' failed to satisfy constraint: " + rule
@@ -120,7 +120,7 @@ func badContent() want {
 func tooLarge(msg string) want { return want{code: errTooLarge, status: 413, msg: msg} }
 
 // denied is AccessDeniedException as the SDK reports it: lambada sends {}
-// (api-common.md §5.4) and aws-sdk-go-v2 fills in "UnknownError" as the
+// (docs/behaviour/api-common.md §5.4) and aws-sdk-go-v2 fills in "UnknownError" as the
 // message of an unmodeled error without one. The raw body is checked in
 // TestErrorWireShape.
 func denied() want { return want{code: errDenied, status: 403, msg: "UnknownError"} }
@@ -169,7 +169,7 @@ func (w want) sdk(t *testing.T, err error) {
 	w.verify(t, code, msg, status)
 }
 
-// raw checks a raw response the way aws-sdk-go-v2 reads it (api-common.md
+// raw checks a raw response the way aws-sdk-go-v2 reads it (docs/behaviour/api-common.md
 // §5.2): code from X-Amzn-ErrorType, message from the member named message
 // in any casing. It also checks the parts of the shape every error shares.
 func (w want) raw(t *testing.T, r rawResp) {
@@ -205,7 +205,7 @@ type rawResp struct {
 
 var reRequestID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
-// commonShape checks what every error response carries (api-common.md §1, §5.1).
+// commonShape checks what every error response carries (docs/behaviour/api-common.md §1, §5.1).
 func (r rawResp) commonShape(t *testing.T) {
 	t.Helper()
 	if id := r.header.Get("x-amzn-RequestId"); !reRequestID.MatchString(id) {
@@ -229,7 +229,7 @@ func (r rawResp) object(t *testing.T) map[string]any {
 }
 
 // awsEscape percent-encodes a path label as the SDKs do: every byte outside
-// A-Z a-z 0-9 - _ . ~ (api-common.md §2).
+// A-Z a-z 0-9 - _ . ~ (docs/behaviour/api-common.md §2).
 func awsEscape(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -444,7 +444,7 @@ func architectures() (host, other string) {
 	return "x86_64", "arm64"
 }
 
-// runtimeEnum checks the enum text of management.md §2: no quotes, no
+// runtimeEnum checks the enum text of docs/behaviour/management.md §2: no quotes, no
 // "1 validation error detected:" prefix, a comma-space list of identifiers
 // of the model's enum that AWS accepts for new functions.
 func runtimeEnum(rt string) want {

@@ -121,7 +121,7 @@ func withQuery(rt route, q string) route { rt.query = q; return rt }
 var errUnknownOperation = awserr.New(awserr.UnknownOperation, "Unknown operation")
 
 // match finds the route of r. The raw path is split on "/" and each
-// segment percent-decoded exactly once (shared/spec/api-common.md §2); a
+// segment percent-decoded exactly once (docs/behaviour/api-common.md §2); a
 // trailing "/" is accepted.
 func (h *Handler) match(r *http.Request) (*route, []string, error) {
 	raw := r.URL.EscapedPath()

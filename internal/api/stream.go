@@ -11,7 +11,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/invoke"
 )
 
-// invokeStream is InvokeWithResponseStream (shared/spec/streaming.md):
+// invokeStream is InvokeWithResponseStream (docs/behaviour/streaming.md):
 // errors known before the function runs are ordinary JSON errors; once the
 // head is sent the status is 200 and every outcome travels in the final
 // InvokeComplete event.
@@ -66,7 +66,7 @@ var errStreamClosed = errors.New("event stream closed")
 
 var _ invoke.StreamSink = (*eventSink)(nil)
 
-// Start sends the response head (streaming.md §3).
+// Start sends the response head (docs/behaviour/streaming.md §3).
 func (s *eventSink) Start(version, contentType string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -93,7 +93,7 @@ func (s *eventSink) Write(chunk []byte) error {
 	return nil
 }
 
-// maxChunk caps one PayloadChunk (streaming.md §8).
+// maxChunk caps one PayloadChunk (docs/behaviour/streaming.md §8).
 const maxChunk = 64 << 10
 
 // finish refuses further Start and Write calls and reports whether the
@@ -122,7 +122,7 @@ func (s *eventSink) writeHead(version, contentType string) {
 		contentType = "application/octet-stream"
 	}
 	// Content-Type is the runtime's (SDK ResponseStreamContentType), not
-	// the framing's media type: streaming.md §3. No SDK reads it to parse.
+	// the framing's media type: docs/behaviour/streaming.md §3. No SDK reads it to parse.
 	hd := s.w.Header()
 	hd.Set("Content-Type", contentType)
 	hd.Set("X-Amz-Executed-Version", version)
@@ -139,7 +139,7 @@ func (s *eventSink) complete(ic invokeComplete) {
 	s.flush()
 }
 
-// event encodes one message with the headers in the order streaming.md
+// event encodes one message with the headers in the order docs/behaviour/streaming.md
 // §4.1 gives.
 func (s *eventSink) event(eventType, contentType string, payload []byte) error {
 	if s.failed {

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
 
-// The vectors of shared/spec/streaming.md §4.2.
+// The vectors of docs/behaviour/streaming.md §4.2.
 var streamVectors = []struct {
 	name, eventType, contentType, payload, hex string
 }{

@@ -16,7 +16,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
-// Texts from the reference (function-urls.md), not from the server.
+// Texts from the reference (docs/behaviour/function-urls.md), not from the server.
 const (
 	patURLName       = `(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]{1,64})(:((?!\d+$)[0-9a-zA-Z-_]+))?`
 	patURLQualifier  = `((?!^\d+$)^[0-9a-zA-Z-_]+$)`

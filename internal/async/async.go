@@ -217,7 +217,7 @@ func (s *Service) handle(d store.Delivery) {
 		s.finish(d, &ev, CondZeroConcurrency, conf, out.VersionARN, log)
 	case invoke.RecursionStopped:
 		// Dropped, never retried; the record goes to OnFailure and the
-		// event to the dead-letter target (recursion.md §5).
+		// event to the dead-letter target (docs/behaviour/recursion.md §5).
 		s.finish(d, &ev, CondRecursiveInvocation, conf, out.VersionARN, log)
 	case invoke.Throttled, invoke.SystemError:
 		if out.Kind == invoke.SystemError {

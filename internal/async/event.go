@@ -32,14 +32,14 @@ type attempt struct {
 	VersionARN      string `json:"versionArn"`
 }
 
-// Conditions of an invocation record (shared/spec/async.md §5.1).
+// Conditions of an invocation record (docs/behaviour/async.md §5.1).
 const (
 	CondSuccess          = "Success"
 	CondRetriesExhausted = "RetriesExhausted"
 	CondEventAgeExceeded = "EventAgeExceeded"
 	CondZeroConcurrency  = "ZeroReservedConcurrency"
 	// CondRecursiveInvocation: loop detection stopped the event (lambada's
-	// name; AWS documents none, recursion.md §5).
+	// name; AWS documents none, docs/behaviour/recursion.md §5).
 	CondRecursiveInvocation = "RecursiveInvocation"
 )
 

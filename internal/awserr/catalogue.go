@@ -30,7 +30,7 @@ const (
 
 // rows is the catalogue as data: code, status, message member, unmodeled.
 // Message member "message" where the service model marks it so, else "Message"
-// (shared/spec/api-common.md §5.4).
+// (docs/behaviour/api-common.md §5.4).
 var rows = []Spec{
 	// 400
 	{"AliasLimitExceededException", 400, "message", false},

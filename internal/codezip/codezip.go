@@ -1,6 +1,6 @@
 // Package codezip checks and unpacks Lambda deployment packages: the zip
-// rules of shared/spec/management.md §2 and the size limits of
-// shared/spec/api-common.md §8.
+// rules of docs/behaviour/management.md §2 and the size limits of
+// docs/behaviour/api-common.md §8.
 //
 // A package is checked twice over. Inspect (CreateFunction, UpdateFunctionCode)
 // checks the archive's structure, sums the sizes its headers declare, and then
@@ -62,7 +62,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 )
 
-// Size limits of a deployment package (api-common.md §8). A package exactly
+// Size limits of a deployment package (docs/behaviour/api-common.md §8). A package exactly
 // at a limit is accepted.
 const (
 	MaxZipped   = 52_428_800

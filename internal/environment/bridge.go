@@ -154,7 +154,7 @@ func (e *Env) Respond(ctx context.Context, requestID string, resp *runtimeapi.Re
 // follows (a runtime whose POST failed gives up). A cut-off stream has
 // already reached the caller in part: when the process does not exit at
 // once, the stream ends with Runtime.TruncatedResponse and the process is
-// replaced (streaming.md §6).
+// replaced (docs/behaviour/streaming.md §6).
 func (e *Env) settle(c *call, resp *runtimeapi.Response, rerr error, limit int64, body []byte) error {
 	streamed := c.req.Stream != nil
 	switch {
@@ -187,7 +187,7 @@ func (e *Env) settle(c *call, resp *runtimeapi.Response, rerr error, limit int64
 }
 
 // ErrorTypeTruncatedResponse ends a stream whose /response body was cut
-// off while the runtime lived on (streaming.md §6, a lambada Decision).
+// off while the runtime lived on (docs/behaviour/streaming.md §6, a lambada Decision).
 const ErrorTypeTruncatedResponse = "Runtime.TruncatedResponse"
 
 // exitGrace is how long a cut-off body waits for the runtime's exit, which

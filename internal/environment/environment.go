@@ -1,6 +1,6 @@
 // Package environment is one Lambda execution environment: one runtime
 // process and its own Runtime API endpoint, serving exactly one invocation at
-// a time (spec/runtime-api.md §7, spec/invoke.md §5, §6, §11). It implements
+// a time (docs/behaviour/runtime-api.md §7, docs/behaviour/invoke.md §5, §6, §11). It implements
 // runtimeapi.Bridge: the runtime parks GET /next, Invoke hands it the event
 // and waits for /response, /error, the deadline or the process exit.
 package environment
@@ -126,7 +126,7 @@ type Result struct {
 	// InitDuration is set on the cold start only.
 	InitDuration time.Duration
 	Duration     time.Duration
-	// Log is this invocation's log text, START … REPORT (invoke.md §6),
+	// Log is this invocation's log text, START … REPORT (docs/behaviour/invoke.md §6),
 	// with the init output and the invocation's own output each cut to
 	// their newest KeepLogBytes: enough for the 4 KB tail.
 	Log []byte
@@ -144,7 +144,7 @@ type call struct {
 	cold     bool
 
 	begun    bool // a /response or /error began: no second result
-	reset    bool // the result requires a new process (streaming.md §6)
+	reset    bool // the result requires a new process (docs/behaviour/streaming.md §6)
 	timedOut bool // late answers get ErrInvalidRequestID
 	done     chan struct{}
 	result   Result
@@ -379,7 +379,7 @@ func (e *Env) Close() error {
 }
 
 // Invoke runs one invocation to its end. ctx bounds only the wait before
-// dispatch: once dispatched, the invocation runs to completion (invoke.md
+// dispatch: once dispatched, the invocation runs to completion (docs/behaviour/invoke.md
 // §4). A Result with Broken set means the process is gone or killed.
 func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 	if req.ID == "" {
@@ -422,7 +422,7 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 	}
 
 	// Wait for the runtime's /next. A slow init may run up to the
-	// invocation's own deadline (runtime-api.md §7).
+	// invocation's own deadline (docs/behaviour/runtime-api.md §7).
 	bound := req.Deadline
 	if bound.IsZero() {
 		bound = arrival.Add(timeout)
@@ -626,7 +626,7 @@ func (e *Env) exitError(id string) *runtimeapi.FunctionError {
 	}
 	typ := "Runtime.ExitError"
 	if oom {
-		typ = "Runtime.OutOfMemory" // invoke.md §5
+		typ = "Runtime.OutOfMemory" // docs/behaviour/invoke.md §5
 	}
 	return runtimeapi.NewFunctionError(typ, "RequestId: "+id+" Error: "+msg)
 }

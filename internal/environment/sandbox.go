@@ -10,7 +10,7 @@ import (
 // boxed replaces e.cmd with a sandbox box for the runtime process and
 // returns how to start it. With a private root the runtime sees its code
 // at /var/task, the embedded bootstrap at /var/runtime and its own /tmp
-// (runtime-api.md §5) and its layers at /opt (layers.md §6): the spec's
+// (docs/behaviour/runtime-api.md §5) and its layers at /opt (docs/behaviour/layers.md §6): the spec's
 // host paths are rewritten to those in the command, lambada's variables,
 // LAMBDA_TASK_ROOT, LAMBDA_RUNTIME_DIR, LD_LIBRARY_PATH and TMPDIR.
 func (e *Env) boxed(now time.Time) func() error {

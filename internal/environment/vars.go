@@ -13,7 +13,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/function"
 )
 
-// Defaults of the process environment (spec/runtime-api.md §5).
+// Defaults of the process environment (docs/behaviour/runtime-api.md §5).
 const (
 	defaultPath       = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 	defaultLang       = "en_US.UTF-8"
@@ -26,7 +26,7 @@ func reserved(k string) bool {
 	return function.ReservedEnvironment[k] || slices.Contains(never, k)
 }
 
-// never are keys no source may set (runtime-api.md §5 "Never set").
+// never are keys no source may set (docs/behaviour/runtime-api.md §5 "Never set").
 var never = []string{"_LAMBDA_SERVER_PORT", "AWS_LAMBDA_MAX_CONCURRENCY", "_LAMBDA_TELEMETRY_LOG_FD"}
 
 // optRoot is where layers appear in a box with its own root.
@@ -104,7 +104,7 @@ func buildEnv(s Spec, runtimeAPI, logStream string) []string {
 	}
 	if s.OptDir != "" && s.OptDir != optRoot {
 		// No /opt of its own (no mount namespace): the search paths that
-		// name /opt name the merged layers' folder instead (layers.md §6).
+		// name /opt name the merged layers' folder instead (docs/behaviour/layers.md §6).
 		for _, k := range optSearchPaths {
 			if v, ok := m[k]; ok {
 				m[k] = rebaseOpt(v, s.OptDir)

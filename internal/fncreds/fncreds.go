@@ -1,5 +1,5 @@
 // Package fncreds mints the temporary credentials a function's environment
-// gets to call lambada back (shared/spec/recursion.md §6), and opens them
+// gets to call lambada back (docs/behaviour/recursion.md §6), and opens them
 // again when a request is signed with them.
 //
 // They are stateless: the session token carries the function's name and

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Service limits (shared/spec/api-common.md §8).
+// Service limits (docs/behaviour/api-common.md §8).
 const (
 	MaxSyncPayload        = 6_291_456
 	MaxEventPayload       = 1_048_576
@@ -203,7 +203,7 @@ type EventInvokeConfig struct {
 	LastModified             time.Time `json:"lastModified"`
 }
 
-// Async defaults (shared/spec/async.md §2).
+// Async defaults (docs/behaviour/async.md §2).
 const (
 	DefaultMaximumRetryAttempts     = 2
 	DefaultMaximumEventAgeInSeconds = 21_600
@@ -226,7 +226,7 @@ func (c *EventInvokeConfig) MaxAge() time.Duration {
 }
 
 // ReservedEnvironment are the variables lambada sets in every environment
-// itself (shared/spec/runtime-api.md §5, column "reserved"): a function's
+// itself (docs/behaviour/runtime-api.md §5, column "reserved"): a function's
 // own Environment may not set them.
 var ReservedEnvironment = map[string]bool{
 	"AWS_LAMBDA_RUNTIME_API": true, "_HANDLER": true, "AWS_LAMBDA_FUNCTION_NAME": true,

@@ -11,7 +11,7 @@ import (
 )
 
 // Shape is one of the service model's name shapes; each has its own pattern
-// and length (shared/spec/api-common.md §6.1).
+// and length (docs/behaviour/api-common.md §6.1).
 type Shape int
 
 const (
@@ -102,7 +102,7 @@ func CheckName(v *Violations, raw string, shape Shape, memberPath string) {
 }
 
 // Resolve parses a FunctionName label together with the ?Qualifier= query
-// value, in the order of shared/spec/api-common.md §6.3: shape, region,
+// value, in the order of docs/behaviour/api-common.md §6.3: shape, region,
 // account, qualifier agreement. The returned Ref has Region and Account
 // filled with lambada's and the effective qualifier (or "").
 //

@@ -9,7 +9,7 @@ import (
 )
 
 // Violations collects model-constraint violations and renders them as AWS's
-// ValidationException text (shared/spec/api-common.md §5.3).
+// ValidationException text (docs/behaviour/api-common.md §5.3).
 type Violations struct{ items []string }
 
 // Add records a violation of rule by value (already formatted as AWS prints

@@ -53,7 +53,7 @@ type Config struct {
 	StreamRate int64
 	// CallbackEnv returns the variables an environment of the function
 	// needs to call lambada back: its endpoint and credentials minted for
-	// the function (recursion.md §6). nil adds none.
+	// the function (docs/behaviour/recursion.md §6). nil adds none.
 	CallbackEnv func(functionName string) map[string]string
 	// Runtimes starts nodejs*/python* functions; nil runs provided.* only.
 	Runtimes           *runtimes.Host
@@ -175,7 +175,7 @@ func (s *Service) valid(k pool.Key) bool {
 	return ok && c.RevisionID == k.Revision
 }
 
-// Invoke runs one synchronous or dry-run invocation (shared/spec/invoke.md
+// Invoke runs one synchronous or dry-run invocation (docs/behaviour/invoke.md
 // §2 gives the order of the checks). Event invocations go through the async
 // service, which uses CheckEvent and RunEvent.
 func (s *Service) Invoke(ctx context.Context, q *Request) (*Result, error) {
@@ -194,7 +194,7 @@ type StreamSink interface {
 }
 
 // InvokeStream runs one InvokeWithResponseStream call
-// (shared/spec/streaming.md): the same checks, resolution and throttling as
+// (docs/behaviour/streaming.md): the same checks, resolution and throttling as
 // Invoke, with the response body relayed to sink as it arrives. On success
 // the Result carries no Payload; a function failure (mid-stream or before
 // the response) sets FunctionError, ErrorType (InvokeComplete's ErrorCode)
@@ -263,7 +263,7 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 	if sink != nil {
 		req.Stream = streamTo{sink: sink, version: cfg.Version}
 	}
-	// The caller going away does not cancel a started invocation (invoke.md §4).
+	// The caller going away does not cancel a started invocation (docs/behaviour/invoke.md §4).
 	out, err := s.run(context.WithoutCancel(ctx), cfg, req, q.LogType == LogTail, release)
 	if err != nil {
 		return nil, err
@@ -304,12 +304,12 @@ type Accepted struct {
 	Qualifier string // as addressed; "" = unqualified
 	Payload   []byte // an empty payload is already {}
 	// Trace is the header the event's attempts carry: the caller's chain
-	// with this function's hop counted (recursion.md §4).
+	// with this function's hop counted (docs/behaviour/recursion.md §4).
 	Trace string
 }
 
 // CheckEvent runs the checks an Event invocation passes before it is
-// queued (invoke.md §2 steps 3–7; ClientContext and LogType are ignored).
+// queued (docs/behaviour/invoke.md §2 steps 3–7; ClientContext and LogType are ignored).
 func (s *Service) CheckEvent(q *Request) (*Accepted, error) {
 	ref, err := q.checkModel(s.cfg.Region, s.cfg.AccountID)
 	if err != nil {
@@ -397,7 +397,7 @@ func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
 	cfg := pickVersion(res)
 	out := EventOutcome{VersionARN: s.reg.ARN(cfg.Name, cfg.Version)}
 	// The hop was counted when the event was accepted; the setting is read
-	// now, so a Put of Allow applies to queued events (recursion.md §4).
+	// now, so a Put of Allow applies to queued events (docs/behaviour/recursion.md §4).
 	trace := recursion.Parse(ev.TraceHeader)
 	if recursion.Stopped(trace.Count(recursion.Hash(s.reg.ARN(cfg.Name, ""))), registry.RecursiveLoopOf(res.Function)) {
 		s.stopRecursion(cfg.Name, trace, ev.RequestID)

@@ -1,6 +1,6 @@
 package invoke_test
 
-// Environments over time (shared/spec/invoke.md §8, §10, runtime-api.md §7):
+// Environments over time (docs/behaviour/invoke.md §8, §10, docs/behaviour/runtime-api.md §7):
 // versions and alias weights, config changes, scale-out, throttling, idle
 // reaping, shutdown and deletion.
 

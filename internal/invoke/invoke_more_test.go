@@ -28,7 +28,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
-// Texts copied from shared/spec/invoke.md, not imported from the server.
+// Texts copied from docs/behaviour/invoke.md, not imported from the server.
 const (
 	arnPrefix        = "arn:aws:lambda:us-east-1:000000000000:function:"
 	msgMismatch      = "The derived qualifier from the function name does not match the specified qualifier."
@@ -107,10 +107,10 @@ func (r rawResp) awsError(t *testing.T, status int, code, msg string) map[string
 	m := r.object(t)
 	got, _ := m["message"].(string)
 	if got == "" {
-		got, _ = m["Message"].(string) // casing per exception (api-common.md §5.4)
+		got, _ = m["Message"].(string) // casing per exception (docs/behaviour/api-common.md §5.4)
 	}
-	// Unmodeled exceptions carry no Type (api-common.md §5.1), except the
-	// invoke paths' 413, which AWS sends with Type User (invoke.md §3).
+	// Unmodeled exceptions carry no Type (docs/behaviour/api-common.md §5.1), except the
+	// invoke paths' 413, which AWS sends with Type User (docs/behaviour/invoke.md §3).
 	if code != "ValidationException" && m["Type"] != "User" {
 		t.Errorf("Type = %v, want User: %s", m["Type"], r.body)
 	}

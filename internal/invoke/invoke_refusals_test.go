@@ -1,6 +1,6 @@
 package invoke_test
 
-// Every refusal of shared/spec/invoke.md §2/§3/§7/§9 with the real SDK (or a
+// Every refusal of docs/behaviour/invoke.md §2/§3/§7/§9 with the real SDK (or a
 // raw signed request where the SDK will not send the input or hides the
 // body): exact type, status and message, and nothing run.
 

@@ -1,7 +1,7 @@
 package invoke_test
 
-// What a function sees and what the caller gets back (shared/spec/invoke.md
-// §3–§5, runtime-api.md §5): empty payloads, oversized responses, panics,
+// What a function sees and what the caller gets back (docs/behaviour/invoke.md
+// §3–§5, docs/behaviour/runtime-api.md §5): empty payloads, oversized responses, panics,
 // the process environment.
 
 import (

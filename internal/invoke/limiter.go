@@ -6,7 +6,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 )
 
-// Throttle reasons (shared/spec/invoke.md §10).
+// Throttle reasons (docs/behaviour/invoke.md §10).
 const (
 	ReasonReserved = "ReservedFunctionConcurrentInvocationLimitExceeded"
 	ReasonAccount  = "ConcurrentInvocationLimitExceeded"

@@ -54,7 +54,7 @@ type Result struct {
 }
 
 // checkModel validates the request's model constraints (step 3 of
-// shared/spec/invoke.md §2) and fills the defaults.
+// docs/behaviour/invoke.md §2) and fills the defaults.
 // types are the allowed invocation types (all three when none are given).
 func (q *Request) checkModel(region, account string, types ...string) (function.Ref, error) {
 	if len(types) == 0 {
@@ -85,7 +85,7 @@ func (q *Request) checkModel(region, account string, types ...string) (function.
 var errClientContext = awserr.New(awserr.InvalidRequestContent, "Client context must be a valid Base64-encoded JSON object.")
 
 // DecodeClientContext turns the header into the JSON text the runtime
-// gets (shared/spec/invoke.md §7).
+// gets (docs/behaviour/invoke.md §7).
 func DecodeClientContext(h string) (string, error) {
 	if h == "" {
 		return "", nil
@@ -107,7 +107,7 @@ func DecodeClientContext(h string) (string, error) {
 var emptyEvent = []byte("{}")
 
 // CheckPayload validates the payload as exactly one JSON value; an empty
-// one becomes {} (shared/spec/invoke.md §3).
+// one becomes {} (docs/behaviour/invoke.md §3).
 func CheckPayload(p []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(p)) == 0 {
 		return emptyEvent, nil

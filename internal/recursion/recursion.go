@@ -1,6 +1,6 @@
 // Package recursion follows chains of invocations through the X-Ray trace
 // header's Lineage field and says when a function has been invoked too
-// often in one chain (shared/spec/recursion.md).
+// often in one chain (docs/behaviour/recursion.md).
 package recursion
 
 import (

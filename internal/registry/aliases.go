@@ -13,7 +13,7 @@ const errAliasQualified = "Unsupported function name parameter: aliases are mana
 
 func (r *Registry) aliasARN(name, alias string) string { return r.arn(name, alias) }
 
-// checkRouting applies the RoutingConfig rules of shared/spec/management.md
+// checkRouting applies the RoutingConfig rules of docs/behaviour/management.md
 // §7 that need no stored state: model bounds, then the single-entry rule,
 // then $LATEST and self-reference.
 func checkRouting(rc *RoutingConfigInput, target string) (map[string]float64, error) {

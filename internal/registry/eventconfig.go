@@ -12,7 +12,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/function"
 )
 
-// FunctionEventInvokeConfig operations (shared/spec/async.md §3).
+// FunctionEventInvokeConfig operations (docs/behaviour/async.md §3).
 
 // EventInvokeConfigInput is Put/UpdateFunctionEventInvokeConfig's body.
 type EventInvokeConfigInput struct {

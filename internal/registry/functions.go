@@ -203,7 +203,7 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 }
 
 // publish appends a new version made from $LATEST, or returns the newest
-// published version when nothing changed since it (shared/spec/management.md §7).
+// published version when nothing changed since it (docs/behaviour/management.md §7).
 func publish(f *function.Function, description *string, now time.Time) (*function.Config, bool) {
 	if last, ok := f.LatestPublished(); ok && last.SameContent(&f.Latest) {
 		return last, false
@@ -420,7 +420,7 @@ func (r *Registry) PublishVersion(ctx context.Context, rawName string, in *Publi
 }
 
 // DeleteFunction deletes the whole function, or one version with a
-// numeric qualifier (shared/spec/management.md §6).
+// numeric qualifier (docs/behaviour/management.md §6).
 func (r *Registry) DeleteFunction(ctx context.Context, rawName, queryQualifier string) error {
 	ref, err := function.Resolve(rawName, queryQualifier, function.NamespacedFunctionName, r.cfg.Region, r.cfg.AccountID)
 	if err != nil {

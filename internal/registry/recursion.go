@@ -12,7 +12,7 @@ type RecursionConfigInput struct {
 	RecursiveLoop *string `json:"RecursiveLoop"`
 }
 
-// Recursive loop settings (shared/spec/recursion.md §1).
+// Recursive loop settings (docs/behaviour/recursion.md §1).
 const (
 	RecursiveLoopTerminate = "Terminate"
 	RecursiveLoopAllow     = "Allow"

@@ -103,7 +103,7 @@ func checkArchitectures(v *function.Violations, archs *[]string) {
 	}
 	for _, x := range a {
 		if x != "x86_64" && x != "arm64" {
-			// A list element's violation wraps all its rules (api-common.md §5.3).
+			// A list element's violation wraps all its rules (docs/behaviour/api-common.md §5.3).
 			v.Add("architectures", value, "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64], Member must not be null]")
 			break
 		}

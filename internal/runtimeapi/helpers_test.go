@@ -22,7 +22,7 @@ import (
 
 // fakeEnv is a hand-written Bridge standing in for the environment package,
 // which does not exist yet: one invocation at a time, ids checked, the state
-// rules of runtime-api.md §2, and every result the runtime delivers recorded
+// rules of docs/behaviour/runtime-api.md §2, and every result the runtime delivers recorded
 // as a delivery on a channel.
 type fakeEnv struct {
 	queue      chan *Invocation

@@ -291,7 +291,7 @@ func TestInitError(t *testing.T) {
 }
 
 // TestFailures does the wrong thing on purpose for every failure row of
-// runtime-api.md §2.
+// docs/behaviour/runtime-api.md §2.
 func TestFailures(t *testing.T) {
 	t.Parallel()
 

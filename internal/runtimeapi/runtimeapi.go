@@ -1,7 +1,7 @@
 // Package runtimeapi is the Lambda Runtime API (2018-06-01) over HTTP, as pure
 // protocol: it turns a runtime's requests into calls on a Bridge and the
 // Bridge's answers and errors into the exact status codes, headers and bodies
-// runtimes expect (spec/runtime-api.md, spec/streaming.md §7).
+// runtimes expect (docs/behaviour/runtime-api.md, docs/behaviour/streaming.md §7).
 //
 // It keeps no invocation state of its own beyond the response size limit of
 // the invocation it handed out last. Which invocation is current, whether a
@@ -27,7 +27,7 @@ const (
 	// (Invoke), and every /error and /init/error document.
 	MaxBufferedResponse = 6_291_556
 	// MaxStreamedResponse caps a result relayed to an InvokeWithResponseStream
-	// caller (streaming.md §5: 200 MiB, Decision).
+	// caller (docs/behaviour/streaming.md §5: 200 MiB, Decision).
 	MaxStreamedResponse = 200 << 20
 )
 
@@ -103,7 +103,7 @@ type Response struct {
 	// Streaming is true when the runtime declared
 	// Lambda-Runtime-Function-Response-Mode: streaming. Chunked encoding or a
 	// Trailer header never implies it: aws-lambda-go sends both for every
-	// result (streaming.md §7). How the caller is answered depends on how it
+	// result (docs/behaviour/streaming.md §7). How the caller is answered depends on how it
 	// invoked, not on this flag.
 	Streaming bool
 	// Body streams the posted bytes as they arrive. Read returns io.EOF at the

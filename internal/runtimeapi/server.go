@@ -477,7 +477,7 @@ func tooLargeMessage(limit int64) string {
 	return fmt.Sprintf("Exceeded maximum allowed payload size (%d bytes).", limit)
 }
 
-// transitionMessage texts are a Decision (runtime-api.md §2).
+// transitionMessage texts are a Decision (docs/behaviour/runtime-api.md §2).
 func transitionMessage(ep endpoint) string {
 	switch ep {
 	case epNext:

@@ -1,8 +1,8 @@
 package runtimes_test
 
 // The embedded Node.js bootstrap through the whole server: handlers run as
-// on AWS's Node.js runtime (shared/spec/runtime-api.md §3–§5, §8, §9;
-// streaming.md §7). Handler folders live in testdata/functions/node.
+// on AWS's Node.js runtime (docs/behaviour/runtime-api.md §3–§5, §8, §9;
+// docs/behaviour/streaming.md §7). Handler folders live in testdata/functions/node.
 
 import (
 	"encoding/base64"

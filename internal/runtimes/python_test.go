@@ -2,7 +2,7 @@ package runtimes_test
 
 // The embedded Python runtime client (python/bootstrap.py) through a real
 // server: unmodified handlers from testdata/functions/python/basic behave
-// as on AWS's Python runtime (shared/spec/runtime-api.md §3–§5, §8, §9).
+// as on AWS's Python runtime (docs/behaviour/runtime-api.md §3–§5, §8, §9).
 
 import (
 	"encoding/base64"

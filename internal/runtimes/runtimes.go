@@ -181,7 +181,7 @@ func (h *Host) Command(runtime, taskRoot string) (Launch, error) {
 		return Launch{
 			Argv: []string{h.python.Path, "-u", filepath.Join(dir, "bootstrap.py")}, RuntimeDir: dir,
 			// The layers' folders also through PYTHONPATH, where a box
-			// without its own /opt finds them rewritten (layers.md §6).
+			// without its own /opt finds them rewritten (docs/behaviour/layers.md §6).
 			Env: map[string]string{"PYTHONPATH": dir + ":/opt/python/lib/python" + majorMinor(h.python.Version) + "/site-packages:/opt/python"},
 		}, nil
 	default:

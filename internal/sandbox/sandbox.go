@@ -1,6 +1,6 @@
 // Package sandbox starts an environment's runtime process isolated from the
 // host where the host allows it, and reports the isolation it achieved as
-// data (shared design: "sandbox"; spec/runtime-api.md §7 "resources").
+// data (docs/architecture.md; docs/behaviour/runtime-api.md §7 "resources").
 //
 // A Host is probed once at server start: it tries each protection for real
 // (a user namespace, a mount namespace with a private root, a pid
@@ -110,7 +110,7 @@ var Protections = []string{UserNS, MountNS, PidNS, NoNewPrivs, Rlimits, TmpSize,
 // but optional: they only matter under contention.
 var Required = []string{UserNS, MountNS, PidNS, NoNewPrivs, Rlimits, TmpSize, CgroupMemory, CgroupPids, RuntimeAPIPeer}
 
-// Limits applied to every box (spec/runtime-api.md §7, AWS's quotas).
+// Limits applied to every box (docs/behaviour/runtime-api.md §7, AWS's quotas).
 const (
 	MaxOpenFiles = 1024
 	MaxProcesses = 1024

@@ -58,7 +58,7 @@ func (s *Server) identify(principal string) (sts.Identity, bool) {
 }
 
 // callbackEnv is what an environment of function needs to call lambada
-// back (shared/spec/recursion.md §6): the API endpoint as the function
+// back (docs/behaviour/recursion.md §6): the API endpoint as the function
 // reaches it and credentials minted for the function — never the server's.
 func (s *Server) callbackEnv(function string) map[string]string {
 	env := map[string]string{"AWS_ENDPOINT_URL_LAMBDA": s.callbackURL(), "AWS_ENDPOINT_URL_STS": s.callbackURL()}

@@ -20,7 +20,7 @@ import (
 
 const role = "arn:aws:iam::000000000000:role/lambda-role"
 
-// Texts from the reference (function-urls.md §8), not from the server.
+// Texts from the reference (docs/behaviour/function-urls.md §8), not from the server.
 const (
 	bodyForbidden = `{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}`
 	bodyUnknown   = `{"Message":null}`

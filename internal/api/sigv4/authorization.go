@@ -54,7 +54,7 @@ func parseAuthorization(header string) (authorization, *awserr.Error) {
 
 	scope := strings.Split(credential, "/")
 	if len(scope) != 5 {
-		// Not in spec §7.4; this is AWS's message for the case.
+		// Not in docs/behaviour/api-common.md §7.4; this is AWS's message for the case.
 		return authorization{}, awserr.New(awserr.IncompleteSignature, fmt.Sprintf(
 			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", credential))
 	}

@@ -190,7 +190,7 @@ func TestAWSSDKGoClient(t *testing.T) {
 			}
 			auth := got.header.Get("Authorization")
 			if got.header.Get("X-Amz-Content-Sha256") != "" {
-				t.Errorf("Go sent X-Amz-Content-Sha256; spec §7.1 says it never does for Lambda")
+				t.Errorf("Go sent X-Amz-Content-Sha256; docs/behaviour/api-common.md §7.1 says it never does for Lambda")
 			}
 			t.Logf("%s %s SignedHeaders=%s all=%v", got.method, got.requestURI, signedHeadersOf(auth), keys(got.header))
 		})

@@ -60,7 +60,7 @@ type clientRequest struct {
 	akid, secret, token string
 	region, service     string
 	at                  time.Time
-	// refSigner signs with signRef (spec §7.2 written out) instead of the SDK's signer.
+	// refSigner signs with signRef (docs/behaviour/api-common.md §7.2 written out) instead of the SDK's signer.
 	refSigner bool
 }
 
@@ -178,7 +178,7 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// signRef is spec §7.2 written out independently of aws-sdk-go-v2: an
+// signRef is docs/behaviour/api-common.md §7.2 written out independently of aws-sdk-go-v2: an
 // oracle for the tests, and the only way to produce what JS signs for an
 // empty Uint8Array payload (content-length:0), which the SDK's signer never
 // signs. It signs every header present on req plus host and x-amz-*.

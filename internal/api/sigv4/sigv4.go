@@ -1,11 +1,11 @@
 // Package sigv4 verifies AWS Signature Version 4 requests signed in the
-// Authorization header (shared/spec/api-common.md §7).
+// Authorization header (docs/behaviour/api-common.md §7).
 //
 // It does not implement the signing algorithm itself: it rebuilds the request
 // the client signed and signs it again with aws-sdk-go-v2's signer, using the
 // secret the caller's access key maps to, then compares the two signatures in
 // constant time. Every refusal is an *awserr.Error with the type and message
-// of spec §7.4, checked in the order given there.
+// of docs/behaviour/api-common.md §7.4, checked in the order given there.
 package sigv4
 
 import (
@@ -89,7 +89,7 @@ type Verifier struct {
 	MaxSkew time.Duration
 }
 
-// Messages of spec §7.4 that do not depend on the request.
+// Messages of docs/behaviour/api-common.md §7.4 that do not depend on the request.
 const (
 	msgMissingToken   = "Missing Authentication Token"
 	msgMissingDate    = "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
@@ -100,7 +100,7 @@ const (
 )
 
 // Verify checks r, whose whole body is body, and returns the caller's
-// principal. A refusal is an *awserr.Error (403, spec §7.4); a Verifier
+// principal. A refusal is an *awserr.Error (403, docs/behaviour/api-common.md §7.4); a Verifier
 // without Region or Creds yields an internal error.
 func (v *Verifier) Verify(r *http.Request, body []byte) (principal string, err error) {
 	if v.Region == "" || v.Creds == nil {
@@ -141,7 +141,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (principal string, err e
 		return "", awserr.New(awserr.InvalidSignature,
 			fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", service))
 	case auth.terminator != terminator:
-		// Not in spec §7.4; this is AWS's message for the case.
+		// Not in docs/behaviour/api-common.md §7.4; this is AWS's message for the case.
 		return "", awserr.New(awserr.InvalidSignature,
 			fmt.Sprintf("Credential should be scoped with a valid terminator: '%s', not '%s'. ", terminator, auth.terminator))
 	case auth.date != amzDate[:8]:
@@ -171,7 +171,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (principal string, err e
 	return principal, nil
 }
 
-// signatureMatches rebuilds the request the client signed (spec §7.3), signs
+// signatureMatches rebuilds the request the client signed (docs/behaviour/api-common.md §7.3), signs
 // it with the SDK's signer and compares the signatures in constant time.
 func (v *Verifier) signatureMatches(r *http.Request, body []byte, auth authorization, secret, token string, signingTime time.Time) bool {
 	payloadHash, ok := payloadHash(r.Header, body)

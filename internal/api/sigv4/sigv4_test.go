@@ -156,8 +156,8 @@ func TestAccepted(t *testing.T) {
 	}
 }
 
-// TestRefused covers every row of spec §7.4 plus the cases AWS answers that
-// the spec leaves out, in the spec's check order.
+// TestRefused covers every row of docs/behaviour/api-common.md §7.4 plus the cases AWS answers that
+// the docs leaves out, in the docs's check order.
 func TestRefused(t *testing.T) {
 	const (
 		missingCred   = "Authorization header requires 'Credential' parameter."
