@@ -25,6 +25,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/cwlogs"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/registry"
 )
 
@@ -104,7 +105,7 @@ type request struct {
 
 // logger is the request's logger, built only when something is logged.
 func (q *request) logger() *slog.Logger {
-	return q.base.With("request_id", q.id, "principal", q.principal)
+	return q.base.With(logkey.RequestID, q.id, logkey.Principal, q.principal)
 }
 
 // decode unmarshals the body into v; an empty body is {}.
@@ -184,27 +185,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
 		// principal names the caller: the server's access key id, or
 		// "function:<name>" for a function calling back.
-		h.log.Debug("api request", "request_id", id, "operation", name, "principal", principal, "method", r.Method,
-			"path", r.URL.EscapedPath(), "status", status, "duration", time.Since(start))
+		h.log.Debug("api request", logkey.RequestID, id, logkey.Operation, name, logkey.Principal, principal, logkey.Method, r.Method,
+			logkey.Path, r.URL.EscapedPath(), logkey.Status, status, logkey.Duration, time.Since(start))
 	}
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, params []string, matchErr error, id string) (int, string) {
 	if matchErr != nil {
-		return h.writeError(w, matchErr, h.log.With("request_id", id)), ""
+		return h.writeError(w, matchErr, h.log.With(logkey.RequestID, id)), ""
 	}
 	select {
 	case <-h.reg.Ready():
 	default:
-		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), h.log.With("request_id", id)), ""
+		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), h.log.With(logkey.RequestID, id)), ""
 	}
 	body, err := readBody(w, r, rt.bodyLimit, rt.limitName())
 	if err != nil {
-		return h.writeError(w, err, h.log.With("request_id", id)), ""
+		return h.writeError(w, err, h.log.With(logkey.RequestID, id)), ""
 	}
 	principal, err := h.cfg.Verifier.Verify(r, body)
 	if err != nil {
-		return h.writeError(w, err, h.log.With("request_id", id)), ""
+		return h.writeError(w, err, h.log.With(logkey.RequestID, id)), ""
 	}
 	q := &request{r: r, w: w, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, principal: principal, base: h.log}
 	resp, err := rt.op(q)
@@ -320,9 +321,9 @@ func writeJSON(w http.ResponseWriter, status int, body any) int {
 func (h *Handler) writeError(w http.ResponseWriter, err error, log *slog.Logger) int {
 	e := awserr.As(err)
 	if e.Status >= 500 {
-		log.Error("api: internal error", "err", err)
+		log.Error("api: internal error", logkey.Err, err)
 	} else {
-		log.Debug("api: request refused", "code", e.Code, "message", e.Message)
+		log.Debug("api: request refused", logkey.Code, e.Code, logkey.Message, e.Message)
 	}
 	w.Header().Set("X-Amzn-ErrorType", e.Code)
 	if e.RetryAfterSeconds > 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // CodePath is where GetFunction's Code.Location URLs point: outside the
@@ -44,7 +45,7 @@ func (h *Handler) codeSignature(hexSum, exp string) string {
 // CodeDownload serves the zips behind Code.Location URLs.
 func (h *Handler) CodeDownload() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		log := h.log.With("operation", "DownloadCode")
+		log := h.log.With(logkey.Operation, "DownloadCode")
 		sum := strings.TrimPrefix(r.URL.Path, CodePath)
 		exp := r.URL.Query().Get("Expires")
 		sig := r.URL.Query().Get("Signature")
@@ -66,7 +67,7 @@ func (h *Handler) CodeDownload() http.Handler {
 		defer rc.Close()
 		w.Header().Set("Content-Type", "application/zip")
 		if _, err := io.Copy(w, rc); err != nil {
-			log.Warn("api: code download interrupted", "err", err)
+			log.Warn("api: code download interrupted", logkey.Err, err)
 		}
 	})
 }

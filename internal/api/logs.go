@@ -9,6 +9,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/cwlogs"
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // logsBodyLimit bounds a CloudWatch Logs request body.
@@ -26,7 +27,7 @@ func isLogs(r *http.Request) bool {
 // with service "logs" and the same credentials as the Lambda API.
 func (h *Handler) serveLogs(w http.ResponseWriter, r *http.Request, id string) (string, int) {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), cwlogs.TargetPrefix)
-	log := h.log.With("request_id", id)
+	log := h.log.With(logkey.RequestID, id)
 	if h.cfg.Logs == nil || h.cfg.LogsVerifier == nil {
 		return op, writeJSON11Error(w, awserr.Logs(awserr.UnknownOperation, ""), log)
 	}
@@ -62,7 +63,7 @@ func (h *Handler) serveLogs(w http.ResponseWriter, r *http.Request, id string) (
 func writeJSON11Error(w http.ResponseWriter, err error, log *slog.Logger) int {
 	e := awserr.As(err)
 	if e.Status >= 500 {
-		log.Error("api: internal error", "err", err)
+		log.Error("api: internal error", logkey.Err, err)
 	}
 	body := map[string]string{"__type": e.Code}
 	if e.Message != "" {

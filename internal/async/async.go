@@ -25,6 +25,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/store"
 )
@@ -140,7 +141,7 @@ func (s *Service) Start() {
 			if err == nil || ctx.Err() != nil {
 				return
 			}
-			s.log.Warn("async: consuming events failed; retrying", "err", err)
+			s.log.Warn("async: consuming events failed; retrying", logkey.Err, err)
 			select {
 			case <-time.After(time.Second):
 			case <-ctx.Done():
@@ -177,11 +178,11 @@ func (s *Service) handle(d store.Delivery) {
 	defer s.wg.Done()
 	var ev event
 	if err := json.Unmarshal(d.Message().Data, &ev); err != nil {
-		s.log.Error("async: undecodable event dropped", "err", err)
+		s.log.Error("async: undecodable event dropped", logkey.Err, err)
 		_ = d.Ack()
 		return
 	}
-	log := s.log.With("function", ev.Function, "request_id", ev.RequestID)
+	log := s.log.With(logkey.Function, ev.Function, logkey.RequestID, ev.RequestID)
 	now := s.cfg.Now()
 	if wait := ev.NotBefore.Sub(now); wait > 0 {
 		s.retry(d, wait, log)
@@ -210,7 +211,7 @@ func (s *Service) handle(d store.Delivery) {
 	stop()
 	switch out.Kind {
 	case invoke.Gone:
-		log.Warn("async: function or qualifier no longer exists; event dropped", "qualifier", ev.Qualifier)
+		log.Warn("async: function or qualifier no longer exists; event dropped", logkey.Qualifier, ev.Qualifier)
 		s.m.dropped.WithLabelValues(ev.Function, "FunctionNotFound").Inc()
 		s.ack(d, log)
 	case invoke.ZeroConcurrency:
@@ -221,7 +222,7 @@ func (s *Service) handle(d store.Delivery) {
 		s.finish(d, &ev, CondRecursiveInvocation, conf, out.VersionARN, log)
 	case invoke.Throttled, invoke.SystemError:
 		if out.Kind == invoke.SystemError {
-			log.Warn("async: attempt could not run; backing off", "err", out.Err)
+			log.Warn("async: attempt could not run; backing off", logkey.Err, out.Err)
 		}
 		s.m.throttled.WithLabelValues(ev.Function).Inc()
 		s.retry(d, backoff(d.Deliveries()), log)
@@ -244,7 +245,7 @@ func (s *Service) handle(d store.Delivery) {
 			}
 			ev.NotBefore = planned
 			if err := s.publish(context.Background(), &ev); err != nil {
-				log.Warn("async: scheduling a retry failed; redelivering", "err", err)
+				log.Warn("async: scheduling a retry failed; redelivering", logkey.Err, err)
 				s.retry(d, backoff(d.Deliveries()), log)
 				return
 			}
@@ -267,7 +268,7 @@ func lastAttempt(out invoke.EventOutcome) *attempt {
 // the event to the dead-letter target, then the event is acknowledged.
 func (s *Service) finish(d store.Delivery, ev *event, condition string, conf *function.EventInvokeConfig, versionARN string, log *slog.Logger) {
 	s.m.dropped.WithLabelValues(ev.Function, condition).Inc()
-	log.Info("async: event failed", "condition", condition, "attempts", ev.Attempts)
+	log.Info("async: event failed", logkey.Condition, condition, logkey.Attempts, ev.Attempts)
 	if versionARN == "" {
 		versionARN = s.versionARN(ev)
 	}
@@ -295,13 +296,13 @@ func (s *Service) versionARN(ev *event) string {
 
 func (s *Service) ack(d store.Delivery, log *slog.Logger) {
 	if err := d.Ack(); err != nil {
-		log.Warn("async: acknowledging event failed; it may run again", "err", err)
+		log.Warn("async: acknowledging event failed; it may run again", logkey.Err, err)
 	}
 }
 
 func (s *Service) retry(d store.Delivery, delay time.Duration, log *slog.Logger) {
 	if err := d.Retry(delay); err != nil {
-		log.Warn("async: requeueing event failed; it returns after the ack wait", "err", err)
+		log.Warn("async: requeueing event failed; it returns after the ack wait", logkey.Err, err)
 	}
 }
 
@@ -373,7 +374,7 @@ func (s *Service) deliver(ev *event, destination, condition, versionARN string, 
 	})
 	if err != nil {
 		s.m.deliveryFailures.WithLabelValues(ev.Function).Inc()
-		log.Warn("async: destination delivery failed", "destination", destination, "err", err)
+		log.Warn("async: destination delivery failed", logkey.Destination, destination, logkey.Err, err)
 		return
 	}
 	s.m.deliveries.WithLabelValues(ev.Function, kind).Inc()
@@ -420,7 +421,7 @@ func (s *Service) deadLetter(ev *event, condition, versionARN string, log *slog.
 		"RequestID": ev.RequestID, "ErrorCode": code, "ErrorMessage": msg,
 	}); err != nil {
 		s.m.deadLetterErrors.WithLabelValues(ev.Function).Inc()
-		log.Warn("async: dead-letter delivery failed", "target", target, "err", err)
+		log.Warn("async: dead-letter delivery failed", logkey.Target, target, logkey.Err, err)
 	}
 }
 

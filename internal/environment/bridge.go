@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/runtimeapi"
 )
 
@@ -215,7 +216,7 @@ func (e *Env) relay(c *call, resp *runtimeapi.Response) error {
 			if werr := sink.Write(buf[:n]); werr != nil {
 				gone = true
 				e.log.Info("stream caller went away; draining the function's response",
-					"function", e.spec.FunctionName, "version", e.spec.Version, "request_id", c.req.ID)
+					logkey.Function, e.spec.FunctionName, logkey.Version, e.spec.Version, logkey.RequestID, c.req.ID)
 			} else {
 				pace.wait(n)
 			}

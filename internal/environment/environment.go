@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/runtimeapi"
 	"github.com/lambada-dev/lambada/internal/sandbox"
 )
@@ -214,7 +215,7 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 	if spec.TimeoutSec <= 0 {
 		spec.TimeoutSec = 3
 	}
-	logger = logger.With("function", spec.FunctionName, "version", spec.Version)
+	logger = logger.With(logkey.Function, spec.FunctionName, logkey.Version, spec.Version)
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		closeSink()
@@ -297,7 +298,7 @@ func (e *Env) serve(ctx context.Context) {
 	go func() {
 		defer close(e.serveDone)
 		if err := srv.Serve(sctx, ln); err != nil {
-			e.log.Warn("runtime API stopped", "err", err)
+			e.log.Warn("runtime API stopped", logkey.Err, err)
 		}
 	}()
 }

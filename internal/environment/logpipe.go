@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // KeepLogBytes is how much of an invocation's own output (and of its init
@@ -183,7 +185,7 @@ func (p *logPipe) line(l []byte) {
 		l = append(l, '\n')
 	}
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
-		p.log.Debug("runtime output", "line", string(bytes.TrimRight(l, "\n")))
+		p.log.Debug("runtime output", logkey.Line, string(bytes.TrimRight(l, "\n")))
 	}
 	if p.sink != nil {
 		p.sink.Line(l, time.Now(), p.cur)

@@ -28,6 +28,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/environment"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/pool"
 	"github.com/lambada-dev/lambada/internal/recursion"
 	"github.com/lambada-dev/lambada/internal/registry"
@@ -342,8 +343,8 @@ var errRecursive = awserr.Newf(awserr.RecursiveInvocation,
 // stopRecursion counts and logs an invocation stopped by loop detection.
 func (s *Service) stopRecursion(name string, t recursion.Trace, requestID string) {
 	s.recursive.WithLabelValues(name).Inc()
-	s.log.Warn("recursive invocation stopped", "function", name, "request_id", requestID,
-		"chain_root", t.Root, "count", t.Count(recursion.Hash(s.reg.ARN(name, ""))))
+	s.log.Warn("recursive invocation stopped", logkey.Function, name, logkey.RequestID, requestID,
+		logkey.ChainRoot, t.Root, logkey.Count, t.Count(recursion.Hash(s.reg.ARN(name, ""))))
 }
 
 // OutcomeKind classifies how an attempt of an event ended.
@@ -549,11 +550,11 @@ func (s *Service) mirror(cfg *function.Config, id string, cold bool, res environ
 	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
-	l := s.log.With("function", cfg.Name, "version", cfg.Version, "request_id", id)
+	l := s.log.With(logkey.Function, cfg.Name, logkey.Version, cfg.Version, logkey.RequestID, id)
 	for _, line := range strings.Split(strings.TrimSuffix(string(res.Log), "\n"), "\n") {
 		l.Debug(line)
 	}
-	l.Debug("invocation", "cold", cold, "duration", res.Duration, "function_error", res.FunctionError != nil, "broken", res.Broken)
+	l.Debug("invocation", logkey.Cold, cold, logkey.Duration, res.Duration, logkey.FunctionError, res.FunctionError != nil, logkey.Broken, res.Broken)
 }
 
 // start makes a new environment for cfg: code unpacked, a private /tmp,

@@ -23,6 +23,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // Defaults of the server flags that set the store's limits.
@@ -195,7 +197,7 @@ func (s *Store) settle() {
 			}
 		}
 		if err != nil {
-			s.log.Warn("storing log events failed", "group", a.w.group, "stream", a.w.stream, "err", err)
+			s.log.Warn("storing log events failed", logkey.LogGroup, a.w.group, logkey.LogStream, a.w.stream, logkey.Err, err)
 			s.mu.Lock()
 			delete(s.known, a.w.group) // the group may have been deleted
 			s.mu.Unlock()
@@ -337,7 +339,7 @@ func (w *Writer) Flush() {
 		case w.slots <- struct{}{}:
 		case <-t.C:
 			w.dropped += n
-			w.s.log.Warn("log store is not keeping up: events dropped", "group", w.group, "stream", w.stream, "events", n, "dropped_total", w.dropped)
+			w.s.log.Warn("log store is not keeping up: events dropped", logkey.LogGroup, w.group, logkey.LogStream, w.stream, logkey.Events, n, logkey.DroppedTotal, w.dropped)
 			return
 		}
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 const (
@@ -104,16 +106,16 @@ func (n *Node) Start(ctx context.Context) error {
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
-				n.log.Warn("nats disconnected", slog.Any("error", err))
+				n.log.Warn("nats disconnected", slog.Any(logkey.Err, err))
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			n.log.Info("nats reconnected", slog.String("url", redact(nc.ConnectedUrl())))
+			n.log.Info("nats reconnected", slog.String(logkey.URL, redact(nc.ConnectedUrl())))
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			attrs := []any{slog.Any("error", err)}
+			attrs := []any{slog.Any(logkey.Err, err)}
 			if sub != nil {
-				attrs = append(attrs, slog.String("subject", sub.Subject))
+				attrs = append(attrs, slog.String(logkey.Subject, sub.Subject))
 			}
 			n.log.Warn("nats async error", attrs...)
 		}),
@@ -151,9 +153,9 @@ func (n *Node) Start(ctx context.Context) error {
 
 	n.srv, n.nc, n.closed = srv, nc, closed
 	if srv != nil {
-		n.log.Info("nats ready", slog.Bool("embedded", true), slog.String("store", filepath.Join(n.cfg.DataDir, StoreSubdir)))
+		n.log.Info("nats ready", slog.Bool(logkey.Embedded, true), slog.String(logkey.Store, filepath.Join(n.cfg.DataDir, StoreSubdir)))
 	} else {
-		n.log.Info("nats ready", slog.Bool("embedded", false), slog.String("url", where))
+		n.log.Info("nats ready", slog.Bool(logkey.Embedded, false), slog.String(logkey.URL, where))
 	}
 	return nil
 }
@@ -178,7 +180,7 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsnode: configure embedded server: %w", err)
 	}
-	srv.SetLoggerV2(serverLog{n.log.With(slog.String("component", "nats-server"))}, false, false, false)
+	srv.SetLoggerV2(serverLog{n.log.With(slog.String(logkey.Component, "nats-server"))}, false, false, false)
 	srv.Start()
 
 	wait := DefaultReadyTimeout
@@ -225,7 +227,7 @@ func (n *Node) Close(ctx context.Context) error {
 		// Closed or reconnecting: nothing can be flushed now.
 		n.nc.Close()
 		if !errors.Is(err, nats.ErrConnectionClosed) {
-			n.log.Warn("nats closed without draining", slog.Any("error", err))
+			n.log.Warn("nats closed without draining", slog.Any(logkey.Err, err))
 		}
 	}
 	select {

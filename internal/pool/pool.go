@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // Env is what the pool needs of an environment.
@@ -354,9 +356,9 @@ func (p *Pool[E]) Reap() {
 func (p *Pool[E]) closeAll(list []*entry[E], why string) {
 	for _, e := range list {
 		if err := e.env.Close(); err != nil {
-			p.log.Warn("pool: closing environment", "function", e.key.Function, "version", e.key.Version, "err", err)
+			p.log.Warn("pool: closing environment", logkey.Function, e.key.Function, logkey.Version, e.key.Version, logkey.Err, err)
 		} else {
-			p.log.Debug("pool: environment closed", "function", e.key.Function, "version", e.key.Version, "why", why)
+			p.log.Debug("pool: environment closed", logkey.Function, e.key.Function, logkey.Version, e.key.Version, logkey.Why, why)
 		}
 	}
 }

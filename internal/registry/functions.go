@@ -16,6 +16,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/codezip"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/store"
 )
 
@@ -195,7 +196,7 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	if err := r.waitFor(ctx, name, rev); err != nil {
 		return nil, nil, awserr.Internal(err)
 	}
-	r.log.Info("function created", "function", name, "runtime", c.Runtime, "code_sha256", c.CodeSha256)
+	r.log.Info("function created", logkey.Function, name, logkey.Runtime, c.Runtime, logkey.CodeSHA256, c.CodeSha256)
 	if in.Publish {
 		return f, &f.Versions[0], nil
 	}
@@ -494,7 +495,7 @@ func (r *Registry) deleteWhole(ctx context.Context, name string) error {
 		if err := r.waitFor(ctx, name, drev); err != nil {
 			return awserr.Internal(err)
 		}
-		r.log.Info("function deleted", "function", name)
+		r.log.Info("function deleted", logkey.Function, name)
 		// Code and layer zips no one else uses (a layer version deleted
 		// while this function used it is kept until now).
 		seen := map[string]bool{}
@@ -538,7 +539,7 @@ func (r *Registry) collect(ctx context.Context, hex string) {
 		return
 	}
 	if err := r.blobs.Delete(ctx, hex); err != nil {
-		r.log.Warn("registry: deleting unused code", "code", hex, "err", err)
+		r.log.Warn("registry: deleting unused code", logkey.Code, hex, logkey.Err, err)
 	}
 }
 

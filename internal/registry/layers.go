@@ -15,6 +15,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/codezip"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/store"
 )
 
@@ -64,7 +65,7 @@ func (r *Registry) applyLayer(ev store.Event, name string) {
 	if !ev.Deleted {
 		l = new(function.Layer)
 		if err := json.Unmarshal(ev.Value, l); err != nil {
-			r.log.Error("registry: undecodable layer document", "key", ev.Key, "err", err)
+			r.log.Error("registry: undecodable layer document", logkey.Key, ev.Key, logkey.Err, err)
 			return
 		}
 	}
@@ -205,7 +206,7 @@ func (r *Registry) PublishLayerVersion(ctx context.Context, rawName string, in *
 		return "", nil, err
 	}
 	out, _ := l.Version(lv.Version)
-	r.log.Info("layer version published", "layer", name, "version", lv.Version, "code_sha256", lv.CodeSha256)
+	r.log.Info("layer version published", logkey.Layer, name, logkey.Version, lv.Version, logkey.CodeSHA256, lv.CodeSha256)
 	return name, out, nil
 }
 
@@ -418,7 +419,7 @@ func (r *Registry) DeleteLayerVersion(ctx context.Context, rawName, rawVersion s
 	if err != nil {
 		return err
 	}
-	r.log.Info("layer version deleted", "layer", name, "version", n)
+	r.log.Info("layer version deleted", logkey.Layer, name, logkey.Version, n)
 	r.collect(ctx, gone)
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/store"
 )
 
@@ -165,7 +166,7 @@ func (r *Registry) apply(ev store.Event) {
 	if !ev.Deleted {
 		f = new(function.Function)
 		if err := json.Unmarshal(ev.Value, f); err != nil {
-			r.log.Error("registry: undecodable function document", "key", ev.Key, "err", err)
+			r.log.Error("registry: undecodable function document", logkey.Key, ev.Key, logkey.Err, err)
 			return
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // maxHeaderBytes bounds a request's header block. aws-lambda-go sends an
@@ -281,7 +283,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case epInitError:
 		s.initError(w, r)
 	default:
-		s.log.DebugContext(r.Context(), "runtime API: not found", "method", r.Method, "path", r.URL.Path)
+		s.log.DebugContext(r.Context(), "runtime API: not found", logkey.Method, r.Method, logkey.Path, r.URL.Path)
 		writeError(w, http.StatusNotFound, "NotFound", "Not found")
 	}
 }
@@ -323,10 +325,10 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	if _, err := w.Write(payload); err != nil {
 		// Dispatched but not delivered: the environment learns it from the
 		// process exit or the deadline.
-		s.log.DebugContext(ctx, "runtime API: delivering invocation failed", "request_id", inv.RequestID, "err", err)
+		s.log.DebugContext(ctx, "runtime API: delivering invocation failed", logkey.RequestID, inv.RequestID, logkey.Err, err)
 		return
 	}
-	s.log.DebugContext(ctx, "runtime API: invocation delivered", "request_id", inv.RequestID)
+	s.log.DebugContext(ctx, "runtime API: invocation delivered", logkey.RequestID, inv.RequestID)
 }
 
 func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) {
@@ -343,7 +345,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) {
 			s.fail(w, r, epResponse, id, err)
 			return
 		}
-		s.log.DebugContext(ctx, "runtime API: invalid response mode", "request_id", id)
+		s.log.DebugContext(ctx, "runtime API: invalid response mode", logkey.RequestID, id)
 		writeError(w, http.StatusBadRequest, "InvalidFunctionResponseMode", msg)
 		return
 	}
@@ -368,7 +370,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) {
 		s.fail(w, r, epResponse, id, err)
 		return
 	}
-	s.log.DebugContext(ctx, "runtime API: response taken", "request_id", id, "bytes", b.size())
+	s.log.DebugContext(ctx, "runtime API: response taken", logkey.RequestID, id, logkey.Bytes, b.size())
 	writeAccepted(w)
 }
 
@@ -391,7 +393,7 @@ func (s *Server) invocationError(w http.ResponseWriter, r *http.Request, id stri
 		s.fail(w, r, epError, id, rerr)
 		return
 	}
-	s.log.DebugContext(ctx, "runtime API: invocation error taken", "request_id", id, "error_type", ferr.Type)
+	s.log.DebugContext(ctx, "runtime API: invocation error taken", logkey.RequestID, id, logkey.ErrorType, ferr.Type)
 	writeAccepted(w)
 }
 
@@ -410,7 +412,7 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, epInitError, "", rerr)
 		return
 	}
-	s.log.DebugContext(ctx, "runtime API: init error taken", "error_type", ferr.Type)
+	s.log.DebugContext(ctx, "runtime API: init error taken", logkey.ErrorType, ferr.Type)
 	writeAccepted(w)
 }
 
@@ -445,12 +447,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, ep endpoint, id st
 	switch {
 	case ctx.Err() != nil:
 		// The runtime went away or the server is stopping: nobody reads this.
-		s.log.DebugContext(ctx, "runtime API: request ended", "path", r.URL.Path, "request_id", id, "err", err)
+		s.log.DebugContext(ctx, "runtime API: request ended", logkey.Path, r.URL.Path, logkey.RequestID, id, logkey.Err, err)
 	case status == http.StatusInternalServerError:
-		s.log.ErrorContext(ctx, "runtime API: environment failed", "path", r.URL.Path, "request_id", id, "err", err)
+		s.log.ErrorContext(ctx, "runtime API: environment failed", logkey.Path, r.URL.Path, logkey.RequestID, id, logkey.Err, err)
 	default:
-		s.log.DebugContext(ctx, "runtime API: request refused", "path", r.URL.Path, "request_id", id,
-			"status", status, "error_type", typ, "err", err)
+		s.log.DebugContext(ctx, "runtime API: request refused", logkey.Path, r.URL.Path, logkey.RequestID, id,
+			logkey.Status, status, logkey.ErrorType, typ, logkey.Err, err)
 	}
 	writeError(w, status, typ, msg)
 }

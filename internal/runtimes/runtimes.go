@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // ErrUnsupported: the runtime exists on AWS but this server cannot run it.
@@ -89,7 +90,7 @@ func Open(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	for _, in := range []*Interpreter{h.node, h.python} {
 		if in != nil {
-			h.log.Info("runtime interpreter", "path", in.Path, "version", in.Version)
+			h.log.Info("runtime interpreter", logkey.Path, in.Path, logkey.Version, in.Version)
 		}
 	}
 	return h, nil
@@ -239,7 +240,7 @@ func (h *Host) Check(functionName, runtime string) {
 	h.mu.Unlock()
 	if !seen {
 		h.log.Warn("runtime version differs from the host interpreter; running on the host's",
-			"function", functionName, "runtime", runtime, "host_version", have)
+			logkey.Function, functionName, logkey.Runtime, runtime, logkey.HostVersion, have)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/fncreds"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/logstore"
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/pool"
@@ -278,7 +279,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	s.log.Info("runtimes", "available", s.runtimes.Available())
+	s.log.Info("runtimes", logkey.Available, s.runtimes.Available())
 	if s.sandbox, err = s.probeSandbox(ctx); err != nil {
 		return err
 	}
@@ -355,8 +356,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	s.async.Start()
 	s.ready.Store(true)
-	s.log.Info("lambada ready", "listen", s.ln.Addr().String(), "data", s.cfg.DataDir,
-		"storage", s.storageMode(), "region", s.cfg.Region, "account", s.cfg.AccountID)
+	s.log.Info("lambada ready", logkey.Listen, s.ln.Addr().String(), logkey.Data, s.cfg.DataDir,
+		logkey.Storage, s.storageMode(), logkey.Region, s.cfg.Region, logkey.Account, s.cfg.AccountID)
 	return nil
 }
 
@@ -497,7 +498,7 @@ func (s *Server) probeSandbox(ctx context.Context) (*sandbox.Host, error) {
 		return nil, err
 	}
 	r := h.Report()
-	s.log.Info("isolation", "mode", r.Mode, "active", r.String(), "cgroups", r.Cgroups)
+	s.log.Info("isolation", logkey.Mode, r.Mode, logkey.Active, r.String(), logkey.Cgroups, r.Cgroups)
 	return h, nil
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // Service is STS's SigV4 signing name.
@@ -183,7 +184,7 @@ func (h *Handler) signatureError(w http.ResponseWriter, id string, err error) {
 	case awserr.IncompleteSignature:
 		status = http.StatusBadRequest
 	default:
-		h.log.Error("sts: verifying a request", "err", err)
+		h.log.Error("sts: verifying a request", logkey.Err, err)
 		h.fail(w, id, http.StatusInternalServerError, "Receiver", "InternalFailure", "An internal error occurred.")
 		return
 	}
@@ -198,7 +199,7 @@ func (h *Handler) write(w http.ResponseWriter, status int, v any) {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
 	if err := xml.NewEncoder(&b).Encode(v); err != nil {
-		h.log.Error("sts: encoding a response", "err", err)
+		h.log.Error("sts: encoding a response", logkey.Err, err)
 		status = http.StatusInternalServerError
 	}
 	w.Header().Set("Content-Type", "text/xml")

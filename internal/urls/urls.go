@@ -23,6 +23,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/recursion"
 	"github.com/lambada-dev/lambada/internal/registry"
 )
@@ -201,8 +202,8 @@ func (h *Handler) serve(rw http.ResponseWriter, r *http.Request, id, path, domai
 		h.requests.WithLabelValues(label, fn, statusClass(status)).Inc()
 		h.latency.WithLabelValues(label, fn).Observe(time.Since(start).Seconds())
 		if status >= 400 || reason != "" {
-			h.log.Warn("function url request failed", "url_id", id, "function", fn, "qualifier", target.Qualifier,
-				"request_id", requestID, "method", r.Method, "path", path, "status", status, "reason", reason)
+			h.log.Warn("function url request failed", logkey.URLID, id, logkey.Function, fn, logkey.Qualifier, target.Qualifier,
+				logkey.RequestID, requestID, logkey.Method, r.Method, logkey.Path, path, logkey.Status, status, logkey.Reason, reason)
 		}
 	}()
 	fail := func(f *failure) {
