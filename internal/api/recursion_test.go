@@ -22,6 +22,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
 	"github.com/lambada-dev/lambada/internal/syncbuf"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // hopSink collects the hops the caller test function reports.
@@ -101,13 +102,7 @@ func droppedMetric(t *testing.T, s *servertest.Server, fn string) int {
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitfor.True(t, d, what, ok)
 }
 
 func TestRecursiveLoops(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // digitCounter checks a stream of the echo function's "bytes" op: the
@@ -245,13 +246,14 @@ func TestStreamClientGoesAway(t *testing.T) {
 		}
 	}
 	// Every stream's goroutines are gone (a leak would grow with rounds).
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > baseline+2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > baseline+2 {
+	if err := waitfor.Until(5*time.Second, func() error {
+		if n := runtime.NumGoroutine(); n > baseline+2 {
+			return fmt.Errorf("%d goroutines after %d abandoned streams, %d before", n, rounds, baseline)
+		}
+		return nil
+	}); err != nil {
 		buf := make([]byte, 1<<20)
-		t.Fatalf("%d goroutines after %d abandoned streams, %d before:\n%s", n, rounds, baseline, buf[:runtime.Stack(buf, true)])
+		t.Fatalf("%v:\n%s", err, buf[:runtime.Stack(buf, true)])
 	}
 }
 

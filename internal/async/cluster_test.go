@@ -15,6 +15,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // Two servers on one NATS JetStream share one event queue: every event
@@ -31,16 +32,10 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	create(t, a, "shared")
 	ctx := context.Background()
 	// b learns of the function through the registry watch: wait for it.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := b.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("shared")}); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the second server never saw the function")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.Eventually(t, 5*time.Second, func() error {
+		_, err := b.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("shared")})
+		return err
+	})
 	payload, _ := json.Marshal(map[string]any{"op": "record", "url": sk.URL})
 
 	var mu sync.Mutex

@@ -3,6 +3,7 @@ package async_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // TestKillNineLosesNoAcceptedEvent starts the real binary, sends 300
@@ -106,8 +108,7 @@ func TestKillNineLosesNoAcceptedEvent(t *testing.T) {
 	}
 
 	run()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	waitfor.Eventually(t, 90*time.Second, func() error {
 		seen := map[string]bool{}
 		sk.mu.Lock()
 		for _, h := range sk.hits {
@@ -120,15 +121,12 @@ func TestKillNineLosesNoAcceptedEvent(t *testing.T) {
 				missing++
 			}
 		}
-		if missing == 0 {
-			t.Logf("%d accepted events all ran (%d runs in all, duplicates allowed)", len(accepted), sk.count())
-			return
+		if missing > 0 {
+			return fmt.Errorf("%d of %d accepted events never ran", missing, len(accepted))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted events never ran", missing, len(accepted))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
+	t.Logf("%d accepted events all ran (%d runs in all, duplicates allowed)", len(accepted), sk.count())
 }
 
 func freeAddr(t *testing.T) string {
@@ -142,17 +140,14 @@ func freeAddr(t *testing.T) string {
 
 func waitHealthy(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+	waitfor.True(t, 30*time.Second, url+" healthy", func() bool {
+		resp, err := http.Get(url + "/health")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s never became healthy", url)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 }
 
 func moduleRoot(t *testing.T) string {

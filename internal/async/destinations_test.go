@@ -3,6 +3,7 @@ package async_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // rec is the invocation record as a destination receives it.
@@ -194,8 +196,8 @@ type storedRecord struct {
 // readRecords polls lambada's destination reader until n records arrived.
 func readRecords(t *testing.T, s *servertest.Server, arn string, n int) []storedRecord {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var records []storedRecord
+	waitfor.Eventually(t, 20*time.Second, func() error {
 		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/lambada/destinations?Destination="+arn, nil)
 		signGet(t, s, req)
 		resp, err := http.DefaultClient.Do(req)
@@ -209,12 +211,10 @@ func readRecords(t *testing.T, s *servertest.Server, arn string, n int) []stored
 		}
 		var page struct{ Records []storedRecord }
 		_ = json.Unmarshal(b, &page)
-		if len(page.Records) >= n {
-			return page.Records
+		if records = page.Records; len(records) < n {
+			return fmt.Errorf("%d records on %s, want %d", len(records), arn, n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d records on %s, want %d", len(page.Records), arn, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return records
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/cli"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // `lambada destinations` prints what reached an SQS destination.
@@ -40,36 +41,31 @@ func TestDestinationsCommand(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", s.Creds.AccessKeyID)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s.Creds.SecretAccessKey)
 	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", s.URL())
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var line string
+	waitfor.True(t, 20*time.Second, "a record on the queue", func() bool {
 		var out, errb bytes.Buffer
 		if err := cli.Run(ctx, []string{"destinations", "--arn", queue}, &out, &errb); err != nil {
 			t.Fatalf("destinations: %v %s", err, errb.String())
 		}
-		if line := strings.TrimSpace(out.String()); line != "" {
-			var rec struct {
-				Sequence uint64
-				Headers  map[string]string
-				Body     struct {
-					RequestContext struct{ Condition string } `json:"requestContext"`
-				}
-			}
-			if err := json.Unmarshal([]byte(strings.Split(line, "\n")[0]), &rec); err != nil {
-				t.Fatalf("%v: %s", err, line)
-			}
-			if rec.Sequence == 0 || rec.Body.RequestContext.Condition != "RetriesExhausted" {
-				t.Fatalf("record %s", line)
-			}
-			// --after skips what was read.
-			out.Reset()
-			if err := cli.Run(ctx, []string{"destinations", "--arn", queue, "--after", "999999"}, &out, &errb); err != nil || out.Len() != 0 {
-				t.Fatalf("--after: %v %q", err, out.String())
-			}
-			return
+		line = strings.TrimSpace(out.String())
+		return line != ""
+	})
+	var rec struct {
+		Sequence uint64
+		Headers  map[string]string
+		Body     struct {
+			RequestContext struct{ Condition string } `json:"requestContext"`
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no record reached the queue")
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+	if err := json.Unmarshal([]byte(strings.Split(line, "\n")[0]), &rec); err != nil {
+		t.Fatalf("%v: %s", err, line)
+	}
+	if rec.Sequence == 0 || rec.Body.RequestContext.Condition != "RetriesExhausted" {
+		t.Fatalf("record %s", line)
+	}
+	// --after skips what was read.
+	var out, errb bytes.Buffer
+	if err := cli.Run(ctx, []string{"destinations", "--arn", queue, "--after", "999999"}, &out, &errb); err != nil || out.Len() != 0 {
+		t.Fatalf("--after: %v %q", err, out.String())
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/runtimeapi"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 var (
@@ -307,13 +308,7 @@ func TestCloseKillsChildren(t *testing.T) {
 		t.Fatal("child not running")
 	}
 	e.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for !zombieOrGone(p.Pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("child %d survived Close", p.Pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, fmt.Sprintf("child %d gone after Close", p.Pid), func() bool { return zombieOrGone(p.Pid) })
 }
 
 func withInit(mode string) func(*Spec) {
@@ -365,19 +360,11 @@ func TestLateAnswersAndState(t *testing.T) {
 	}()
 	// While slow-1 runs: a second invoke is refused, /next is a state
 	// error, a wrong id is invalid, /init/error is a state error.
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	waitfor.True(t, 2*time.Second, "slow-1 dispatched", func() bool {
 		e.mu.Lock()
-		running := e.cur != nil && e.cur.req.ID == "slow-1"
-		e.mu.Unlock()
-		if running {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("slow-1 not dispatched")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer e.mu.Unlock()
+		return e.cur != nil && e.cur.req.ID == "slow-1"
+	})
 	if _, err := e.Invoke(context.Background(), Request{ID: "other"}); err != ErrBusy {
 		t.Errorf("concurrent invoke: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // echoWith is the echo package with one more file: other code, same program.
@@ -281,11 +283,7 @@ func TestInvokeIdleEnvironmentDied(t *testing.T) {
 	}
 	// Fully reaped (not even a zombie), then a moment for the server to
 	// note the exit.
-	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(first, 0) == nil; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d not reaped", first)
-		}
-	}
+	waitfor.True(t, 10*time.Second, fmt.Sprintf("process %d reaped", first), func() bool { return syscall.Kill(first, 0) != nil })
 	time.Sleep(200 * time.Millisecond)
 	if p := pidOf(t, s, "dies", ""); p == first || p == 0 {
 		t.Fatalf("the dead environment (pid %d) was handed out again: got pid %d", first, p)

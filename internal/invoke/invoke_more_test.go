@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // Texts copied from docs/behaviour/invoke.md, not imported from the server.
@@ -207,17 +208,13 @@ func settle(t *testing.T, s *servertest.Server) {
 // waitCounter polls until counter name reaches want.
 func waitCounter(t *testing.T, s *servertest.Server, name string, want float64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n := counter(t, s, name)
-		if n == want {
-			return
+	if err := waitfor.Until(5*time.Second, func() error {
+		if n := counter(t, s, name); n != want {
+			return fmt.Errorf("%s = %v, want %v", name, n, want)
 		}
-		if n > want || time.Now().After(deadline) {
-			t.Errorf("%s = %v, want %v", name, n, want)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -275,13 +272,12 @@ func gone(pid int) bool {
 // waitGone polls until every pid is gone.
 func waitGone(t *testing.T, within time.Duration, pids ...int) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for _, pid := range pids {
-		for !gone(pid) {
-			if time.Now().After(deadline) {
-				t.Fatalf("process %d still runs after %v", pid, within)
+	waitfor.Eventually(t, within, func() error {
+		for _, pid := range pids {
+			if !gone(pid) {
+				return fmt.Errorf("process %d still runs", pid)
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 }

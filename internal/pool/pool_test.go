@@ -2,10 +2,13 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // testEnv stands for an environment: the pool only asks whether its
@@ -29,12 +32,12 @@ func (e *testEnv) Exited() bool { return e.exited.Load() }
 // closedWithin waits up to d until e is closed: the pool closes what it
 // retires in the background.
 func closedWithin(e *testEnv, d time.Duration) bool {
-	for deadline := time.Now().Add(d); !e.closed.Load(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			return false
+	return waitfor.Until(d, func() error {
+		if !e.closed.Load() {
+			return errors.New("not closed")
 		}
-	}
-	return true
+		return nil
+	}) == nil
 }
 
 // closedSoon is closedWithin a generous bound, for a loaded machine.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/syncbuf"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // fakeEnv is a hand-written Bridge standing in for the environment package,
@@ -265,8 +266,7 @@ func TestMain(m *testing.M) {
 // package's or a net/http server connection's) to end, and returns the stacks
 // of those that did not.
 func leakedGoroutines() string {
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	err := waitfor.Until(3*time.Second, func() error {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		var left []string
@@ -279,13 +279,14 @@ func leakedGoroutines() string {
 			}
 		}
 		if len(left) == 0 {
-			return ""
+			return nil
 		}
-		if time.Now().After(deadline) {
-			return strings.Join(left, "\n\n")
-		}
-		time.Sleep(10 * time.Millisecond)
+		return errors.New(strings.Join(left, "\n\n"))
+	})
+	if err != nil {
+		return err.Error()
 	}
+	return ""
 }
 
 func lambdaFunction(t *testing.T) string {

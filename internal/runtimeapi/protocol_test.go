@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // scripted is a hand-driven runtime: it does exactly what each test says,
@@ -515,11 +517,7 @@ func TestServeStops(t *testing.T) {
 		}
 		polled <- err
 	}()
-	for deadline := time.Now().Add(5 * time.Second); env.parkedNext() == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("next never parked")
-		}
-	}
+	waitfor.True(t, 5*time.Second, "next parked", func() bool { return env.parkedNext() != 0 })
 	cancel()
 	select {
 	case err := <-served:

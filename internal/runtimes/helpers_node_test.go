@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 const nodeRole = "arn:aws:iam::000000000000:role/r"
@@ -144,21 +145,15 @@ func nodeLoggedPid(t *testing.T, log string) int {
 // nodeWaitGone waits until process pid ended (absent or a zombie).
 func nodeWaitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitfor.True(t, 5*time.Second, fmt.Sprintf("process %d gone", pid), func() bool {
 		if syscall.Kill(pid, 0) != nil {
-			return
+			return true
 		}
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
-			return
+			return true
 		}
-		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X') {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still runs", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		i := bytes.LastIndexByte(b, ')')
+		return i > 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X')
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 func probe(t *testing.T) *Host {
@@ -136,13 +139,12 @@ func TestBoxJoinsItsGroups(t *testing.T) {
 	if !h.cg.ctrl[first] {
 		first = "pids"
 	}
-	var procs []int
-	for deadline := time.Now().Add(5 * time.Second); len(procs) < 2; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the box's %s group holds %v, want the runtime and its child (%s)", first, procs, out.String())
+	waitfor.Eventually(t, 5*time.Second, func() error {
+		if procs := readProcs(cg.file(first, "")); len(procs) < 2 {
+			return fmt.Errorf("the box's %s group holds %v, want the runtime and its child (%s)", first, procs, out.String())
 		}
-		procs = readProcs(cg.file(first, ""))
-	}
+		return nil
+	})
 	for _, c := range v1Controllers {
 		if !h.cg.ctrl[c] {
 			continue

@@ -38,6 +38,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 const (
@@ -155,13 +156,7 @@ func hostProcs(token string) []int {
 // eventually polls cond for up to 10 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, what, cond)
 }
 
 // cgroupKeyDirs are the cgroup directories of the server using dataDir.

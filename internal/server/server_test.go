@@ -19,6 +19,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 func TestSecondServerOnSameDataFailsFast(t *testing.T) {
@@ -195,11 +196,5 @@ func TestSharedRegistryOverExternalNATS(t *testing.T) {
 // eventually polls cond for up to one second: the multi-node promise.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 1s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, time.Second, "the other node to agree", cond)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/server"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // Options change how a test server starts.
@@ -126,18 +127,14 @@ func (c InMemoryBodies) Do(r *http.Request) (*http.Response, error) {
 
 func waitHealthy(t testing.TB, url string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	waitfor.True(t, 10*time.Second, url+"/health to answer 200", func() bool {
 		resp, err := http.Get(url + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("servertest: %s/health never answered 200", url)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 func testLogger() *slog.Logger {

@@ -18,6 +18,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/store"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
 	"github.com/lambada-dev/lambada/internal/store/storetest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 func testContext(t *testing.T) context.Context {
@@ -261,13 +262,14 @@ func TestWatchStopsItsGoroutines(t *testing.T) {
 	cancel()
 	for range ch {
 	}
-	for deadline := time.Now().Add(storetest.Timeout); runtime.NumGoroutine() > before; {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines after the watch ended, %d before:\n%s",
-				runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+	if err := waitfor.Until(storetest.Timeout, func() error {
+		if n := runtime.NumGoroutine(); n > before {
+			return fmt.Errorf("%d goroutines after the watch ended, %d before", n, before)
 		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	}); err != nil {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%v:\n%s", err, buf[:runtime.Stack(buf, true)])
 	}
 }
 
