@@ -9,6 +9,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // closedByServer reports whether the server closed c (reset or EOF)
@@ -71,26 +73,23 @@ func TestConnectionLimit(t *testing.T) {
 	held[1].Close()
 	held = append(held[:1], held[2:]...)
 	// Once the server saw the close, a new connection is served.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.True(t, 10*time.Second, "a slot back after a connection closed", func() bool {
 		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			br := bufio.NewReader(c)
-			_, _ = io.WriteString(c, "GET /unknown HTTP/1.1\r\nHost: x\r\n\r\n")
-			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			resp, err := http.ReadResponse(br, nil)
-			if err == nil {
-				resp.Body.Close()
-				held = append(held, c)
-				break
-			}
+		if err != nil {
+			return false
+		}
+		br := bufio.NewReader(c)
+		_, _ = io.WriteString(c, "GET /unknown HTTP/1.1\r\nHost: x\r\n\r\n")
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
 			c.Close()
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no slot came back after a connection closed")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		resp.Body.Close()
+		held = append(held, c)
+		return true
+	})
 }
 
 // TestConnectionTimeouts: a connection that never sends a request and a

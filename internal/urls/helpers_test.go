@@ -3,6 +3,7 @@ package urls_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 const role = "arn:aws:iam::000000000000:role/lambda-role"
@@ -199,11 +201,10 @@ func (f *fixture) invocations(t *testing.T, name string) float64 {
 // waitInvocations polls until the function has completed n invocations.
 func (f *fixture) waitInvocations(t *testing.T, name string, n float64) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for f.invocations(t, name) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v invocations completed, want %v", name, f.invocations(t, name), n)
+	waitfor.Eventually(t, 20*time.Second, func() error {
+		if got := f.invocations(t, name); got < n {
+			return fmt.Errorf("%s: %v invocations completed, want %v", name, got, n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package urls_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 func TestStreamingURL(t *testing.T) {
@@ -108,13 +111,14 @@ func TestStreamingURL(t *testing.T) {
 			t.Fatalf("after a disconnect: %d %q", a.status, a.body)
 		}
 		f.http.CloseIdleConnections()
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before+2 {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Fatalf("goroutines %d, before %d\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		if err := waitfor.Until(10*time.Second, func() error {
+			if n := runtime.NumGoroutine(); n > before+2 {
+				return fmt.Errorf("goroutines %d, before %d", n, before)
 			}
-			time.Sleep(20 * time.Millisecond)
+			return nil
+		}); err != nil {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%v\n%s", err, buf[:runtime.Stack(buf, true)])
 		}
 		out, err := f.c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("st")})
 		if err != nil || out.FunctionError != nil {
