@@ -449,7 +449,8 @@ func (s *Store) Scan(ctx context.Context, q Query, fn func(Event) bool) error {
 	}()
 	left := cons.CachedInfo().NumPending
 	for left > 0 {
-		batch, err := cons.Fetch(int(min(left, 256)), jetstream.FetchMaxWait(2*time.Second))
+		// Batches are up to 64 KB: 16 of them are about a 1 MB page.
+		batch, err := cons.Fetch(int(min(left, 16)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return err
 		}
