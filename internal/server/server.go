@@ -202,6 +202,15 @@ type Server struct {
 // New checks cfg and builds a server; it starts nothing.
 func New(cfg Config) (*Server, error) {
 	cfg.defaults()
+	// Every path under the data folder reaches function processes (the
+	// runtime bootstraps, unpacked code, layers), which start in their own
+	// task root: a relative --data (the default ./lambada-data) would
+	// resolve against that instead of the server's working directory.
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving the data folder %q: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = dataDir
 	if _, err := sandbox.ParseMode(string(cfg.Isolation)); err != nil {
 		return nil, err
 	}

@@ -198,3 +198,26 @@ func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
 	waitfor.True(t, time.Second, "the other node to agree", cond)
 }
+
+// The default --data is relative (./lambada-data); functions start in their
+// own task root, so every path the server hands them must still resolve.
+func TestRelativeDataDirRunsFunctions(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := servertest.Start(t, servertest.Options{DataDir: "lambada-data"})
+	ctx := context.Background()
+	_, err := s.Client.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("rel"), Role: aws.String("arn:aws:iam::000000000000:role/r"),
+		Runtime: types.RuntimePython312, Handler: aws.String("h.handler"),
+		Code: &types.FunctionCode{ZipFile: servertest.Zip(t, map[string]string{"h.py": "def handler(event, context):\n    return {'ok': event['n'] + 1}\n"})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("rel"), Payload: []byte(`{"n":41}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.FunctionError != nil || string(out.Payload) != `{"ok": 42}` {
+		t.Fatalf("invoke: error %q, payload %s", aws.ToString(out.FunctionError), out.Payload)
+	}
+}
