@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/cli"
 	"github.com/lambada-dev/lambada/internal/servertest"
 	"github.com/lambada-dev/lambada/internal/syncbuf"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // `lambada logs` prints a function's lines, filters them and follows new
@@ -46,13 +48,12 @@ func TestLogsCommand(t *testing.T) {
 	go func() { done <- cli.Run(fctx, []string{"logs", "f", "--follow", "--since", "1h"}, out, errb) }()
 	waitOut := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(out.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%q not printed:\n%s%s", want, out.String(), errb.String())
+		waitfor.Eventually(t, 20*time.Second, func() error {
+			if !strings.Contains(out.String(), want) {
+				return fmt.Errorf("%q not printed:\n%s%s", want, out.String(), errb.String())
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	waitOut(" first-line\n")
 	invoke("second-line")

@@ -20,6 +20,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
 	"github.com/lambada-dev/lambada/internal/syncbuf"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 const role = "arn:aws:iam::000000000000:role/lambda-role"
@@ -75,28 +76,22 @@ func text(ev []cwltypes.FilteredLogEvent) string {
 // waitText polls the group until its text contains every want.
 func waitText(t *testing.T, c *cwl.Client, group string, want ...string) []cwltypes.FilteredLogEvent {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	var events []cwltypes.FilteredLogEvent
+	waitfor.Eventually(t, 20*time.Second, func() error {
 		o, err := c.FilterLogEvents(context.Background(), &cwl.FilterLogEventsInput{LogGroupName: aws.String(group)})
-		if err == nil {
-			got, missing := text(o.Events), ""
-			for _, w := range want {
-				if !strings.Contains(got, w) {
-					missing = w
-					break
-				}
-			}
-			if missing == "" {
-				return o.Events
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%q never arrived in %s:\n%s", missing, group, got)
-			}
-		} else if time.Now().After(deadline) {
-			t.Fatalf("FilterLogEvents: %v", err)
+		if err != nil {
+			return fmt.Errorf("FilterLogEvents: %v", err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		got := text(o.Events)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				return fmt.Errorf("%q never arrived in %s:\n%s", w, group, got)
+			}
+		}
+		events = o.Events
+		return nil
+	})
+	return events
 }
 
 func wantErr(t *testing.T, err error, code, msg string) {

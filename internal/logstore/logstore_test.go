@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 func open(t *testing.T, cfg Config) (*Store, *nats.Conn) {
@@ -38,18 +39,16 @@ func all(t *testing.T, s *Store, q Query) []Event {
 // waitFor polls until the group holds n events.
 func waitFor(t *testing.T, s *Store, q Query, n int) []Event {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var got []Event
+	var got []Event
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		got = nil
 		err := s.Scan(context.Background(), q, func(e Event) bool { got = append(got, e); return true })
-		if err == nil && len(got) >= n {
-			return got
+		if err != nil || len(got) < n {
+			return fmt.Errorf("%d events, want %d (err %v)", len(got), n, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events, want %d (err %v)", len(got), n, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return got
 }
 
 func TestWriteScanOrderAndIDs(t *testing.T) {
@@ -157,15 +156,8 @@ func TestLimits(t *testing.T) {
 	if err != nil || g.StoredBytes > 256<<10 || g.StoredBytes == 0 {
 		t.Fatalf("%+v %v", g, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if ev := all(t, s, Query{Group: "g"}); len(ev) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("events outlived the retention")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the events to go with the retention", func() bool {
+		return len(all(t, s, Query{Group: "g"})) == 0
+	})
 	s.Close()
 }
