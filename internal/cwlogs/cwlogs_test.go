@@ -343,3 +343,70 @@ func TestFilterPatterns(t *testing.T) {
 		}
 	}
 }
+
+// A function flooding its output neither grows the server's heap (its
+// lines wait in bounded batches; the function waits for the store) nor
+// keeps another function from answering; every line is stored.
+func TestFloodIsBounded(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	ctx := context.Background()
+	create(t, s, "flood", nil)
+	create(t, s, "other", nil)
+	if _, err := s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("flood"), Timeout: aws.Int32(120)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("other")}); err != nil {
+		t.Fatal(err)
+	}
+	const lines = 300_000 // 30 MB of 100-byte lines
+	base := servertest.LiveHeap()
+	peak := servertest.PeakLiveHeap()
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("flood"),
+			Payload: []byte(fmt.Sprintf(`{"op":"flood","n":%d,"size":100}`, lines))})
+		done <- err
+	}()
+	// The other function keeps answering while the flood runs.
+	others := 0
+	for flooding := true; flooding; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			flooding = false
+		default:
+			out, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("other"), Payload: []byte(`{"op":"echo"}`)})
+			if err != nil || out.FunctionError != nil {
+				t.Fatalf("other function during the flood: %v", err)
+			}
+			others++
+		}
+	}
+	lc := s.LogsClient()
+	last := fmt.Sprintf(`"%08d"`, lines-1)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := lc.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/flood"), FilterPattern: aws.String(last)})
+		if err == nil && len(out.Events) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the flood's last line was not stored: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	grown := int64(peak()) - int64(base)
+	t.Logf("other function answered %d times during the flood; live heap grew by %d KB at most", others, grown>>10)
+	if grown > 48<<20 {
+		t.Errorf("a 30 MB flood grew the live heap by %d MB", grown>>20)
+	}
+	groups, err := lc.DescribeLogGroups(ctx, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/aws/lambda/flood")})
+	if err != nil || len(groups.LogGroups) != 1 || aws.ToInt64(groups.LogGroups[0].StoredBytes) < lines*100 {
+		t.Fatalf("stored: %v %+v", err, groups)
+	}
+	if others == 0 {
+		t.Error("the other function never answered during the flood")
+	}
+}
