@@ -190,3 +190,17 @@ func TestCitationsResolve(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestArchitectureNamesEveryPackage: every package of the layering table
+// has its row in docs/architecture.md, so a newcomer finds what it owns.
+func TestArchitectureNamesEveryPackage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pkg := range allowed {
+		if !strings.Contains(string(b), "`"+pkg+"`") {
+			t.Errorf("docs/architecture.md has no row for %s: say what it owns", pkg)
+		}
+	}
+}
