@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/lambada-dev/lambada/internal/server"
 )
 
 // runDestinations prints the records lambada delivered to an SQS, SNS,
@@ -31,7 +33,7 @@ func runDestinations(ctx context.Context, args []string, stdout, stderr io.Write
 	after := fs.Uint64("after", 0, "print only records after this sequence")
 	follow := fs.Bool("follow", false, "keep waiting for new records")
 	endpoint := fs.String("endpoint-url", os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), "lambada's URL")
-	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "the region lambada serves")
+	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", server.DefaultRegion)), "the region lambada serves")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil

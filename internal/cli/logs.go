@@ -16,6 +16,8 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/lambada-dev/lambada/internal/server"
 )
 
 // followInterval is how often `lambada logs --follow` polls.
@@ -33,7 +35,7 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	since := fs.String("since", "10m", "print lines newer than this (s, m, h, d, w)")
 	filter := fs.String("filter", "", "a CloudWatch Logs filter pattern")
 	endpoint := fs.String("endpoint-url", envOr("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", os.Getenv("AWS_ENDPOINT_URL_LAMBDA")), "lambada's URL")
-	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1")), "the region lambada serves")
+	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", server.DefaultRegion)), "the region lambada serves")
 	var name string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
