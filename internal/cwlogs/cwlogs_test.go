@@ -17,6 +17,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/cwlogs"
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
 	"github.com/lambada-dev/lambada/internal/syncbuf"
@@ -408,5 +409,36 @@ func TestFloodIsBounded(t *testing.T) {
 	}
 	if others == 0 {
 		t.Error("the other function never answered during the flood")
+	}
+}
+
+// Two servers on one NATS JetStream write one log group: each node's
+// environment is its own log stream, and either node reads both.
+func TestTwoNodesOneGroup(t *testing.T) {
+	url := natstest.StartServer(t)
+	cfg := func(c *server.Config) { c.AccessKeyID, c.SecretAccessKey = "AKIDSHARED", "shared-secret" }
+	a := servertest.Start(t, servertest.Options{NATSURL: url, Config: cfg})
+	b := servertest.Start(t, servertest.Options{NATSURL: url, Config: cfg})
+	create(t, a, "shared", nil)
+	ctx := context.Background()
+	waitfor.Eventually(t, 5*time.Second, func() error {
+		_, err := b.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("shared")})
+		return err
+	})
+	for _, s := range []*servertest.Server{a, b} {
+		if _, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("shared"),
+			Payload: []byte(`{"op":"log","lines":["from ` + s.URL() + `"]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []*servertest.Server{a, b} {
+		evs := waitText(t, s.LogsClient(), "/aws/lambda/shared", "from "+a.URL()+"\n", "from "+b.URL()+"\n")
+		streams := map[string]bool{}
+		for _, e := range evs {
+			streams[*e.LogStreamName] = true
+		}
+		if len(streams) != 2 {
+			t.Errorf("%d log streams, want one per node's environment", len(streams))
+		}
 	}
 }
