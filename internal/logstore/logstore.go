@@ -51,6 +51,8 @@ const (
 	// writerSlots bounds the batches one writer has queued or in flight:
 	// a writer holds at most writerSlots × (batchBytes + one event).
 	writerSlots = 4
+	// publishTimeout bounds the wait for one batch's acknowledgement.
+	publishTimeout = 10 * time.Second
 	// stallTimeout is how long a writer waits for a free slot before it
 	// drops a batch (the store is down or far behind).
 	stallTimeout = 5 * time.Second
@@ -87,8 +89,11 @@ type Store struct {
 
 	mu      sync.Mutex
 	known   map[string]bool // groups whose stream exists
-	writers sync.WaitGroup
 	closed  bool
+
+	// qmu guards sending to queue against Close closing it.
+	qmu     sync.RWMutex
+	qclosed bool
 }
 
 type pending struct {
@@ -116,7 +121,7 @@ func Open(nc *nats.Conn, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256), jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -127,10 +132,10 @@ func Open(nc *nats.Conn, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// Close waits for every writer's Close, publishes what is queued and
-// waits for its acknowledgements.
+// Close publishes what writers handed over so far and waits for its
+// acknowledgements (at most publishTimeout each). Close the writers
+// first (the environments): a batch handed over later is dropped.
 func (s *Store) Close() {
-	s.writers.Wait()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -138,8 +143,22 @@ func (s *Store) Close() {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.qmu.Lock()
+	s.qclosed = true
 	close(s.queue)
+	s.qmu.Unlock()
 	s.wg.Wait()
+}
+
+// enqueue hands a batch to the publisher; false after Close.
+func (s *Store) enqueue(p pending) bool {
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
+	if s.qclosed {
+		return false
+	}
+	s.queue <- p
+	return true
 }
 
 // streamName is the JetStream stream of group.
@@ -282,7 +301,6 @@ type Writer struct {
 // Writer returns a writer for one log stream of group. Close it when the
 // stream ends (the environment closes).
 func (s *Store) Writer(group, stream string) *Writer {
-	s.writers.Add(1)
 	return &Writer{s: s, group: group, stream: stream, subject: streamSubject(group, stream), slots: make(chan struct{}, writerSlots)}
 }
 
@@ -343,19 +361,18 @@ func (w *Writer) Flush() {
 			return
 		}
 	}
-	w.s.queue <- pending{w: w, data: data}
+	if !w.s.enqueue(pending{w: w, data: data}) {
+		<-w.slots
+		w.s.log.Warn("log store closed: events dropped", logkey.LogGroup, w.group, logkey.LogStream, w.stream, logkey.Events, n)
+	}
 }
 
 // Close flushes what is left; later lines are dropped.
 func (w *Writer) Close() {
 	w.Flush()
 	w.mu.Lock()
-	already := w.closed
 	w.closed = true
 	w.mu.Unlock()
-	if !already {
-		w.s.writers.Done()
-	}
 }
 
 // Event is one stored log event.
