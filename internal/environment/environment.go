@@ -242,6 +242,10 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		e.spec.LogStream = spec.LogStream
 	}
 	lp.record(recordOther, "", []byte(initStartLine(spec)))
+	// As init output: the first invocation's tail shows it too.
+	for _, line := range extensionLines(spec.OptDir) {
+		_, _ = lp.w.Write([]byte(line))
+	}
 	cmd := &exec.Cmd{
 		Path:        spec.Command[0],
 		Args:        spec.Command,

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -123,6 +125,26 @@ func buildEnv(s Spec, runtimeAPI, logStream string) []string {
 		out = append(out, k+"="+v)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// extensionLines are the lines an environment's log gets for the
+// extensions its layers bring: lambada has no Extensions API and starts
+// none (docs/behaviour/layers.md §6).
+func extensionLines(optDir string) []string {
+	if optDir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(filepath.Join(optDir, "extensions"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			out = append(out, "Extensions are not supported by this server: /opt/extensions/"+e.Name()+" not started.\n")
+		}
+	}
 	return out
 }
 

@@ -11,6 +11,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"os/exec"
@@ -162,12 +163,19 @@ func TestLayersInRuntimes(t *testing.T) {
 			if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 				FunctionName: aws.String("opt-boot"), Role: aws.String(nodeRole), Runtime: types.RuntimeProvidedal2023,
 				Handler: aws.String("x"), Code: &types.FunctionCode{ZipFile: servertest.Zip(t, map[string]string{"README": "no bootstrap here"})},
-				Layers: []string{publish(t, c, "runtime", layerZip(t, nil, map[string][]byte{"bootstrap": zipEntry(t, echo, "bootstrap")}))},
+				Layers: []string{publish(t, c, "runtime", layerZip(t, map[string]string{"extensions/ext": "#!/bin/sh\n"},
+					map[string][]byte{"bootstrap": zipEntry(t, echo, "bootstrap")}))},
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if got := invokeJSON(t, c, "opt-boot", `{"op":"echo","k":"v"}`)["k"]; got != "v" {
-				t.Errorf("the layer's bootstrap answered %v", got)
+			out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("opt-boot"), Payload: []byte(`{"op":"echo","k":"v"}`), LogType: types.LogTypeTail})
+			if err != nil || out.FunctionError != nil || !strings.Contains(string(out.Payload), `"k":"v"`) {
+				t.Fatalf("the layer's bootstrap: %v %s", err, out.Payload)
+			}
+			// Extensions in a layer are not started, and the log says so.
+			if tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult)); !strings.Contains(string(tail),
+				"Extensions are not supported by this server: /opt/extensions/ext not started.\n") {
+				t.Errorf("no line about the layer's extension in the log:\n%s", tail)
 			}
 
 			if nodeErr == nil {
