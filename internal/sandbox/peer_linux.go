@@ -24,12 +24,38 @@ func (b *Box) Guard(ln net.Listener, refused func(remote net.Addr, uid int, err 
 	if !b.h.Active(RuntimeAPIPeer) || b.hostID < 0 {
 		return ln
 	}
-	return &peerListener{Listener: ln, uid: uint32(b.hostID), refused: refused}
+	uid := uint32(b.hostID)
+	return &peerListener{Listener: ln, refused: refused, allow: func(owner uint32, err error) bool {
+		return err == nil && owner == uid
+	}}
+}
+
+// Outsiders returns ln handing out only connections that do not come from
+// a box: for a lambada listener other than the public API, which no
+// function may reach (docs/security.md "Runtime API isolation"). A peer
+// not on this host (no local socket has its address pair) is let in.
+// Without the RuntimeAPIPeer protection boxes have no uid of their own to
+// tell them by, and it returns ln.
+func (h *Host) Outsiders(ln net.Listener, refused func(remote net.Addr, uid int, err error)) net.Listener {
+	if !h.Active(RuntimeAPIPeer) {
+		return ln
+	}
+	return &peerListener{Listener: ln, refused: refused, allow: func(owner uint32, err error) bool {
+		if errors.Is(err, errNoSocket) {
+			return true
+		}
+		return err == nil && !isBoxID(owner)
+	}}
+}
+
+// isBoxID reports whether uid is in the range boxes' host ids come from.
+func isBoxID(uid uint32) bool {
+	return uid >= hostIDBase+1000 && uid < hostIDBase+1000+hostIDs
 }
 
 type peerListener struct {
 	net.Listener
-	uid     uint32
+	allow   func(owner uint32, err error) bool
 	refused func(net.Addr, int, error)
 }
 
@@ -40,7 +66,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		uid, err := connOwner(c)
-		if err == nil && uid == l.uid {
+		if l.allow(uid, err) {
 			return c, nil
 		}
 		if tc, ok := c.(*net.TCPConn); ok {
@@ -62,7 +88,7 @@ func (l *peerListener) Accept() (net.Conn, error) {
 var errNoSocket = errors.New("peer socket not found")
 
 // connOwner is the host uid of the socket at the other end of c, a TCP
-// connection over IPv4 loopback whose both ends live on this host.
+// connection; errNoSocket when that socket is not on this host.
 func connOwner(c net.Conn) (uint32, error) {
 	local, lok := c.LocalAddr().(*net.TCPAddr)
 	remote, rok := c.RemoteAddr().(*net.TCPAddr)
@@ -84,13 +110,15 @@ const (
 )
 
 // socketOwner asks the kernel for the uid of the TCP socket bound to local
-// and connected to remote (both IPv4). sock_diag answers for the netlink
-// socket's network namespace and maps the uid into the caller's user
-// namespace: the server's, so it is the host uid.
+// and connected to remote. sock_diag answers for the netlink socket's
+// network namespace and maps the uid into the caller's user namespace: the
+// server's, so it is the host uid.
 func socketOwner(local, remote netip.AddrPort) (uint32, error) {
 	la, ra := local.Addr().Unmap(), remote.Addr().Unmap()
+	family := uint8(syscall.AF_INET)
 	if !la.Is4() || !ra.Is4() {
-		return 0, fmt.Errorf("not an IPv4 address pair: %s %s", local, remote)
+		family = syscall.AF_INET6
+		la, ra = local.Addr(), remote.Addr()
 	}
 	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, netlinkSockDiag)
 	if err != nil {
@@ -109,14 +137,20 @@ func socketOwner(local, remote netip.AddrPort) (uint32, error) {
 	ne.PutUint16(req[6:], syscall.NLM_F_REQUEST)
 	ne.PutUint32(req[8:], 1) // sequence
 	r := req[nlmsgHdrLen:]
-	r[0], r[1] = syscall.AF_INET, syscall.IPPROTO_TCP
+	r[0], r[1] = family, syscall.IPPROTO_TCP
 	ne.PutUint32(r[4:], ^uint32(0)) // every state
 	id := r[8:]                     // struct inet_diag_sockid
 	binary.BigEndian.PutUint16(id[0:], local.Port())
 	binary.BigEndian.PutUint16(id[2:], remote.Port())
-	l4, r4 := la.As4(), ra.As4()
-	copy(id[4:], l4[:])
-	copy(id[20:], r4[:])
+	if family == syscall.AF_INET {
+		l4, r4 := la.As4(), ra.As4()
+		copy(id[4:], l4[:])
+		copy(id[20:], r4[:])
+	} else {
+		l16, r16 := la.As16(), ra.As16()
+		copy(id[4:], l16[:])
+		copy(id[20:], r16[:])
+	}
 	ne.PutUint32(id[40:], ^uint32(0)) // INET_DIAG_NOCOOKIE
 	ne.PutUint32(id[44:], ^uint32(0))
 	if err := syscall.Sendto(fd, req[:], 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {

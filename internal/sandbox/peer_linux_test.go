@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"net"
@@ -95,6 +96,92 @@ func BenchmarkConnOwner(b *testing.B) {
 	for range b.N {
 		if _, err := connOwner(s); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestOutsiders: a listener no function may reach resets the box's
+// connections, over IPv4 and IPv6, and lets the server's own in.
+func TestOutsiders(t *testing.T) {
+	h := probe(t)
+	if !h.Active(RuntimeAPIPeer) {
+		t.Skipf("no Runtime API peer check: %s", h.Report())
+	}
+	var mu sync.Mutex
+	var refused []int
+	var addrs []string
+	var lns []net.Listener
+	for _, a := range []string{"127.0.0.1:0", "[::1]:0"} {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Logf("no %s: %v", a, err)
+			continue
+		}
+		defer ln.Close()
+		lns = append(lns, h.Outsiders(ln, func(_ net.Addr, uid int, _ error) {
+			mu.Lock()
+			refused = append(refused, uid)
+			mu.Unlock()
+		}))
+		tcp := ln.Addr().(*net.TCPAddr)
+		addrs = append(addrs, tcp.IP.String()+"/"+strconv.Itoa(tcp.Port))
+	}
+	// The box connects to each and keeps its sockets; then the server
+	// connects too: only the server's connections are handed out.
+	script := ""
+	for _, a := range addrs {
+		script += `exec {fd}<>/dev/tcp/` + a + `; `
+	}
+	script += `echo ready; read -r _`
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdinR.Close()
+	defer stdinW.Close()
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdoutR.Close()
+	b, err := h.Prepare(Spec{
+		Path: "/bin/bash", Args: []string{"bash", "-c", script},
+		Env: []string{"PATH=/usr/bin:/bin"}, Dir: TaskRoot, CodeDir: t.TempDir(), MemoryMB: 64, TmpMB: 1,
+		Stdout: stdoutW, Stderr: stdoutW,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Cmd.Stdin = stdinR
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdoutW.Close()
+	defer func() {
+		stdinW.Close() // the box ends
+		_ = b.Cmd.Wait()
+		b.Finish()
+	}()
+	line, _ := bufio.NewReader(stdoutR).ReadString('\n')
+	if line != "ready\n" {
+		t.Fatalf("box: %q", line)
+	}
+	for i, ln := range lns {
+		mine, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mine.Close()
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		mu.Lock()
+		n := len(refused)
+		mu.Unlock()
+		if n != i+1 || refused[i] != b.hostID {
+			t.Errorf("%s: refused %v, want the box's uid %d", ln.Addr(), refused, b.hostID)
 		}
 	}
 }
