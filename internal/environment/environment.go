@@ -292,7 +292,7 @@ func (e *Env) serve(ctx context.Context) {
 				lvl = slog.LevelWarn
 			}
 			e.log.Log(context.Background(), lvl, "runtime API: connection from outside the environment refused",
-				"remote", remote.String(), "uid", uid, "err", err)
+				logkey.Remote, remote.String(), logkey.UID, uid, logkey.Err, err)
 		})
 	}
 	srv := runtimeapi.NewServer(e, e.log)

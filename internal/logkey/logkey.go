@@ -78,3 +78,10 @@ const (
 	Subject   = "subject"   // a NATS subject
 	Component = "component" // the part of NATS a line comes from
 )
+
+// Connections refused at accept (docs/security.md "Runtime API isolation").
+const (
+	Remote = "remote" // a connection's remote address
+	UID    = "uid"    // the host uid owning a connection's peer socket (-1: unknown)
+	Limit  = "limit"  // a limit that was reached
+)

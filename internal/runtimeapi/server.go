@@ -160,7 +160,7 @@ func (l *capListener) Accept() (net.Conn, error) {
 			lvl = slog.LevelWarn
 		}
 		l.log.Log(context.Background(), lvl, "runtime API: connection refused, too many open",
-			"limit", cap(l.slots), "remote", c.RemoteAddr().String())
+			logkey.Limit, cap(l.slots), logkey.Remote, c.RemoteAddr().String())
 	}
 }
 
