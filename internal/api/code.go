@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,15 @@ const codeURLValidity = 10 * time.Minute
 // HMAC over both.
 func (h *Handler) codeURL(r *http.Request, c *function.Config) string {
 	return h.blobURL(r, c.CodeHex)
+}
+
+// wireCode is GetFunction's Code: a download URL for a zip; for code from
+// a host folder, a file: URL naming the folder (docs/behaviour/dev-loop.md §3).
+func (h *Handler) wireCode(r *http.Request, c *function.Config) wireCode {
+	if c.CodeDir != "" {
+		return wireCode{RepositoryType: "S3", Location: (&url.URL{Scheme: "file", Path: c.CodeDir}).String()}
+	}
+	return wireCode{RepositoryType: "S3", Location: h.codeURL(r, c)}
 }
 
 // blobURL is codeURL for any stored zip (a layer version's Content.Location).

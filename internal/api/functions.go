@@ -52,7 +52,7 @@ func (h *Handler) getFunction(q *request) (response, error) {
 	}
 	out := &wireGetFunction{
 		Configuration: h.configuration(res.Config, res.Qualifier),
-		Code:          wireCode{RepositoryType: "S3", Location: h.codeURL(q.r, res.Config)},
+		Code:          h.wireCode(q.r, res.Config),
 		Tags:          res.Function.Tags,
 	}
 	if rc := res.Function.ReservedConcurrency; rc != nil {

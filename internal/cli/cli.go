@@ -98,6 +98,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.Python, "python", server.DefaultPython, "Python interpreter for python* functions (name on PATH or path)")
 	fs.TextVar(&cfg.Isolation, "isolation", server.DefaultIsolation, "sandbox for function processes: auto (every protection the host supports), strict (refuse to start without all) or none")
 	fs.StringVar(&cfg.URLHost, "url-host", server.DefaultURLHost, "domain function URLs are addressed under: http://<url-id>.lambda-url.<region>.<url-host>:<port>/ (a name whose subdomains resolve to this server)")
+	fs.StringVar(&cfg.HotReloadBucket, "hot-reload-bucket", server.DefaultHotReloadBucket, "S3Bucket value that marks Code as a host folder named by S3Key (hot reload)")
+	fs.BoolVar(&cfg.AllowHostCode, "allow-host-code", false, "allow code from host folders (hot reload) when listening beyond loopback")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "stop environments idle for longer")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "how long in-flight requests may finish on SIGINT/SIGTERM")
 	fs.StringVar(&logLevel, "log-level", defaultLogLevel, "debug, info, warn or error")

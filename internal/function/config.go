@@ -63,6 +63,9 @@ type Config struct {
 	CodeSha256 string `json:"codeSha256"`
 	CodeHex    string `json:"codeHex"`
 	CodeSize   int64  `json:"codeSize"`
+	// CodeDir, when set, is a host folder that is the code itself (hot
+	// reload, docs/behaviour/dev-loop.md §1); CodeHex is then empty.
+	CodeDir string `json:"codeDir,omitempty"`
 	// UnzippedSize is the unpacked size of the code, for the limit on code
 	// and layers together (0 in documents written before it was kept).
 	UnzippedSize int64 `json:"unzippedSize,omitempty"`
@@ -101,7 +104,7 @@ func (c *Config) SameContent(o *Config) bool {
 		c.Timeout != o.Timeout || c.MemorySize != o.MemorySize ||
 		c.EphemeralStorage != o.EphemeralStorage || c.Architecture != o.Architecture ||
 		c.TracingMode != o.TracingMode || c.LogGroup != o.LogGroup ||
-		c.DeadLetterTarget != o.DeadLetterTarget || c.CodeHex != o.CodeHex ||
+		c.DeadLetterTarget != o.DeadLetterTarget || c.CodeHex != o.CodeHex || c.CodeDir != o.CodeDir ||
 		len(c.Environment) != len(o.Environment) || len(c.Layers) != len(o.Layers) {
 		return false
 	}

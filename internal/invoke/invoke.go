@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/environment"
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/hotreload"
 	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/pool"
 	"github.com/lambada-dev/lambada/internal/recursion"
@@ -84,7 +86,8 @@ type Service struct {
 	opt   *codeCache // merged layer trees, one per ordered set of layers
 	log   *slog.Logger
 	tmp   string
-	wg    sync.WaitGroup // invocations finishing after their caller was answered
+	hot   *hotreload.Watcher // host code folders (docs/behaviour/dev-loop.md §4)
+	wg    sync.WaitGroup     // invocations finishing after their caller was answered
 
 	invocations *prometheus.CounterVec
 	errors      *prometheus.CounterVec
@@ -154,6 +157,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
 		return err
 	}
+	hot, err := hotreload.New(0, func(string) { s.pool.Reap() }, s.log)
+	if err != nil {
+		return fmt.Errorf("starting the hot-reload watcher: %w", err)
+	}
+	s.hot = hot
 	s.pool.Start()
 	return nil
 }
@@ -161,6 +169,11 @@ func (s *Service) Start(ctx context.Context) error {
 // Close stops every environment, waiting for running invocations until ctx
 // ends.
 func (s *Service) Close(ctx context.Context) error {
+	if s.hot != nil {
+		if err := s.hot.Close(); err != nil {
+			s.log.Warn("invoke: closing the hot-reload watcher", logkey.Err, err)
+		}
+	}
 	err := s.pool.Close(ctx)
 	s.wg.Wait()
 	return err
@@ -173,7 +186,17 @@ func (s *Service) valid(k pool.Key) bool {
 		return false
 	}
 	c, ok := f.Version(k.Version)
-	return ok && c.RevisionID == k.Revision
+	return ok && s.revision(c) == k.Revision
+}
+
+// revision names what an environment of c runs: c's revision, and for code
+// from a host folder the folder's change count, so a change to the folder
+// retires the environments (docs/behaviour/dev-loop.md §4).
+func (s *Service) revision(c *function.Config) string {
+	if c.CodeDir == "" || s.hot == nil {
+		return c.RevisionID
+	}
+	return c.RevisionID + "#" + strconv.FormatUint(s.hot.Generation(c.CodeDir), 10)
 }
 
 // Invoke runs one synchronous or dry-run invocation (docs/behaviour/invoke.md
@@ -483,7 +506,7 @@ type outcome struct {
 // and only then gives it and the concurrency slot back. done is called
 // exactly once, when the environment is released.
 func (s *Service) run(ctx context.Context, cfg *function.Config, req environment.Request, needLog bool, done func()) (environment.Result, error) {
-	key := pool.Key{Function: cfg.Name, Version: cfg.Version, Revision: cfg.RevisionID}
+	key := pool.Key{Function: cfg.Name, Version: cfg.Version, Revision: s.revision(cfg)}
 	done = onceFunc(done)
 	for attempt := 1; ; attempt++ {
 		lease, err := s.pool.Acquire(ctx, key, func(ctx context.Context) (*env, error) { return s.start(ctx, cfg) })
@@ -560,7 +583,10 @@ func (s *Service) mirror(cfg *function.Config, id string, cold bool, res environ
 // start makes a new environment for cfg: code unpacked, a private /tmp,
 // the runtime's command.
 func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error) {
-	taskRoot, err := s.code.path(ctx, cfg.CodeHex)
+	taskRoot, err := s.taskRoot(ctx, cfg)
+	if awserr.Is(err, awserr.InvalidZipFile) {
+		return nil, err
+	}
 	if err != nil {
 		if awserr.Is(err, awserr.ResourceNotFound) {
 			return nil, awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the stored deployment package of %s:%s.", cfg.Name, cfg.Version)
@@ -609,6 +635,20 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		return nil, awserr.Internal(err)
 	}
 	return &env{Env: e, tmp: tmp}, nil
+}
+
+// taskRoot is cfg's code folder: the host folder itself (watched from now
+// on) or the unpacked zip.
+func (s *Service) taskRoot(ctx context.Context, cfg *function.Config) (string, error) {
+	if cfg.CodeDir == "" {
+		return s.code.path(ctx, cfg.CodeHex)
+	}
+	if s.hot != nil {
+		if err := s.hot.Watch(cfg.CodeDir); err != nil {
+			return "", awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the code folder %s of %s:%s.", cfg.CodeDir, cfg.Name, cfg.Version)
+		}
+	}
+	return cfg.CodeDir, nil
 }
 
 // extraEnv is the runtime's own variables plus what the function needs to

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +69,67 @@ func (r *Registry) Resolve(ref function.Ref) (Resolved, error) {
 	}
 	return res, nil
 }
+
+// code is what a Code member resolved to: a checked zip, or a host folder
+// (dir set, zip nil).
+type code struct {
+	zip  []byte
+	info codezip.Info
+	dir  string
+}
+
+// decodeCode turns a Code member into a checked zip, or into a host folder
+// when S3Bucket is the hot-reload marker (docs/behaviour/dev-loop.md §1).
+func (r *Registry) decodeCode(in *CodeInput) (code, error) {
+	if in.S3Bucket != nil && r.cfg.HotReloadBucket != "" && *in.S3Bucket == r.cfg.HotReloadBucket {
+		dir, err := r.hostFolder(in.S3Key)
+		return code{dir: dir}, err
+	}
+	zip, info, err := decodeZip(in)
+	return code{zip: zip, info: info}, err
+}
+
+// hostFolder checks the S3Key of a hot-reload Code member: hot reload
+// allowed on this server, an absolute path, an existing folder
+// (docs/behaviour/dev-loop.md §2).
+func (r *Registry) hostFolder(key *string) (string, error) {
+	if !r.cfg.HostCode {
+		return "", awserr.New(awserr.InvalidParameterValue, MsgHostCodeOff)
+	}
+	if key == nil || !filepath.IsAbs(*key) {
+		k := ""
+		if key != nil {
+			k = *key
+		}
+		return "", awserr.Newf(awserr.InvalidParameterValue, MsgHotReloadRelative, k)
+	}
+	dir := filepath.Clean(*key)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", awserr.Newf(awserr.InvalidParameterValue, MsgHotReloadMissing, dir)
+	}
+	if !fi.IsDir() {
+		return "", awserr.Newf(awserr.InvalidParameterValue, MsgHotReloadNotDir, dir)
+	}
+	return dir, nil
+}
+
+// Messages of refused hot-reload Code members (docs/behaviour/dev-loop.md §2).
+const (
+	MsgHostCodeOff       = "Code from a host folder is off on this server: it listens beyond loopback. Start it with --allow-host-code to allow it."
+	MsgHotReloadRelative = "When using hot reloading, the archive key has to be an absolute path! Your archive key: %s"
+	MsgHotReloadMissing  = "The hot-reload folder %s does not exist on the lambada host."
+	MsgHotReloadNotDir   = "The hot-reload path %s is not a folder."
+	MsgHotReloadLayer    = "Layer content from a host folder (hot reload) is not supported by this server; publish the layer as a zip."
+)
+
+// HotReloadSha256 and HotReloadSize are what a function whose code is a
+// host folder reports as CodeSha256 and CodeSize, as LocalStack does
+// (docs/behaviour/dev-loop.md §3).
+const (
+	HotReloadSha256 = "hot-reloading-hash-not-available"
+	HotReloadSize   = 0
+)
 
 // decodeZip turns a ZipFile member into bytes and checks the package.
 func decodeZip(in *CodeInput) ([]byte, codezip.Info, error) {
@@ -159,14 +222,15 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	if err := applyConfig(&c, &in.ConfigInput); err != nil {
 		return nil, nil, err
 	}
-	zip, info, err := decodeZip(in.Code)
+	cd, err := r.decodeCode(in.Code)
 	if err != nil {
 		return nil, nil, err
 	}
+	zip, info := cd.zip, cd.info
 	if _, exists := r.Function(name); exists {
 		return nil, nil, awserr.New(awserr.ResourceConflict, "Function already exist: "+name)
 	}
-	c.CodeHex, c.CodeSha256, c.CodeSize, c.UnzippedSize = info.Sha256Hex, info.Sha256Base64, info.Size, info.UnzippedSize
+	setCode(&c, cd)
 	if len(in.Layers) > 0 {
 		if c.Layers, err = r.resolveLayers(in.Layers, info.UnzippedSize); err != nil {
 			return nil, nil, err
@@ -179,8 +243,10 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	if in.Publish {
 		publish(f, nil, now)
 	}
-	if err := r.putCode(ctx, zip, info); err != nil {
-		return nil, nil, err
+	if cd.dir == "" {
+		if err := r.putCode(ctx, zip, info); err != nil {
+			return nil, nil, err
+		}
 	}
 	b, err := json.Marshal(f)
 	if err != nil {
@@ -201,6 +267,16 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 		return f, &f.Versions[0], nil
 	}
 	return f, &f.Latest, nil
+}
+
+// setCode points c at cd: a stored zip or a host folder.
+func setCode(c *function.Config, cd code) {
+	if cd.dir != "" {
+		c.CodeDir, c.CodeHex, c.CodeSha256, c.CodeSize, c.UnzippedSize = cd.dir, "", HotReloadSha256, HotReloadSize, 0
+		return
+	}
+	c.CodeDir = ""
+	c.CodeHex, c.CodeSha256, c.CodeSize, c.UnzippedSize = cd.info.Sha256Hex, cd.info.Sha256Base64, cd.info.Size, cd.info.UnzippedSize
 }
 
 // publish appends a new version made from $LATEST, or returns the newest
@@ -327,10 +403,11 @@ func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *U
 	if err != nil {
 		return nil, err
 	}
-	zip, info, err := decodeZip(&in.CodeInput)
+	cd, err := r.decodeCode(&in.CodeInput)
 	if err != nil {
 		return nil, err
 	}
+	zip, info := cd.zip, cd.info
 	if f, ok := r.Function(name); ok {
 		if err := checkTotalSize(info.UnzippedSize, f.Latest.Layers); err != nil {
 			return nil, err
@@ -346,8 +423,10 @@ func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *U
 		}
 		return &f.Latest, nil
 	}
-	if err := r.putCode(ctx, zip, info); err != nil {
-		return nil, err
+	if cd.dir == "" {
+		if err := r.putCode(ctx, zip, info); err != nil {
+			return nil, err
+		}
 	}
 	var old string
 	var out *function.Config
@@ -357,8 +436,7 @@ func (r *Registry) UpdateFunctionCode(ctx context.Context, rawName string, in *U
 		}
 		old = f.Latest.CodeHex
 		now := r.now()
-		f.Latest.CodeHex, f.Latest.CodeSha256, f.Latest.CodeSize = info.Sha256Hex, info.Sha256Base64, info.Size
-		f.Latest.UnzippedSize = info.UnzippedSize
+		setCode(&f.Latest, cd)
 		f.Latest.Architecture = arch
 		f.Latest.LastModified = now
 		f.Latest.RevisionID = newRevision()

@@ -163,6 +163,8 @@ func (r *Registry) PublishLayerVersion(ctx context.Context, rawName string, in *
 	}
 	c := in.Content
 	switch {
+	case c.S3Bucket != nil && r.cfg.HotReloadBucket != "" && *c.S3Bucket == r.cfg.HotReloadBucket:
+		return "", nil, awserr.New(awserr.InvalidParameterValue, MsgHotReloadLayer)
 	case c.S3Bucket != nil || c.S3Key != nil || c.S3ObjectVersion != nil || c.S3ObjectStorageMode != nil:
 		return "", nil, notSupported("Content from S3 (S3Bucket, S3Key, S3ObjectVersion, S3ObjectStorageMode)")
 	case c.ZipFile == nil:

@@ -39,7 +39,13 @@ type Config struct {
 	AccountID string
 	// AccountConcurrency is the account's concurrency limit (--max-concurrency).
 	AccountConcurrency int
-	Logger             *slog.Logger
+	// HotReloadBucket is the S3Bucket value that marks Code as a host
+	// folder (docs/behaviour/dev-loop.md §1); "" turns the marker off.
+	HotReloadBucket string
+	// HostCode allows code from host folders; when false the marker is
+	// refused (docs/behaviour/dev-loop.md §2).
+	HostCode bool
+	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

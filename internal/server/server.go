@@ -67,6 +67,9 @@ const (
 	// DefaultLogMaxBytes is logstore.DefaultMaxBytes as --log-max-bytes
 	// spells it.
 	DefaultLogMaxBytes = "1GiB"
+	// DefaultHotReloadBucket is the S3Bucket that marks Code as a host
+	// folder, LocalStack's name (docs/behaviour/dev-loop.md §1).
+	DefaultHotReloadBucket = "hot-reload"
 
 	registryBucket    = "lambada_registry"
 	codeBucket        = "lambada_code"
@@ -125,12 +128,22 @@ type Config struct {
 	// store (only LogType Tail and the console see the logs).
 	LogRetention time.Duration
 	// LogMaxBytes caps each log group (--log-max-bytes).
-	LogMaxBytes     int64
+	LogMaxBytes int64
+	// HotReloadBucket is the S3Bucket that marks Code as a host folder
+	// (--hot-reload-bucket; "" = DefaultHotReloadBucket).
+	HotReloadBucket string
+	// AllowHostCode allows code from host folders on a listener that is
+	// not loopback (--allow-host-code); on loopback it is always allowed
+	// (docs/behaviour/dev-loop.md §2).
+	AllowHostCode   bool
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
 }
 
 func (c *Config) defaults() {
+	if c.HotReloadBucket == "" {
+		c.HotReloadBucket = DefaultHotReloadBucket
+	}
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -280,6 +293,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.reg = registry.New(registry.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID,
 		AccountConcurrency: s.cfg.MaxConcurrency, Logger: s.log,
+		HotReloadBucket: s.cfg.HotReloadBucket, HostCode: s.cfg.AllowHostCode || isLoopback(s.cfg.Listen),
 	}, kv, blobs)
 
 	s.runtimes, err = runtimes.Open(ctx, runtimes.Config{
