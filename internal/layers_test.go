@@ -18,7 +18,7 @@ const module = "github.com/lambada-dev/lambada/"
 // import besides the leaves. A new package must be added here on purpose.
 var allowed = map[string][]string{
 	"cmd/lambada":                {"internal/cli"},
-	"internal/cli":               {"internal/server"},
+	"internal/cli":               {"internal/server", "internal/hotreload"},
 	"internal/server":            {"internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi", "internal/logstore", "internal/cwlogs"},
 	"internal/servertest":        {"internal/server", "internal/sandbox", "internal/waitfor"},
 	"internal/api":               {"internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion", "internal/cwlogs"},

@@ -27,6 +27,9 @@ Usage:
                             EventBridge, S3 or dead-letter ARN (uses the AWS_* env)
   lambada logs FUNCTION [--follow] [--since 10m] [--filter PATTERN]
                             print a function's log lines (uses the AWS_* env)
+  lambada dev DIR [--name N] [--runtime R] [--handler H] [--build CMD] [--endpoint-url URL]
+                            run DIR as a function that reloads on every edit, follow
+                            its logs (starts a server in-process unless one is given)
   lambada version           print the version
 
 Run "lambada server -h" for the server's flags.
@@ -68,6 +71,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDestinations(ctx, args[1:], stdout, stderr)
 	case "logs":
 		return runLogs(ctx, args[1:], stdout, stderr)
+	case "dev":
+		return runDev(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lambada", Version)
 		return nil

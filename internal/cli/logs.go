@@ -59,8 +59,29 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errUsage
 	}
 	creds := credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
+	return tailLogs(ctx, tailOptions{
+		Name: name, Endpoint: *endpoint, LambdaEndpoint: envOr("AWS_ENDPOINT_URL_LAMBDA", *endpoint), Region: *region,
+		Creds: creds, Start: time.Now().Add(-window), Filter: *filter, Follow: *follow,
+	}, stdout)
+}
+
+// tailOptions say which log group tailLogs reads and how.
+type tailOptions struct {
+	Name                     string
+	Endpoint, LambdaEndpoint string
+	Region                   string
+	Creds                    aws.CredentialsProvider
+	Start                    time.Time
+	Filter                   string
+	Follow                   bool
+}
+
+// tailLogs prints the function's log events from o.Start on, and with
+// o.Follow keeps polling until ctx ends.
+func tailLogs(ctx context.Context, o tailOptions, stdout io.Writer) error {
+	name, region, creds, endpoint, follow, filter := o.Name, &o.Region, o.Creds, &o.Endpoint, &o.Follow, &o.Filter
 	group := "/aws/lambda/" + name
-	if lambdaURL := envOr("AWS_ENDPOINT_URL_LAMBDA", *endpoint); lambdaURL != "" {
+	if lambdaURL := o.LambdaEndpoint; lambdaURL != "" {
 		lc := lambda.New(lambda.Options{Region: *region, BaseEndpoint: aws.String(lambdaURL), Credentials: creds})
 		if out, err := lc.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)}); err == nil &&
 			out.LoggingConfig != nil && out.LoggingConfig.LogGroup != nil {
@@ -68,7 +89,7 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	c := cwl.New(cwl.Options{Region: *region, BaseEndpoint: aws.String(*endpoint), Credentials: creds})
-	in := &cwl.FilterLogEventsInput{LogGroupName: aws.String(group), StartTime: aws.Int64(time.Now().Add(-window).UnixMilli())}
+	in := &cwl.FilterLogEventsInput{LogGroupName: aws.String(group), StartTime: aws.Int64(o.Start.UnixMilli())}
 	if *filter != "" {
 		in.FilterPattern = filter
 	}

@@ -72,3 +72,18 @@ func ModelRuntimes() string { return strings.Join(modelRuntimes, ", ") }
 // SupportedRuntimes are the identifiers accepted for new functions, as AWS
 // prints them: "a, b, …".
 func SupportedRuntimes() string { return strings.Join(creatableRuntimes, ", ") }
+
+// NewestRuntime is the newest creatable runtime of a family ("nodejs",
+// "python", "provided"): what `lambada dev` picks when it guesses.
+func NewestRuntime(family string) string {
+	newest := ""
+	for _, rt := range creatableRuntimes {
+		if RuntimeFamily(rt) == family {
+			newest = rt
+		}
+	}
+	if family == "provided" {
+		return "provided.al2023"
+	}
+	return newest
+}

@@ -1,0 +1,329 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/hotreload"
+	"github.com/lambada-dev/lambada/internal/server"
+)
+
+// devRole is the execution role `lambada dev` gives functions it creates.
+const devRole = "arn:aws:iam::" + server.DefaultAccountID + ":role/lambada-dev"
+
+// runDev is `lambada dev DIR` (docs/behaviour/dev-loop.md §5): the function
+// runs from DIR (or, with --build, from a copy refreshed after each
+// successful build), against a running server or an embedded one, and its
+// log lines are followed until Ctrl-C, which leaves the function in place.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "function name (default: the folder's name)")
+	runtime := fs.String("runtime", "", "runtime (default: guessed from the folder)")
+	handler := fs.String("handler", "", "handler (default: guessed from the folder)")
+	build := fs.String("build", "", `command run (sh -c, in DIR) after each change; the function keeps its old code when it fails`)
+	endpoint := fs.String("endpoint-url", os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), "a running lambada (default: start one in this process)")
+	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", server.DefaultRegion)), "the region lambada serves")
+	bucket := fs.String("hot-reload-bucket", server.DefaultHotReloadBucket, "the server's hot-reload marker bucket")
+	listen := fs.String("listen", server.DefaultListen, "embedded server: address to listen on")
+	data := fs.String("data", server.DefaultDataDir, "embedded server: its data folder")
+	var scfg server.Config
+	fs.TextVar(&scfg.Isolation, "isolation", server.DefaultIsolation, "embedded server: sandbox mode (auto, strict, none)")
+	var dir string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		dir, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if dir == "" && fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	}
+	if dir == "" {
+		fmt.Fprintln(stderr, "usage: lambada dev DIR [--name N] [--runtime R] [--handler H] [--build CMD] [--endpoint-url URL]")
+		return errUsage
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("dev: %s is not a folder", dir)
+	}
+	if *name == "" {
+		*name = filepath.Base(dir)
+	}
+	if *runtime == "" || *handler == "" {
+		rt, h := guessRuntime(dir)
+		if *runtime == "" {
+			*runtime = rt
+		}
+		if *handler == "" {
+			*handler = h
+		}
+		if *runtime == "" {
+			return fmt.Errorf("dev: cannot guess the runtime of %s (no bootstrap, go.mod, package.json, *.js, *.mjs or *.py); give --runtime and --handler", dir)
+		}
+	}
+	fmt.Fprintf(stdout, "# function %s: runtime %s, handler %s, code %s\n", *name, *runtime, *handler, dir)
+
+	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
+	var srv *server.Server
+	if *endpoint == "" {
+		scfg.Listen, scfg.DataDir = *listen, *data
+		scfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		scfg.FunctionLogs = server.FunctionLogsOff // followed through the log store below
+		scfg.AccessKeyID, scfg.SecretAccessKey = os.Getenv("LAMBADA_ACCESS_KEY_ID"), os.Getenv("LAMBADA_SECRET_ACCESS_KEY")
+		srv, err = server.New(scfg)
+		if err != nil {
+			return err
+		}
+		if err := srv.Start(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), server.DefaultShutdownTimeout)
+			defer cancel()
+			_ = srv.Close(cctx)
+		}()
+		c, _ := srv.Credentials()
+		creds = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")
+		*endpoint = srv.URL()
+		fmt.Fprintf(stdout, "# lambada is running in this process. Point the AWS SDK or CLI at it with:\n")
+		fmt.Fprintf(stdout, "export AWS_ACCESS_KEY_ID=%s\n", c.AccessKeyID)
+		fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretAccessKey)
+		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_LAMBDA=%s\n", srv.URL())
+		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s\n", srv.URL())
+	}
+	lc := lambda.New(lambda.Options{Region: *region, BaseEndpoint: aws.String(*endpoint), Credentials: creds})
+
+	codeDir := dir
+	if *build != "" {
+		// The function runs from a copy that only a successful build
+		// refreshes, so a failing build keeps the old code running.
+		codeDir = filepath.Join(os.TempDir(), "lambada-dev-"+*name)
+		if err := runBuild(ctx, dir, *build, stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "# build failed: %v\n", err)
+		}
+		if err := syncDir(dir, codeDir); err != nil {
+			return fmt.Errorf("dev: copying %s: %w", dir, err)
+		}
+	}
+	if err := deployDev(ctx, lc, *name, *runtime, *handler, *bucket, codeDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# %s runs from %s; edits are live on the next invoke. Ctrl-C to stop.\n", *name, codeDir)
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := tailLogs(ctx, tailOptions{Name: *name, Endpoint: *endpoint, LambdaEndpoint: *endpoint, Region: *region,
+			Creds: creds, Start: time.Now(), Follow: true}, stdout)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "# following logs: %v\n", err)
+		}
+	}()
+	if *build != "" {
+		changed := make(chan struct{}, 1)
+		w, err := hotreload.New(0, func(string) {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}, nil)
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		if err := w.Watch(dir); err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-changed:
+				}
+				fmt.Fprintf(stdout, "# change in %s: running %s\n", dir, *build)
+				if err := runBuild(ctx, dir, *build, stdout, stderr); err != nil {
+					fmt.Fprintf(stdout, "# build failed (the function keeps its previous code): %v\n", err)
+					continue
+				}
+				if err := syncDir(dir, codeDir); err != nil {
+					fmt.Fprintf(stdout, "# copying the build failed (the function keeps its previous code): %v\n", err)
+					continue
+				}
+				fmt.Fprintln(stdout, "# build ok: the next invoke runs the new code")
+			}
+		}()
+	}
+	<-ctx.Done()
+	cancel()
+	fmt.Fprintf(stdout, "# stopped. Function %s is left in place", *name)
+	if srv != nil {
+		fmt.Fprintf(stdout, " (in %s; the next `lambada server --data %s` serves it)", *data, *data)
+	}
+	fmt.Fprintln(stdout, ".")
+	return nil
+}
+
+// guessRuntime picks a runtime and handler from the folder's files.
+func guessRuntime(dir string) (runtime, handler string) {
+	has := func(pattern string) string {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		if len(m) == 0 {
+			return ""
+		}
+		return filepath.Base(m[0])
+	}
+	switch {
+	case has("bootstrap") != "" || has("go.mod") != "":
+		return function.NewestRuntime("provided"), "bootstrap"
+	case has("package.json") != "" || has("*.mjs") != "" || has("*.js") != "" || has("*.cjs") != "":
+		for _, f := range []string{"index.mjs", "index.js", "index.cjs"} {
+			if has(f) != "" {
+				return function.NewestRuntime("nodejs"), "index.handler"
+			}
+		}
+		f := has("*.mjs")
+		if f == "" {
+			f = has("*.js")
+		}
+		if f == "" {
+			return function.NewestRuntime("nodejs"), "index.handler"
+		}
+		return function.NewestRuntime("nodejs"), strings.TrimSuffix(f, filepath.Ext(f)) + ".handler"
+	case has("*.py") != "":
+		if has("lambda_function.py") != "" {
+			return function.NewestRuntime("python"), "lambda_function.lambda_handler"
+		}
+		if has("app.py") != "" {
+			return function.NewestRuntime("python"), "app.handler"
+		}
+		f := has("*.py")
+		return function.NewestRuntime("python"), strings.TrimSuffix(f, ".py") + ".handler"
+	}
+	return "", ""
+}
+
+// deployDev creates the function from the host folder, or points an
+// existing one at it with the given runtime and handler.
+func deployDev(ctx context.Context, lc *lambda.Client, name, runtime, handler, bucket, dir string) error {
+	_, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name), Role: aws.String(devRole), Runtime: types.Runtime(runtime), Handler: aws.String(handler),
+		Code: &types.FunctionCode{S3Bucket: aws.String(bucket), S3Key: aws.String(dir)},
+	})
+	var conflict *types.ResourceConflictException
+	if !errors.As(err, &conflict) {
+		if err != nil {
+			return fmt.Errorf("dev: creating %s: %w", name, err)
+		}
+		return nil
+	}
+	if _, err := lc.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name),
+		S3Bucket: aws.String(bucket), S3Key: aws.String(dir)}); err != nil {
+		return fmt.Errorf("dev: updating %s's code: %w", name, err)
+	}
+	if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
+		Runtime: types.Runtime(runtime), Handler: aws.String(handler)}); err != nil {
+		return fmt.Errorf("dev: updating %s's configuration: %w", name, err)
+	}
+	return nil
+}
+
+// runBuild runs cmd with sh -c in dir; its output goes to the terminal.
+func runBuild(ctx context.Context, dir, cmd string, stdout, stderr io.Writer) error {
+	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	c.Dir, c.Stdout, c.Stderr = dir, stdout, stdout
+	return c.Run()
+}
+
+// syncDir makes dst a copy of src: files copied over (and replaced by
+// rename, so a running process keeps its old binary), files gone from src
+// removed. .git is skipped.
+func syncDir(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		keep[rel] = true
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		info, err := d.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			return err
+		}
+		if old, err := os.Stat(target); err == nil && old.Size() == info.Size() && !old.ModTime().Before(info.ModTime()) {
+			return nil // unchanged since the last copy
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		tmp := target + ".lambada-tmp"
+		if err := os.WriteFile(tmp, b, info.Mode().Perm()); err != nil {
+			return err
+		}
+		return os.Rename(tmp, target)
+	})
+	if err != nil {
+		return err
+	}
+	var gone []string
+	_ = filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(dst, p)
+		if !keep[rel] {
+			gone = append(gone, p)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	for _, p := range gone {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}

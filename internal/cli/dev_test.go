@@ -1,0 +1,148 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/lambada-dev/lambada/internal/cli"
+	"github.com/lambada-dev/lambada/internal/syncbuf"
+	"github.com/lambada-dev/lambada/internal/waitfor"
+)
+
+// startDev runs `lambada dev args…` as a user would (with an embedded
+// server) and returns a client of that server, its output, and a stop
+// that presses Ctrl-C and waits for the command to end.
+func startDev(t *testing.T, args ...string) (*lambda.Client, *syncbuf.Buffer, func() int) {
+	t.Helper()
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", "")
+	t.Setenv("LAMBADA_ACCESS_KEY_ID", "")
+	t.Setenv("LAMBADA_SECRET_ACCESS_KEY", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errs syncbuf.Buffer
+	done := make(chan int, 1)
+	argv := append([]string{"dev"}, args...)
+	argv = append(argv, "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--isolation", "none")
+	go func() { done <- cli.Main(ctx, argv, &out, &errs) }()
+	stopped := false
+	stop := func() int {
+		if stopped {
+			return 0
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(60 * time.Second):
+			t.Fatalf("lambada dev did not stop; output:\n%s", out.String())
+			return -1
+		}
+	}
+	t.Cleanup(func() { stop() })
+	exports := map[string]string{}
+	re := regexp.MustCompile(`(?m)^export (\w+)=(\S+)$`)
+	waitfor.True(t, 60*time.Second, "lambada dev to be ready", func() bool {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("lambada dev ended with %d:\n%s\n%s", code, out.String(), errs.String())
+		default:
+		}
+		return strings.Contains(out.String(), "edits are live")
+	})
+	for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
+		exports[m[1]] = m[2]
+	}
+	c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(exports["AWS_ENDPOINT_URL_LAMBDA"]),
+		Credentials: credentials.NewStaticCredentialsProvider(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"], "")})
+	return c, &out, stop
+}
+
+func invokeAnswer(c *lambda.Client, name string) (string, error) {
+	out, err := c.Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String(name)})
+	if err != nil {
+		return "", err
+	}
+	if out.FunctionError != nil {
+		return "", fmt.Errorf("function error: %s", out.Payload)
+	}
+	return string(out.Payload), nil
+}
+
+func waitAnswer(t *testing.T, c *lambda.Client, name, want string) {
+	t.Helper()
+	waitfor.Eventually(t, 15*time.Second, func() error {
+		got, err := invokeAnswer(c, name)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("%s answers %s, want %s", name, got, want)
+		}
+		return nil
+	})
+}
+
+func write(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// `lambada dev DIR`: guesses the runtime, starts a server, creates the
+// function, reloads on edit, prints its log lines, leaves it on Ctrl-C.
+func TestDevCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hello")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    print('log-v1')\n    return 'v1'\n")
+	c, out, stop := startDev(t, dir)
+	if !strings.Contains(out.String(), "# function hello: runtime python3.15, handler app.handler") {
+		t.Errorf("the guess is not printed:\n%s", out.String())
+	}
+	waitAnswer(t, c, "hello", `"v1"`)
+	write(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    print('log-v2')\n    return 'v2'\n")
+	waitAnswer(t, c, "hello", `"v2"`)
+	waitfor.True(t, 15*time.Second, "the function's log lines in the terminal", func() bool {
+		return strings.Contains(out.String(), "log-v1") && strings.Contains(out.String(), "log-v2")
+	})
+	if code := stop(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	if !strings.Contains(out.String(), "Function hello is left in place") {
+		t.Errorf("Ctrl-C does not say the function stays:\n%s", out.String())
+	}
+}
+
+// --build runs on each change; a failing build keeps the old code and
+// prints the error.
+func TestDevBuild(t *testing.T) {
+	dir := t.TempDir()
+	// The "build" checks the source compiles, as a real build would.
+	build := "python3 -c \"import ast,sys; ast.parse(open('app.py').read())\""
+	write(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'v1'\n")
+	c, out, _ := startDev(t, dir, "--name", "built", "--build", build)
+	waitAnswer(t, c, "built", `"v1"`)
+	write(t, filepath.Join(dir, "app.py"), "def handler(event, context) oops\n")
+	waitfor.True(t, 15*time.Second, "the build failure printed", func() bool {
+		return strings.Contains(out.String(), "build failed (the function keeps its previous code)") &&
+			strings.Contains(out.String(), "SyntaxError")
+	})
+	if got, err := invokeAnswer(c, "built"); err != nil || got != `"v1"` {
+		t.Errorf("after a failed build the function answers %s, %v; want the old code", got, err)
+	}
+	write(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'v3'\n")
+	waitAnswer(t, c, "built", `"v3"`)
+}
