@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -8,6 +9,10 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 )
+
+// maxPageBytes bounds the record bodies of one page (one record always
+// goes, however large).
+const maxPageBytes = 8 << 20
 
 type wireRecord struct {
 	Sequence uint64            `json:"Sequence"`
@@ -46,13 +51,27 @@ func (h *Handler) readDestination(q *request) (response, error) {
 		return response{}, err
 	}
 	out := wireRecords{Records: []wireRecord{}, Next: after}
+	size := 0
 	for _, m := range msgs {
+		// Records reach megabytes (payload and response): a page stops
+		// after maxPageBytes, the rest comes with the next.
+		if size += len(m.Data); size > maxPageBytes && len(out.Records) > 0 {
+			break
+		}
 		body := json.RawMessage(m.Data)
 		if !json.Valid(body) {
-			body, _ = json.Marshal(string(m.Data))
+			body, _ = json.Marshal(string(m.Data)) // (escaped: not JSON, rare)
 		}
 		out.Records = append(out.Records, wireRecord{Sequence: m.Seq, Subject: m.Subject, Stored: m.Stored, Headers: m.Header, Body: body})
 		out.Next = m.Seq
 	}
-	return response{status: http.StatusOK, body: out}, nil
+	// Records embed payloads; json.Marshal would turn each <, > and & of
+	// them into six bytes.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return response{}, awserr.Internal(err)
+	}
+	return response{status: http.StatusOK, raw: buf.Bytes(), headers: map[string]string{"Content-Type": "application/json"}}, nil
 }

@@ -120,13 +120,9 @@ func (s *Service) Accept(ctx context.Context, q *invoke.Request) error {
 }
 
 func (s *Service) publish(ctx context.Context, ev *event) error {
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
 	return s.queue.Publish(ctx, store.Message{
-		Subject: EventSubjectPrefix + ev.Function, Data: b,
-		Header: map[string]string{"Lambada-Request-Id": ev.RequestID},
+		Subject: EventSubjectPrefix + ev.Function, Data: ev.encode(),
+		Header: map[string]string{"Lambada-Request-Id": ev.RequestID, EncodingHeader: encodingRaw},
 	})
 }
 
@@ -176,12 +172,24 @@ func (s *Service) Close(ctx context.Context) error {
 func (s *Service) handle(d store.Delivery) {
 	s.wg.Add(1)
 	defer s.wg.Done()
-	var ev event
-	if err := json.Unmarshal(d.Message().Data, &ev); err != nil {
-		s.log.Error("async: undecodable event dropped", logkey.Err, err)
+	msg, err := d.Message()
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.log.Error("async: event body lost; event dropped", logkey.RequestID, msg.Header["Lambada-Request-Id"], logkey.Err, err)
+			_ = d.Ack()
+			return
+		}
+		s.log.Warn("async: reading event failed; backing off", logkey.RequestID, msg.Header["Lambada-Request-Id"], logkey.Err, err)
+		s.retry(d, backoff(d.Deliveries()), s.log)
+		return
+	}
+	evp, err := decodeEvent(msg.Data, msg.Header)
+	if err != nil {
+		s.log.Error("async: undecodable event dropped", logkey.RequestID, msg.Header["Lambada-Request-Id"], logkey.Err, err)
 		_ = d.Ack()
 		return
 	}
+	ev := *evp
 	log := s.log.With(logkey.Function, ev.Function, logkey.RequestID, ev.RequestID)
 	now := s.cfg.Now()
 	if wait := ev.NotBefore.Sub(now); wait > 0 {
@@ -204,11 +212,11 @@ func (s *Service) handle(d store.Delivery) {
 		s.m.age.WithLabelValues(ev.Function).Observe(now.Sub(ev.Accepted).Seconds())
 	}
 	stop := s.keepAlive(d)
+	defer stop()
 	out := s.inv.RunEvent(context.Background(), invoke.EventAttempt{
 		Function: ev.Function, Qualifier: ev.Qualifier, RequestID: ev.RequestID,
 		Payload: ev.Payload, TraceHeader: ev.Trace,
 	})
-	stop()
 	switch out.Kind {
 	case invoke.Gone:
 		log.Warn("async: function or qualifier no longer exists; event dropped", logkey.Qualifier, ev.Qualifier)
@@ -244,8 +252,10 @@ func (s *Service) handle(d store.Delivery) {
 				return
 			}
 			ev.NotBefore = planned
-			if err := s.publish(context.Background(), &ev); err != nil {
-				log.Warn("async: scheduling a retry failed; redelivering", logkey.Err, err)
+			if err := s.publishRetry(&ev, log); err != nil {
+				// The attempt ran but cannot be recorded: the event runs
+				// it again later (at least once, never lost).
+				log.Error("async: scheduling a retry failed; the attempt will run again", logkey.Err, err)
 				s.retry(d, backoff(d.Deliveries()), log)
 				return
 			}
@@ -255,6 +265,26 @@ func (s *Service) handle(d store.Delivery) {
 		}
 		s.finish(d, &ev, CondRetriesExhausted, conf, out.VersionARN, log)
 	}
+}
+
+// retryPublishes is how many times a retry's copy is published before the
+// attempt is given up as not recorded; the waits between are 1 s, 2 s, 4 s.
+const retryPublishes = 4
+
+// publishRetry queues the next attempt's copy of ev, trying again while
+// the store fails (the delivery is kept alive meanwhile).
+func (s *Service) publishRetry(ev *event, log *slog.Logger) error {
+	var err error
+	for i := range retryPublishes {
+		if i > 0 {
+			log.Warn("async: scheduling a retry failed; trying again", logkey.Err, err)
+			time.Sleep(time.Second << (i - 1))
+		}
+		if err = s.publish(context.Background(), ev); err == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 func lastAttempt(out invoke.EventOutcome) *attempt {

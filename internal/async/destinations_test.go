@@ -196,8 +196,13 @@ type storedRecord struct {
 // readRecords polls lambada's destination reader until n records arrived.
 func readRecords(t *testing.T, s *servertest.Server, arn string, n int) []storedRecord {
 	t.Helper()
+	return readRecordsWithin(t, s, arn, n, 20*time.Second)
+}
+
+func readRecordsWithin(t *testing.T, s *servertest.Server, arn string, n int, timeout time.Duration) []storedRecord {
+	t.Helper()
 	var records []storedRecord
-	waitfor.Eventually(t, 20*time.Second, func() error {
+	waitfor.Eventually(t, timeout, func() error {
 		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/lambada/destinations?Destination="+arn, nil)
 		signGet(t, s, req)
 		resp, err := http.DefaultClient.Do(req)

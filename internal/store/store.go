@@ -93,7 +93,8 @@ type Message struct {
 }
 
 // Stream appends messages durably: Publish returns only after the store
-// acknowledged the write.
+// acknowledged the write. A message may be of any size (a body too large
+// for the store's messages is kept aside and read back transparently).
 type Stream interface {
 	Publish(ctx context.Context, m Message) error
 }
@@ -128,12 +129,14 @@ type Queue interface {
 
 // Delivery is one delivery of a queued message.
 type Delivery interface {
-	Message() Message
+	// Message is the message as published; an error wrapping ErrNotFound
+	// when its body is lost.
+	Message() (Message, error)
 	// Stored is when the message was first published.
 	Stored() time.Time
 	// Deliveries counts deliveries of this message, this one included.
 	Deliveries() int
-	// Ack removes the message for good.
+	// Ack removes the message (and anything kept for it) for good.
 	Ack() error
 	// Retry gives the message back to be delivered again after delay.
 	Retry(delay time.Duration) error

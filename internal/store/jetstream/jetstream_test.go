@@ -1,6 +1,7 @@
 package jetstream_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
@@ -67,6 +69,89 @@ func runSuites(t *testing.T, nc *nats.Conn) {
 			return b
 		})
 	})
+	t.Run("Stream", func(t *testing.T) {
+		storetest.RunStream(t, func(t *testing.T) (storetest.StreamReader, string) {
+			name := bucket()
+			s, err := jetstream.OpenStream(testContext(t), nc, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, MaxAge: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, name + "."
+		})
+	})
+	t.Run("Queue", func(t *testing.T) {
+		storetest.RunQueue(t, func(t *testing.T) (store.Queue, string) {
+			name := bucket()
+			q, err := jetstream.OpenQueue(testContext(t), nc, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}}, "workers")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q, name + "."
+		})
+	})
+}
+
+// A queue's out-of-line body lives exactly as long as its message.
+func TestQueueBodyRemovedWithItsMessage(t *testing.T) {
+	n := startNode(t, natsnode.Config{URL: natstest.StartServer(t)})
+	ctx := testContext(t)
+	name := bucket()
+	q, err := jetstream.OpenQueue(ctx, n.Conn(), jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}}, "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := natsjs.New(n.Conn())
+	obs, err := js.ObjectStore(ctx, jetstream.BodyBucket(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := func() int {
+		l, err := obs.List(ctx)
+		if errors.Is(err, natsjs.ErrNoObjectsFound) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l)
+	}
+	// Small messages stay inline.
+	if err := q.Publish(ctx, store.Message{Subject: name + ".a", Data: []byte("small")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := objects(); n != 0 {
+		t.Fatalf("%d bodies for a small message", n)
+	}
+	big := bytes.Repeat([]byte("<"), int(n.Conn().MaxPayload()))
+	if err := q.Publish(ctx, store.Message{Subject: name + ".a", Data: big}); err != nil {
+		t.Fatal(err)
+	}
+	if n := objects(); n != 1 {
+		t.Fatalf("%d bodies for one large message", n)
+	}
+	cctx, stop := context.WithCancel(ctx)
+	acked := make(chan int, 2)
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Consume(cctx, 1, func(d store.Delivery) {
+			m, err := d.Message()
+			if err != nil {
+				t.Error(err)
+			}
+			_ = d.Ack()
+			acked <- len(m.Data)
+		})
+	}()
+	if a, b := <-acked, <-acked; a+b != len(big)+5 {
+		t.Fatalf("delivered %d and %d bytes", a, b)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := objects(); n != 0 {
+		t.Fatalf("%d bodies left after the Ack", n)
+	}
 }
 
 func TestEmbedded(t *testing.T) {

@@ -23,9 +23,13 @@ var (
 const QueueAckWait = 10 * time.Second
 
 // Stream is a store.Stream on a JetStream stream with limits retention.
+// A message too large for one NATS message (the server's max_payload) is
+// published as a pointer to its body, kept in the object store bucket
+// BodyBucket(name); reads follow the pointer.
 type Stream struct {
-	js   natsjs.JetStream
-	name string
+	js     natsjs.JetStream
+	name   string
+	bodies *bodies
 }
 
 // Queue is a store.Queue on a JetStream work-queue stream with one durable
@@ -73,17 +77,32 @@ func openStream(ctx context.Context, nc *nats.Conn, sc StreamConfig, retention n
 
 // OpenStream binds (or creates) a limits stream.
 func OpenStream(ctx context.Context, nc *nats.Conn, sc StreamConfig, opts ...Option) (*Stream, error) {
-	js, err := openStream(ctx, nc, sc, natsjs.LimitsPolicy, buildOptions(opts))
+	o := buildOptions(opts)
+	js, err := openStream(ctx, nc, sc, natsjs.LimitsPolicy, o)
 	if err != nil {
 		return nil, err
 	}
-	return &Stream{js: js, name: sc.Name}, nil
+	// Bodies outlive their messages a little: a body is stored first.
+	ttl := sc.MaxAge
+	if ttl > 0 {
+		ttl += time.Hour
+	}
+	b, err := openBodies(ctx, nc, js, sc.Name, ttl, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Stream{js: js, name: sc.Name, bodies: b}, nil
 }
 
 // OpenQueue binds (or creates) a work-queue stream and its shared durable
 // consumer.
 func OpenQueue(ctx context.Context, nc *nats.Conn, sc StreamConfig, consumer string, opts ...Option) (*Queue, error) {
-	js, err := openStream(ctx, nc, sc, natsjs.WorkQueuePolicy, buildOptions(opts))
+	o := buildOptions(opts)
+	js, err := openStream(ctx, nc, sc, natsjs.WorkQueuePolicy, o)
+	if err != nil {
+		return nil, err
+	}
+	b, err := openBodies(ctx, nc, js, sc.Name, 0, o)
 	if err != nil {
 		return nil, err
 	}
@@ -97,20 +116,36 @@ func OpenQueue(ctx context.Context, nc *nats.Conn, sc StreamConfig, consumer str
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open consumer %q", consumer), err)
 	}
-	return &Queue{Stream: Stream{js: js, name: sc.Name}, consumer: consumer}, nil
+	return &Queue{Stream: Stream{js: js, name: sc.Name, bodies: b}, consumer: consumer}, nil
 }
 
-// Publish stores m and returns once JetStream acknowledged it.
+// Publish stores m and returns once JetStream acknowledged it. A body too
+// large for one NATS message is stored out of line first.
 func (s *Stream) Publish(ctx context.Context, m store.Message) error {
 	msg := nats.NewMsg(m.Subject)
 	msg.Data = m.Data
 	for k, v := range m.Header {
 		msg.Header.Set(k, v)
 	}
+	if !s.bodies.fits(msg.Header, msg.Data) {
+		if err := s.bodies.put(ctx, msg); err != nil {
+			return fmt.Errorf("publish to %s: %w", s.name, err)
+		}
+	}
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+		_ = s.bodies.drop(store.Message{Header: map[string]string{BodyObjectHeader: msg.Header.Get(BodyObjectHeader)}})
 		return wrap("publish to "+s.name, err)
 	}
 	return nil
+}
+
+// headerMessage is the store.Message of msg as it was published.
+func headerMessage(msg natsjs.Msg) store.Message {
+	h := map[string]string{}
+	for k := range msg.Headers() {
+		h[k] = msg.Headers().Get(k)
+	}
+	return store.Message{Subject: msg.Subject(), Data: msg.Data(), Header: h}
 }
 
 // Consume implements store.Queue.
@@ -124,6 +159,13 @@ func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Deliver
 	}
 	sem := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
+	// Bodies a crash left without their message; a failed sweep is tried
+	// again at the next Consume.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = q.bodies.sweep(ctx, q.js, q.name)
+	}()
 	cc, err := cons.Consume(func(m natsjs.Msg) {
 		select {
 		case sem <- struct{}{}:
@@ -135,7 +177,7 @@ func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Deliver
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			fn(&delivery{m: m})
+			fn(&delivery{m: m, bodies: q.bodies})
 		}()
 	}, natsjs.PullMaxMessages(inFlight))
 	if err != nil {
@@ -163,14 +205,13 @@ func (q *Queue) Depth(ctx context.Context) (uint64, time.Time, error) {
 	return info.State.Msgs, info.State.FirstTime, nil
 }
 
-type delivery struct{ m natsjs.Msg }
+type delivery struct {
+	m      natsjs.Msg
+	bodies *bodies
+}
 
-func (d *delivery) Message() store.Message {
-	h := map[string]string{}
-	for k := range d.m.Headers() {
-		h[k] = d.m.Headers().Get(k)
-	}
-	return store.Message{Subject: d.m.Subject(), Data: d.m.Data(), Header: h}
+func (d *delivery) Message() (store.Message, error) {
+	return d.bodies.get(context.Background(), headerMessage(d.m))
 }
 
 func (d *delivery) Stored() time.Time {
@@ -189,7 +230,16 @@ func (d *delivery) Deliveries() int {
 	return int(md.NumDelivered)
 }
 
-func (d *delivery) Ack() error                      { return d.m.DoubleAck(context.Background()) }
+// Ack removes the message, then its out-of-line body (a crash in between
+// leaves the body to the next sweep).
+func (d *delivery) Ack() error {
+	if err := d.m.DoubleAck(context.Background()); err != nil {
+		return err
+	}
+	_ = d.bodies.drop(headerMessage(d.m))
+	return nil
+}
+
 func (d *delivery) Retry(delay time.Duration) error { return d.m.NakWithDelay(delay) }
 func (d *delivery) Extend() error                   { return d.m.InProgress() }
 
@@ -222,14 +272,13 @@ func (s *Stream) Read(ctx context.Context, subject string, after uint64, max int
 		if err != nil {
 			continue
 		}
-		h := map[string]string{}
-		for k := range m.Headers() {
-			h[k] = m.Headers().Get(k)
+		// A body that expired or was deleted leaves the message without
+		// data; its headers still say which body it was.
+		msg, err := s.bodies.get(ctx, headerMessage(m))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("read %s: %w", s.name, err)
 		}
-		out = append(out, store.StoredMessage{
-			Message: store.Message{Subject: m.Subject(), Data: m.Data(), Header: h},
-			Seq:     md.Sequence.Stream, Stored: md.Timestamp,
-		})
+		out = append(out, store.StoredMessage{Message: msg, Seq: md.Sequence.Stream, Stored: md.Timestamp})
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, natsjs.ErrNoMessages) && len(out) == 0 {
 		return nil, wrap("read "+s.name, err)

@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,6 +126,22 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		return nil, errors.New("truncate: still alive")
 	case "pid":
 		return map[string]int{"pid": os.Getpid()}, nil
+	case "digest":
+		// "record" for large events: report the SHA-256 and size of the
+		// exact bytes received instead of the event, then fail or succeed.
+		lc, _ := lambdacontext.FromContext(ctx)
+		sum := sha256.Sum256(raw)
+		body, _ := json.Marshal(map[string]any{"requestId": lc.AwsRequestID, "version": lambdacontext.FunctionVersion,
+			"event": map[string]any{"sha256": hex.EncodeToString(sum[:]), "bytes": len(raw)}})
+		resp, err := http.Post(ev.URL, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+		if ev.Fail {
+			return nil, &customErr{"recorded failure " + lc.AwsRequestID}
+		}
+		return map[string]string{"recorded": lc.AwsRequestID}, nil
 	case "record":
 		// Report this attempt to a sink the test runs, then succeed or fail.
 		lc, _ := lambdacontext.FromContext(ctx)
