@@ -123,8 +123,8 @@ func New(cfg Config, reg *registry.Registry) *Service {
 	s := &Service{
 		cfg: cfg, reg: reg, log: cfg.Logger,
 		limit: newLimiter(cfg.AccountConcurrency),
-		code:  newCodeCache(filepath.Join(cfg.DataDir, "code"), reg.Code),
-		opt:   newCodeCache(filepath.Join(cfg.DataDir, "opt"), nil),
+		code:  newCodeCache(filepath.Join(cfg.DataDir, "code"), reg.Code, cfg.Logger),
+		opt:   newCodeCache(filepath.Join(cfg.DataDir, "opt"), nil, cfg.Logger),
 		tmp:   filepath.Join(cfg.DataDir, "tmp"),
 	}
 	s.pool = pool.New[*env](pool.Config{IdleTimeout: cfg.IdleTimeout, Valid: s.valid, Changed: reg.Changed, Logger: cfg.Logger})
@@ -142,13 +142,14 @@ func New(cfg Config, reg *registry.Registry) *Service {
 	return s
 }
 
-// Start clears what a previous run left (unpacked code, /tmp folders) and
+// Start keeps the complete unpacked code of a previous run (and clears the
+// rest, and the merged layer trees, in the background), clears the environments' /tmp folders and
 // starts the pool's reaper.
 func (s *Service) Start(ctx context.Context) error {
-	if err := s.code.reset(); err != nil {
+	if err := s.code.start(s.reg.Ready(), s.reg.UsesCode); err != nil {
 		return err
 	}
-	if err := s.opt.reset(); err != nil {
+	if err := s.opt.start(nil, nil); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(s.tmp); err != nil {
@@ -176,6 +177,8 @@ func (s *Service) Close(ctx context.Context) error {
 	}
 	err := s.pool.Close(ctx)
 	s.wg.Wait()
+	s.code.close()
+	s.opt.close()
 	return err
 }
 

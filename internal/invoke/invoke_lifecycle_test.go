@@ -8,10 +8,14 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -330,4 +334,56 @@ func TestInvokeDeleteKillsEnvironments(t *testing.T) {
 	}
 	_, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("del")})
 	wantErr(t, err, "ResourceNotFoundException", http.StatusNotFound, "Function not found: "+arnPrefix+"del:$LATEST")
+}
+
+// A restarted server runs the code it unpacked before without unpacking it
+// again, and unpacks again a tree a crash may have left incomplete (one
+// without its marker).
+func TestRestartKeepsUnpackedCode(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := servertest.Start(t, servertest.Options{DataDir: dir})
+	create(t, s, "kept", nil)
+	ctx := context.Background()
+	out, err := s.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("kept")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := base64.StdEncoding.DecodeString(aws.ToString(out.Configuration.CodeSha256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(dir, "code", hex.EncodeToString(sum))
+	run := func(s *servertest.Server) uint64 {
+		t.Helper()
+		invoke(t, s, &lambda.InvokeInput{FunctionName: aws.String("kept"), Payload: []byte(`{"op":"echo"}`)})
+		var st syscall.Stat_t
+		if err := syscall.Stat(tree, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	first := run(s)
+	// The marker follows in the background once the tree is on disk.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(tree + ".ok"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no marker 20s after the code was unpacked")
+		}
+	}
+	s.Stop(t)
+	s = servertest.Start(t, servertest.Options{DataDir: dir})
+	if run(s) != first {
+		t.Fatal("the restarted server unpacked valid code again")
+	}
+	s.Stop(t)
+	if err := os.Remove(tree + ".ok"); err != nil {
+		t.Fatal(err)
+	}
+	s = servertest.Start(t, servertest.Options{DataDir: dir})
+	if run(s) == first {
+		t.Fatal("the restarted server ran a tree without its marker")
+	}
 }

@@ -596,24 +596,7 @@ func (r *Registry) deleteWhole(ctx context.Context, name string) error {
 // the window is the watch delay, and such a function would fail to start
 // with a clear error rather than run wrong code.
 func (r *Registry) collect(ctx context.Context, hex string) {
-	if hex == "" {
-		return
-	}
-	r.mu.RLock()
-	used := r.layerUsesLocked(hex)
-	for _, f := range r.funcs {
-		if used {
-			break
-		}
-		for _, c := range append([]*function.Config{&f.Latest}, versionPtrs(f)...) {
-			if c.CodeHex == hex || slices.ContainsFunc(c.Layers, func(l function.LayerRef) bool { return l.CodeHex == hex }) {
-				used = true
-				break
-			}
-		}
-	}
-	r.mu.RUnlock()
-	if used {
+	if hex == "" || r.UsesCode(hex) {
 		return
 	}
 	if err := r.blobs.Delete(ctx, hex); err != nil {
@@ -627,6 +610,24 @@ func versionPtrs(f *function.Function) []*function.Config {
 		out[i] = &f.Versions[i]
 	}
 	return out
+}
+
+// UsesCode reports whether a function, version or layer version in the
+// view uses the code (zip) whose hex SHA-256 is hex.
+func (r *Registry) UsesCode(hex string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.layerUsesLocked(hex) {
+		return true
+	}
+	for _, f := range r.funcs {
+		for _, c := range append([]*function.Config{&f.Latest}, versionPtrs(f)...) {
+			if c.CodeHex == hex || slices.ContainsFunc(c.Layers, func(l function.LayerRef) bool { return l.CodeHex == hex }) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Code opens a stored zip by its hex SHA-256; a missing one is a
