@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/codezip"
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // codeCache unpacks each stored zip once per SHA-256 into the data folder,
@@ -167,7 +168,7 @@ func (c *codeCache) empty() {
 		}
 		if strings.HasPrefix(e.Name(), trashPrefix) {
 			if err := codezip.Remove(filepath.Join(c.dir, e.Name())); err != nil {
-				c.log.Warn("code cache: removing a stale tree", "err", err)
+				c.log.Warn("code cache: removing a stale tree", logkey.Err, err)
 			}
 		}
 	}
@@ -191,7 +192,7 @@ func (c *codeCache) collect(inUse func(string) bool) {
 		// A function created with this code since inUse answered may race
 		// with this: its first start then finds no tree and unpacks again.
 		if err := c.discard(hex); err != nil {
-			c.log.Warn("code cache: discarding unused code", "code", hex, "err", err)
+			c.log.Warn("code cache: discarding unused code", logkey.CodeSHA256, hex, logkey.Err, err)
 		}
 	}
 }
@@ -293,7 +294,7 @@ func (c *codeCache) prepare(hex, dir string, build func(dir string) error) error
 	go func() {
 		defer c.wg.Done()
 		if err := c.seal(c.ctx, hex, dir); err != nil && c.ctx.Err() == nil {
-			c.log.Warn("code cache: marking unpacked code complete", "code", hex, "err", err)
+			c.log.Warn("code cache: marking unpacked code complete", logkey.CodeSHA256, hex, logkey.Err, err)
 		}
 	}()
 	return nil
@@ -312,7 +313,7 @@ func (c *codeCache) intact(hex, dir string) bool {
 	got, err := summarize(dir)
 	if err != nil || got != want {
 		if err == nil {
-			c.log.Warn("code cache: unpacked code does not match its marker; unpacking again", "code", hex)
+			c.log.Warn("code cache: unpacked code does not match its marker; unpacking again", logkey.CodeSHA256, hex)
 		}
 		return false
 	}
