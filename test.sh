@@ -46,8 +46,11 @@ section "go vet ./..."
 go vet ./...
 done_section "go vet"
 
-section "go test -race -count=1 ./..."
-go test -race -count=1 ./...
+# -timeout: the largest packages (api, urls, async) take minutes under the
+# race detector while sharing two cores; go test's default 10 minutes per
+# package is too close to that on a loaded machine.
+section "go test -race -count=1 -timeout 25m ./..."
+go test -race -count=1 -timeout 25m ./...
 done_section "go test"
 
 # -race needs cgo, so the run above always starts boxes through the C shim
