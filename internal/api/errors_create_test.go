@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
@@ -174,12 +175,12 @@ func TestCreateFunctionErrors(t *testing.T) {
 		{"code signing", create(func(in *lambda.CreateFunctionInput) {
 			in.CodeSigningConfigArn = aws.String("arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-1")
 		}), nil, invalid("CodeSigningConfigArn is not supported by this server.")},
-		{"logging JSON", create(func(in *lambda.CreateFunctionInput) {
-			in.LoggingConfig = &types.LoggingConfig{LogFormat: types.LogFormatJson}
-		}), nil, notSupported()},
-		{"logging application level", create(func(in *lambda.CreateFunctionInput) {
+		{"logging level with Text", create(func(in *lambda.CreateFunctionInput) {
 			in.LoggingConfig = &types.LoggingConfig{ApplicationLogLevel: types.ApplicationLogLevelDebug}
-		}), nil, notSupported()},
+		}), nil, invalid(registry.LevelWithTextMessage)},
+		{"logging level enum", create(func(in *lambda.CreateFunctionInput) {
+			in.LoggingConfig = &types.LoggingConfig{LogFormat: types.LogFormatJson, SystemLogLevel: "ERROR"}
+		}), nil, validation(one(q("ERROR"), "loggingConfig.systemLogLevel", "Member must satisfy enum value set: [DEBUG, INFO, WARN]"))},
 		{"tracing mode", create(func(in *lambda.CreateFunctionInput) {
 			in.TracingConfig = &types.TracingConfig{Mode: "Sometimes"}
 		}), nil, validation(one(q("Sometimes"), "tracingConfig.mode", "Member must satisfy enum value set: [Active, PassThrough]"))},

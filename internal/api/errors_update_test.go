@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
 
@@ -202,12 +203,9 @@ func TestUpdateFunctionErrors(t *testing.T) {
 		{"config/snapstart", config(func(in *lambda.UpdateFunctionConfigurationInput) {
 			in.SnapStart = &types.SnapStart{ApplyOn: types.SnapStartApplyOnPublishedVersions}
 		}), nil, invalid("SnapStart is not supported by this server.")},
-		{"config/logging JSON", config(func(in *lambda.UpdateFunctionConfigurationInput) {
-			in.LoggingConfig = &types.LoggingConfig{LogFormat: types.LogFormatJson}
-		}), nil, notSupported()},
-		{"config/logging system level", config(func(in *lambda.UpdateFunctionConfigurationInput) {
+		{"config/logging system level with Text", config(func(in *lambda.UpdateFunctionConfigurationInput) {
 			in.LoggingConfig = &types.LoggingConfig{SystemLogLevel: types.SystemLogLevelWarn}
-		}), nil, notSupported()},
+		}), nil, invalid(registry.LevelWithTextMessage)},
 		{"config/malformed JSON", nil, &rawReq{method: "PUT", target: "/2015-03-31/functions/fx/configuration", body: `{"Timeout":`}, badContent()},
 		{"config/wrong member type", nil, &rawReq{method: "PUT", target: "/2015-03-31/functions/fx/configuration", body: `{"Environment":{"Variables":["A"]}}`}, badContent()},
 

@@ -61,8 +61,10 @@ type (
 		Mode string `json:"Mode"`
 	}
 	wireLoggingConfig struct {
-		LogFormat string `json:"LogFormat"`
-		LogGroup  string `json:"LogGroup"`
+		ApplicationLogLevel string `json:"ApplicationLogLevel,omitempty"`
+		LogFormat           string `json:"LogFormat"`
+		LogGroup            string `json:"LogGroup"`
+		SystemLogLevel      string `json:"SystemLogLevel,omitempty"`
 	}
 	wireSnapStart struct {
 		ApplyOn            string `json:"ApplyOn"`
@@ -99,7 +101,7 @@ func (h *Handler) configuration(c *function.Config, qualifier string) *wireFunct
 		Architectures:    []string{c.Architecture},
 		EphemeralStorage: wireEphemeralStorage{Size: c.EphemeralStorage},
 		TracingConfig:    wireTracingConfig{Mode: c.TracingMode},
-		LoggingConfig:    wireLoggingConfig{LogFormat: "Text", LogGroup: c.LogGroupName()},
+		LoggingConfig:    loggingConfig(c),
 		SnapStart:        wireSnapStart{ApplyOn: "None", OptimizationStatus: "Off"},
 		RuntimeVersionConfig: wireRuntimeVersion{
 			RuntimeVersionArn: "arn:aws:lambda:" + h.cfg.Region + "::runtime:" + runtimeVersionHash(c.Runtime),
@@ -151,3 +153,12 @@ func (h *Handler) alias(name string, a *function.Alias) *wireAlias {
 }
 
 func epochSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+// loggingConfig is what Get* answer for c's LoggingConfig: the levels only
+// with JSON.
+func loggingConfig(c *function.Config) wireLoggingConfig {
+	if c.LogFormat == "JSON" {
+		return wireLoggingConfig{LogFormat: "JSON", LogGroup: c.LogGroupName(), ApplicationLogLevel: c.AppLogLevel, SystemLogLevel: c.SystemLogLevel}
+	}
+	return wireLoggingConfig{LogFormat: "Text", LogGroup: c.LogGroupName()}
+}

@@ -442,3 +442,79 @@ func TestTwoNodesOneGroup(t *testing.T) {
 		}
 	}
 }
+
+// LoggingConfig: JSON format and levels are stored with AWS's defaulting
+// and partial updates, and honoured: JSON platform records (also in the
+// tail), the Node and Python runtimes' JSON records filtered at
+// ApplicationLogLevel, lines of a provided runtime filtered by their JSON
+// "level" (anything else counts as INFO).
+func TestLoggingConfigJSON(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	ctx := context.Background()
+	lc := s.LogsClient()
+	mk := func(name string, rt types.Runtime, handler string, zip []byte, cfg *types.LoggingConfig) {
+		t.Helper()
+		if _, err := s.Client.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Role: aws.String(role), Runtime: rt,
+			Handler: aws.String(handler), Code: &types.FunctionCode{ZipFile: zip}, LoggingConfig: cfg}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("gojson", types.RuntimeProvidedal2023, "bootstrap", servertest.GoFunction(t, "echo"), &types.LoggingConfig{LogFormat: types.LogFormatJson})
+	got, err := s.Client.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("gojson")})
+	if err != nil || got.LoggingConfig.LogFormat != types.LogFormatJson || got.LoggingConfig.ApplicationLogLevel != types.ApplicationLogLevelInfo ||
+		got.LoggingConfig.SystemLogLevel != types.SystemLogLevelInfo || aws.ToString(got.LoggingConfig.LogGroup) != "/aws/lambda/gojson" {
+		t.Fatalf("JSON defaults: %v %+v", err, got.LoggingConfig)
+	}
+	// A partial update keeps the format; a level changes alone.
+	up, err := s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("gojson"),
+		LoggingConfig: &types.LoggingConfig{ApplicationLogLevel: types.ApplicationLogLevelWarn}})
+	if err != nil || up.LoggingConfig.LogFormat != types.LogFormatJson || up.LoggingConfig.ApplicationLogLevel != types.ApplicationLogLevelWarn ||
+		up.LoggingConfig.SystemLogLevel != types.SystemLogLevelInfo {
+		t.Fatalf("partial update: %v %+v", err, up.LoggingConfig)
+	}
+	out, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("gojson"), LogType: types.LogTypeTail,
+		Payload: []byte(`{"op":"log","lines":["plain info line","{\"level\":\"ERROR\",\"msg\":\"kept\"}","{\"level\":\"DEBUG\",\"msg\":\"dropped\"}"]}`)})
+	if err != nil || out.FunctionError != nil {
+		t.Fatal(err)
+	}
+	tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	if !strings.Contains(string(tail), `"type":"platform.start"`) || !strings.Contains(string(tail), `"type":"platform.report"`) ||
+		!strings.Contains(string(tail), `"status":"success"`) || !strings.Contains(string(tail), `"msg":"kept"`) ||
+		strings.Contains(string(tail), "plain info line") || strings.Contains(string(tail), "dropped") || strings.Contains(string(tail), "END RequestId") {
+		t.Errorf("JSON tail:\n%s", tail)
+	}
+	waitText(t, lc, "/aws/lambda/gojson", `"type":"platform.initStart"`, `"msg":"kept"`, `"type":"platform.report"`)
+	// Back to Text drops the levels; a level with Text is refused.
+	up, err = s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("gojson"),
+		LoggingConfig: &types.LoggingConfig{LogFormat: types.LogFormatText}})
+	if err != nil || up.LoggingConfig.LogFormat != types.LogFormatText || up.LoggingConfig.ApplicationLogLevel != "" || up.LoggingConfig.SystemLogLevel != "" {
+		t.Fatalf("back to Text: %v %+v", err, up.LoggingConfig)
+	}
+	_, err = s.Client.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("gojson"),
+		LoggingConfig: &types.LoggingConfig{ApplicationLogLevel: types.ApplicationLogLevelError}})
+	if c, m, st := servertest.APIError(err); c != "InvalidParameterValueException" || st != 400 ||
+		m != `LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "JSON" and try again.` {
+		t.Errorf("level with Text: %s %d %q", c, st, m)
+	}
+
+	// Node: console.* become JSON records; below WARN they are not written.
+	warn := &types.LoggingConfig{LogFormat: types.LogFormatJson, ApplicationLogLevel: types.ApplicationLogLevelWarn}
+	mk("nodejson", types.RuntimeNodejs20x, "index.handler", servertest.FolderFunction(t, "node/basic"), warn)
+	if _, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("nodejson"), Payload: []byte(`{"op":"log"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	evs := waitText(t, lc, "/aws/lambda/nodejson", `"level":"WARN"`, `"message":"error line"`, `"type":"platform.report"`)
+	if txt := text(evs); strings.Contains(txt, "info line") || strings.Contains(txt, "debug line") {
+		t.Errorf("Node lines below WARN were written:\n%s", txt)
+	}
+	// Python: logging records become JSON; print stays as it is.
+	mk("pyjson", types.RuntimePython312, "app.log_handler", servertest.FolderFunction(t, "python/basic"), warn)
+	if _, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("pyjson"), Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	evs = waitText(t, lc, "/aws/lambda/pyjson", "hello from print\n", `"level": "WARNING"`, `"message": "warning from the root logger"`, `"logger": "root"`, `"requestId": "`)
+	// (The function itself lowers the root logger's level later.)
+	if txt := text(evs); strings.Contains(txt, "info before setLevel is dropped") {
+		t.Errorf("Python records below WARN were written:\n%s", txt)
+	}
+}

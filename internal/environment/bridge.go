@@ -90,7 +90,7 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	e.mu.Unlock()
 	// START goes into the pipe before the runtime has the event: the
 	// runtime's output for it comes after.
-	e.logs.record(recordStart, c.req.ID, []byte(fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)))
+	e.logs.record(recordStart, c.req.ID, []byte(e.startLine(c)))
 	close(c.ready)
 	return inv, nil
 }

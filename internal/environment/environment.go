@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -66,6 +67,9 @@ type Spec struct {
 	// LogStream is AWS_LAMBDA_LOG_STREAM_NAME; "" makes one
 	// (LogStreamName).
 	LogStream string
+	// LogFormat is LogFormatJSON or "" (Text); with JSON, AppLogLevel and
+	// SystemLogLevel apply (docs/behaviour/logs.md §3).
+	LogFormat, AppLogLevel, SystemLogLevel string
 }
 
 // StreamFreeBytes is how much of a streamed response AWS sends before its
@@ -221,7 +225,11 @@ func Start(ctx context.Context, spec Spec, logger *slog.Logger) (*Env, error) {
 		closeSink()
 		return nil, fmt.Errorf("starting environment: listening: %w", err)
 	}
-	lp, err := newLogPipe(logger, spec.LogSink)
+	var filter func([]byte) bool
+	if spec.LogFormat == LogFormatJSON && (spec.Runtime == "" || strings.HasPrefix(spec.Runtime, "provided")) {
+		filter = spec.appLevelDrops // the runtime has no level filter of its own
+	}
+	lp, err := newLogPipe(logger, spec.LogSink, filter)
 	if err != nil {
 		closeSink()
 		ln.Close()
@@ -602,7 +610,7 @@ func (e *Env) fail(c *call, start time.Time, ferr *runtimeapi.FunctionError, sta
 		status = ferr.Type
 	}
 	if never && c.cold {
-		e.logs.record(recordOther, "", []byte(initReportLine(time.Since(e.started), status)))
+		e.logs.record(recordOther, "", []byte(initReportLine(e.spec, time.Since(e.started), status)))
 	}
 	end := time.Now()
 	if status == "timeout" {
@@ -655,28 +663,17 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 		start = end
 	}
 	res.Duration = end.Sub(start)
-	startLine := fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)
+	startLine := e.startLine(c)
 	var tail bytes.Buffer
-	if status == "timeout" {
+	if e.jsonFormat() {
+		e.reportRecord(&tail, c, res, status)
+	} else if status == "timeout" {
 		fmt.Fprintf(&tail, "%s %s Task timed out after %.2f seconds\n",
 			time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), c.req.ID, float64(e.spec.TimeoutSec))
 	}
-	fmt.Fprintf(&tail, "END RequestId: %s\n", c.req.ID)
-	ms := float64(res.Duration.Microseconds()) / 1000
-	billed := (res.Duration + time.Millisecond - 1) / time.Millisecond
-	fmt.Fprintf(&tail, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		c.req.ID, ms, billed, e.spec.MemoryMB, e.maxMemoryMB())
-	if c.cold {
-		fmt.Fprintf(&tail, "Init Duration: %.2f ms\t", float64(res.InitDuration.Microseconds())/1000)
+	if !e.jsonFormat() {
+		e.reportLine(&tail, c, res, status)
 	}
-	switch status {
-	case "":
-	case "timeout":
-		tail.WriteString("Status: timeout\t")
-	default:
-		fmt.Fprintf(&tail, "Status: error\tError Type: %s\t", status)
-	}
-	tail.WriteByte('\n')
 	var b bytes.Buffer
 	b.Write(prefix)
 	b.WriteString(startLine)
@@ -691,6 +688,63 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 	}
 	e.logs.record(recordEnd, c.req.ID, tail.Bytes())
 	res.Log = b.Bytes()
+}
+
+// startLine is the START record of c ("" when the system level hides it).
+func (e *Env) startLine(c *call) string {
+	switch {
+	case !e.spec.systemRecords():
+		return ""
+	case e.jsonFormat():
+		return platformRecord("platform.start", map[string]string{"requestId": c.req.ID, "functionArn": c.req.InvokedARN, "version": e.spec.Version})
+	}
+	return fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)
+}
+
+// reportRecord writes the JSON platform.report record of c.
+func (e *Env) reportRecord(tail *bytes.Buffer, c *call, res *Result, status string) {
+	if !e.spec.systemRecords() {
+		return
+	}
+	metrics := map[string]any{
+		"durationMs": ms(res.Duration), "billedDurationMs": int64((res.Duration + time.Millisecond - 1) / time.Millisecond),
+		"memorySizeMB": e.spec.MemoryMB, "maxMemoryUsedMB": e.maxMemoryMB(),
+	}
+	if c.cold {
+		metrics["initDurationMs"] = ms(res.InitDuration)
+	}
+	rec := map[string]any{"requestId": c.req.ID, "metrics": metrics, "status": "success"}
+	switch status {
+	case "":
+		if res.FunctionError != nil {
+			rec["status"] = "failure"
+		}
+	case "timeout":
+		rec["status"] = "timeout"
+	default:
+		rec["status"], rec["errorType"] = "error", status
+	}
+	tail.WriteString(platformRecord("platform.report", rec))
+}
+
+// reportLine writes the Text END and REPORT lines of c.
+func (e *Env) reportLine(tail *bytes.Buffer, c *call, res *Result, status string) {
+	fmt.Fprintf(tail, "END RequestId: %s\n", c.req.ID)
+	ms := float64(res.Duration.Microseconds()) / 1000
+	billed := (res.Duration + time.Millisecond - 1) / time.Millisecond
+	fmt.Fprintf(tail, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		c.req.ID, ms, billed, e.spec.MemoryMB, e.maxMemoryMB())
+	if c.cold {
+		fmt.Fprintf(tail, "Init Duration: %.2f ms\t", float64(res.InitDuration.Microseconds())/1000)
+	}
+	switch status {
+	case "":
+	case "timeout":
+		tail.WriteString("Status: timeout\t")
+	default:
+		fmt.Fprintf(tail, "Status: error\tError Type: %s\t", status)
+	}
+	tail.WriteByte('\n')
 }
 
 // maxMemoryMB is the process's peak resident memory: VmHWM while it runs,

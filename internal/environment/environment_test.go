@@ -600,3 +600,34 @@ func TestLogSinkOrderAndRecords(t *testing.T) {
 		t.Errorf("failed init, sink got:\n%s", got)
 	}
 }
+
+// JSON format with SystemLogLevel WARN writes no platform records, yet
+// the runtime's lines keep their request id; the runtime sees the format
+// and level variables.
+func TestJSONSystemLevelWarn(t *testing.T) {
+	sink := &logRecSink{}
+	e := start(t, 3, func(s *Spec) {
+		s.LogSink, s.LogFormat, s.AppLogLevel, s.SystemLogLevel = sink, LogFormatJSON, "DEBUG", "WARN"
+	})
+	r, err := e.Invoke(context.Background(), Request{ID: "w1", Payload: []byte(`{"op":"log","lines":["{\"level\":\"DEBUG\",\"m\":1}"]}`), NeedLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(r.Log), "platform.") || !strings.Contains(string(r.Log), `{"level":"DEBUG","m":1}`) {
+		t.Errorf("tail:\n%s", r.Log)
+	}
+	env, err := e.Invoke(context.Background(), Request{ID: "w2", Payload: []byte(`{"op":"env"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars map[string]string
+	json.Unmarshal(env.Body, &vars)
+	if vars["AWS_LAMBDA_LOG_FORMAT"] != "JSON" || vars["AWS_LAMBDA_LOG_LEVEL"] != "DEBUG" {
+		t.Errorf("format variables: %q %q", vars["AWS_LAMBDA_LOG_FORMAT"], vars["AWS_LAMBDA_LOG_LEVEL"])
+	}
+	e.Close()
+	got := sink.text()
+	if strings.Contains(got, "platform.") || !strings.Contains(got, `w1|{"level":"DEBUG","m":1}`) {
+		t.Errorf("sink:\n%s", got)
+	}
+}

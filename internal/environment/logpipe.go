@@ -55,6 +55,9 @@ type logPipe struct {
 	// sink receives every line as it is read (nil: none, and no platform
 	// records are written).
 	sink LogSink
+	// filter, when set, drops runtime lines below the application log
+	// level (set before the reader sees a line).
+	filter func(line []byte) bool
 	// cur is the request id of the invocation the lines being read belong
 	// to, "" between invocations; only the reader uses it.
 	cur string
@@ -113,12 +116,12 @@ func (t *tailBuf) unread(b []byte) {
 	t.write(rest)
 }
 
-func newLogPipe(logger *slog.Logger, sink LogSink) (*logPipe, error) {
+func newLogPipe(logger *slog.Logger, sink LogSink, filter func([]byte) bool) (*logPipe, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("creating output pipe: %w", err)
 	}
-	p := &logPipe{r: r, w: w, log: logger, sink: sink, done: make(chan struct{}), waiters: map[int]chan struct{}{}}
+	p := &logPipe{r: r, w: w, log: logger, sink: sink, filter: filter, done: make(chan struct{}), waiters: map[int]chan struct{}{}}
 	go p.read()
 	return p, nil
 }
@@ -159,7 +162,7 @@ func (p *logPipe) line(l []byte) {
 		if kind == recordStart {
 			p.cur = string(id)
 		}
-		if p.sink != nil {
+		if p.sink != nil && string(text) != "\n" {
 			p.sink.Line(text, time.Now(), string(id))
 		}
 		if kind == recordEnd {
@@ -187,6 +190,9 @@ func (p *logPipe) line(l []byte) {
 	if p.log.Enabled(context.Background(), slog.LevelDebug) {
 		p.log.Debug("runtime output", logkey.Line, string(bytes.TrimRight(l, "\n")))
 	}
+	if p.filter != nil && p.filter(bytes.TrimRight(l, "\n")) {
+		return
+	}
 	if p.sink != nil {
 		p.sink.Line(l, time.Now(), p.cur)
 	}
@@ -199,8 +205,14 @@ func (p *logPipe) line(l []byte) {
 // of text, in one write (atomic while under PIPE_BUF). Nothing is written
 // without a sink.
 func (p *logPipe) record(kind byte, requestID string, text []byte) {
-	if p.sink == nil || len(text) == 0 {
+	if p.sink == nil {
 		return
+	}
+	if len(text) == 0 {
+		if kind == recordOther {
+			return
+		}
+		text = []byte("\n") // only the request id's boundary
 	}
 	var b []byte
 	for len(text) > 0 {

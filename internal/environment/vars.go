@@ -93,6 +93,13 @@ func buildEnv(s Spec, runtimeAPI, logStream string) []string {
 	m["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = itoa(s.MemoryMB)
 	m["AWS_LAMBDA_LOG_GROUP_NAME"] = logGroup
 	m["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream
+	if s.LogFormat == LogFormatJSON {
+		m["AWS_LAMBDA_LOG_FORMAT"] = LogFormatJSON
+		m["AWS_LAMBDA_LOG_LEVEL"] = s.AppLogLevel
+	} else {
+		delete(m, "AWS_LAMBDA_LOG_FORMAT")
+		delete(m, "AWS_LAMBDA_LOG_LEVEL")
+	}
 	m["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
 	m["AWS_REGION"] = s.Region
 	m["AWS_DEFAULT_REGION"] = s.Region
@@ -151,6 +158,9 @@ func extensionLines(optDir string) []string {
 // initStartLine is the INIT_START record of an environment (only in the
 // log store, not in the invocation's tail; docs/behaviour/logs.md §3).
 func initStartLine(s Spec) string {
+	if !s.systemRecords() {
+		return ""
+	}
 	sum := sha256.Sum256([]byte(s.Runtime))
 	rt := s.Runtime
 	if i := strings.IndexAny(rt, "0123456789"); i > 0 && !strings.HasPrefix(rt, "provided") {
@@ -158,12 +168,31 @@ func initStartLine(s Spec) string {
 	} else if r, ok := strings.CutPrefix(rt, "provided."); ok {
 		rt = "provided:" + r
 	}
-	return fmt.Sprintf("INIT_START Runtime Version: %s.lambada\tRuntime Version ARN: arn:aws:lambda:%s::runtime:%s\n",
-		rt, s.Region, hex.EncodeToString(sum[:]))
+	arn := "arn:aws:lambda:" + s.Region + "::runtime:" + hex.EncodeToString(sum[:])
+	if s.LogFormat == LogFormatJSON {
+		return platformRecord("platform.initStart", map[string]any{
+			"initializationType": "on-demand", "phase": "init", "runtimeVersion": rt + ".lambada", "runtimeVersionArn": arn,
+			"functionName": s.FunctionName, "functionVersion": s.Version, "instanceId": s.LogStream,
+			"instanceMaxMemory": int64(s.MemoryMB) << 20,
+		})
+	}
+	return fmt.Sprintf("INIT_START Runtime Version: %s.lambada\tRuntime Version ARN: %s\n", rt, arn)
 }
 
 // initReportLine is the INIT_REPORT record of an init that failed.
-func initReportLine(d time.Duration, errorType string) string {
+func initReportLine(s Spec, d time.Duration, errorType string) string {
+	if !s.systemRecords() {
+		return ""
+	}
+	if s.LogFormat == LogFormatJSON {
+		rec := map[string]any{"initializationType": "on-demand", "phase": "init", "status": "error", "errorType": errorType,
+			"metrics": map[string]float64{"durationMs": ms(d)}}
+		if errorType == "timeout" {
+			rec["status"] = "timeout"
+			delete(rec, "errorType")
+		}
+		return platformRecord("platform.initReport", rec)
+	}
 	status := "Status: error\tError Type: " + errorType
 	if errorType == "timeout" {
 		status = "Status: timeout"

@@ -56,7 +56,12 @@ type Config struct {
 	Environment      map[string]string `json:"environment,omitempty"`
 	TracingMode      string            `json:"tracingMode"`
 	LogGroup         string            `json:"logGroup,omitempty"`
-	DeadLetterTarget string            `json:"deadLetterTarget,omitempty"`
+	// LogFormat is "JSON" or "" (Text); the levels are set only with JSON
+	// (docs/behaviour/logs.md §3).
+	LogFormat        string `json:"logFormat,omitempty"`
+	AppLogLevel      string `json:"appLogLevel,omitempty"`
+	SystemLogLevel   string `json:"systemLogLevel,omitempty"`
+	DeadLetterTarget string `json:"deadLetterTarget,omitempty"`
 
 	// CodeSha256 is base64 of the zip's SHA-256 (what clients see); CodeHex
 	// is the same digest in hex, the blob's name in the store.
@@ -104,6 +109,7 @@ func (c *Config) SameContent(o *Config) bool {
 		c.Timeout != o.Timeout || c.MemorySize != o.MemorySize ||
 		c.EphemeralStorage != o.EphemeralStorage || c.Architecture != o.Architecture ||
 		c.TracingMode != o.TracingMode || c.LogGroup != o.LogGroup ||
+		c.LogFormat != o.LogFormat || c.AppLogLevel != o.AppLogLevel || c.SystemLogLevel != o.SystemLogLevel ||
 		c.DeadLetterTarget != o.DeadLetterTarget || c.CodeHex != o.CodeHex || c.CodeDir != o.CodeDir ||
 		len(c.Environment) != len(o.Environment) || len(c.Layers) != len(o.Layers) {
 		return false

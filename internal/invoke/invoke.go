@@ -628,6 +628,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
 		TaskRoot: taskRoot, OptDir: optDir, TmpDir: tmp,
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
+		LogFormat: cfg.LogFormat, AppLogLevel: cfg.AppLogLevel, SystemLogLevel: cfg.SystemLogLevel,
 		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: s.extraEnv(cfg.Name, launch.Env),
 		StreamRate: s.cfg.StreamRate,
 		Sandbox:    s.cfg.Sandbox, EphemeralMB: cfg.EphemeralStorage,

@@ -74,6 +74,12 @@ func checkModel(v *function.Violations, in *ConfigInput) {
 		if lc.LogFormat != nil {
 			v.Enum("loggingConfig.logFormat", *lc.LogFormat, "JSON", "Text")
 		}
+		if lc.ApplicationLogLevel != nil {
+			v.Enum("loggingConfig.applicationLogLevel", *lc.ApplicationLogLevel, "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+		}
+		if lc.SystemLogLevel != nil {
+			v.Enum("loggingConfig.systemLogLevel", *lc.SystemLogLevel, "DEBUG", "INFO", "WARN")
+		}
 		if lc.LogGroup != nil {
 			v.MaxLen("loggingConfig.logGroup", *lc.LogGroup, 512)
 			v.MinLen("loggingConfig.logGroup", *lc.LogGroup, 1)
@@ -127,6 +133,9 @@ func checkArchitecture(archs *[]string) (string, error) {
 func notSupported(member string) error {
 	return awserr.Newf(awserr.InvalidParameterValue, "%s is not supported by this server.", member)
 }
+
+// LevelWithTextMessage refuses a log level for a Text-format function.
+const LevelWithTextMessage = `LogLevel is not supported when LogFormat is set to "Text". Remove LogLevel from your request or change the LogFormat to "JSON" and try again.`
 
 // applyConfig checks the semantic rules of in and writes the given members
 // into c. c holds the current configuration (or the defaults on create).
@@ -190,14 +199,31 @@ func applyConfig(c *function.Config, in *ConfigInput) error {
 		c.TracingMode = *in.TracingConfig.Mode
 	}
 	if lc := in.LoggingConfig; lc != nil {
-		if lc.LogFormat != nil && *lc.LogFormat != "Text" {
-			return awserr.New(awserr.InvalidParameterValue, "LoggingConfig.LogFormat JSON is not supported by this server.")
+		// Partial: members not given keep their value; levels exist only
+		// with JSON (docs/behaviour/logs.md §3).
+		format := c.LogFormat
+		if lc.LogFormat != nil {
+			format = *lc.LogFormat
 		}
-		if lc.ApplicationLogLevel != nil {
-			return notSupported("LoggingConfig.ApplicationLogLevel")
-		}
-		if lc.SystemLogLevel != nil {
-			return notSupported("LoggingConfig.SystemLogLevel")
+		if format != "JSON" {
+			if lc.ApplicationLogLevel != nil || lc.SystemLogLevel != nil {
+				return awserr.New(awserr.InvalidParameterValue, LevelWithTextMessage)
+			}
+			c.LogFormat, c.AppLogLevel, c.SystemLogLevel = "", "", ""
+		} else {
+			c.LogFormat = "JSON"
+			if lc.ApplicationLogLevel != nil {
+				c.AppLogLevel = *lc.ApplicationLogLevel
+			}
+			if lc.SystemLogLevel != nil {
+				c.SystemLogLevel = *lc.SystemLogLevel
+			}
+			if c.AppLogLevel == "" {
+				c.AppLogLevel = "INFO"
+			}
+			if c.SystemLogLevel == "" {
+				c.SystemLogLevel = "INFO"
+			}
 		}
 		if lc.LogGroup != nil {
 			c.LogGroup = *lc.LogGroup

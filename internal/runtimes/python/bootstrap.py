@@ -335,16 +335,49 @@ class _LambdaLoggerHandler(logging.Handler):
             self.handleError(record)
 
 
+class _JsonFormatter(logging.Formatter):
+    """AWS's JSON format (AWS_LAMBDA_LOG_FORMAT=JSON): one object per
+    record with timestamp (seconds), level, message, logger, requestId, the
+    exception's errorType, errorMessage, stackTrace and location, and any
+    extra attributes of the record."""
+
+    _standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "aws_request_id", "tenant_id"}
+
+    def format(self, record):
+        entry = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+            "level": record.levelname,
+            "message": record.getMessage() if not isinstance(record.msg, dict) or record.args else record.msg,
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", "") or None,
+        }
+        if getattr(record, "tenant_id", None) is not None:
+            entry["tenantId"] = record.tenant_id
+        if record.exc_info and record.exc_info[1] is not None:
+            etype, err, tb = record.exc_info
+            entry["errorType"] = etype.__name__
+            entry["errorMessage"] = str(err)
+            entry["stackTrace"] = traceback.format_tb(tb)
+            entry["location"] = "%s:%s:%d" % (record.pathname, record.funcName, record.lineno)
+        for k, v in vars(record).items():
+            if k not in self._standard and k not in entry:
+                entry[k] = v
+        return json.dumps(entry, default=str).replace("\n", "\r") + "\n"
+
+
 def _setup_logging():
     logging.Formatter.converter = time.gmtime
     logger = logging.getLogger()
     handler = _LambdaLoggerHandler()
-    handler.setFormatter(
-        _LambdaFormatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S",
+    if (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            _LambdaFormatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
         )
-    )
     level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
     if level == "WARN":
         level = "WARNING"
