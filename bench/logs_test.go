@@ -23,8 +23,12 @@ const floodLines, floodSize = 100_000, 100
 // lines, the newest 4 KB kept, every line handed to the log sink), against
 // the same function writing the same lines to /dev/null, in the same run.
 // Each iteration runs both once; MB/s is of the invocation's wall time.
+//
+// The server runs without the log store (--log-retention 0): this is the
+// pipe alone. With the store a flooding function is paced to what the store
+// ingests (BenchmarkLogIngestion).
 func BenchmarkLogPipe(b *testing.B) {
-	ib := newInvokeBench(b)
+	ib := newInvokeBenchWith(b, servertest.Options{Config: func(c *server.Config) { c.LogRetention = -1 }})
 	if _, err := ib.s.Client.UpdateFunctionConfiguration(context.Background(), &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String("echo"), Timeout: aws.Int32(120),
 	}); err != nil {
