@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	endpoint := fs.String("endpoint-url", os.Getenv("AWS_ENDPOINT_URL_LAMBDA"), "a running lambada (default: start one in this process)")
 	region := fs.String("region", envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", server.DefaultRegion)), "the region lambada serves")
 	bucket := fs.String("hot-reload-bucket", server.DefaultHotReloadBucket, "the server's hot-reload marker bucket")
+	debug := fs.Bool("debug", false, "debug mode: no timeout, one invocation at a time, Node's inspector / the debugger port (LAMBADA_DEBUG=1)")
+	debugPort := fs.Int("debug-port", 0, "debug mode: the debugger's port (default 9229 for Node, 5678 for Python)")
 	listen := fs.String("listen", server.DefaultListen, "embedded server: address to listen on")
 	data := fs.String("data", server.DefaultDataDir, "embedded server: its data folder")
 	var scfg server.Config
@@ -129,8 +132,18 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("dev: copying %s: %w", dir, err)
 		}
 	}
-	if err := deployDev(ctx, lc, *name, *runtime, *handler, *bucket, codeDir); err != nil {
+	if err := deployDev(ctx, lc, *name, *runtime, *handler, *bucket, codeDir, *debug, *debugPort); err != nil {
 		return err
+	}
+	if *debug {
+		port := *debugPort
+		if port == 0 {
+			port = 9229
+			if function.RuntimeFamily(*runtime) == "python" {
+				port = 5678
+			}
+		}
+		fmt.Fprintf(stdout, "# debug mode: no timeout, one invocation at a time, debugger port 127.0.0.1:%d (LAMBADA_DEBUG_PORT)\n", port)
 	}
 	fmt.Fprintf(stdout, "# %s runs from %s; edits are live on the next invoke. Ctrl-C to stop.\n", *name, codeDir)
 
@@ -235,10 +248,27 @@ func guessRuntime(dir string) (runtime, handler string) {
 
 // deployDev creates the function from the host folder, or points an
 // existing one at it with the given runtime and handler.
-func deployDev(ctx context.Context, lc *lambda.Client, name, runtime, handler, bucket, dir string) error {
+func deployDev(ctx context.Context, lc *lambda.Client, name, runtime, handler, bucket, dir string, debug bool, debugPort int) error {
+	// debugEnv sets or clears debug mode (docs/behaviour/dev-loop.md §6)
+	// in the function's variables.
+	debugEnv := func(vars map[string]string) map[string]string {
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		delete(vars, "LAMBADA_DEBUG")
+		delete(vars, "LAMBADA_DEBUG_PORT")
+		if debug {
+			vars["LAMBADA_DEBUG"] = "1"
+			if debugPort > 0 {
+				vars["LAMBADA_DEBUG_PORT"] = strconv.Itoa(debugPort)
+			}
+		}
+		return vars
+	}
 	_, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: aws.String(devRole), Runtime: types.Runtime(runtime), Handler: aws.String(handler),
-		Code: &types.FunctionCode{S3Bucket: aws.String(bucket), S3Key: aws.String(dir)},
+		Code:        &types.FunctionCode{S3Bucket: aws.String(bucket), S3Key: aws.String(dir)},
+		Environment: &types.Environment{Variables: debugEnv(nil)},
 	})
 	var conflict *types.ResourceConflictException
 	if !errors.As(err, &conflict) {
@@ -251,8 +281,16 @@ func deployDev(ctx context.Context, lc *lambda.Client, name, runtime, handler, b
 		S3Bucket: aws.String(bucket), S3Key: aws.String(dir)}); err != nil {
 		return fmt.Errorf("dev: updating %s's code: %w", name, err)
 	}
+	cur, err := lc.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("dev: reading %s: %w", name, err)
+	}
+	var vars map[string]string
+	if cur.Environment != nil {
+		vars = cur.Environment.Variables
+	}
 	if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
-		Runtime: types.Runtime(runtime), Handler: aws.String(handler)}); err != nil {
+		Runtime: types.Runtime(runtime), Handler: aws.String(handler), Environment: &types.Environment{Variables: debugEnv(vars)}}); err != nil {
 		return fmt.Errorf("dev: updating %s's configuration: %w", name, err)
 	}
 	return nil

@@ -146,3 +146,21 @@ func TestDevBuild(t *testing.T) {
 	write(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'v3'\n")
 	waitAnswer(t, c, "built", `"v3"`)
 }
+
+// --debug puts the function in debug mode and prints the debugger's port.
+func TestDevDebug(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "index.mjs"), "export const handler = async () => process.env.LAMBADA_DEBUG;\n")
+	c, out, _ := startDev(t, dir, "--name", "dbg", "--debug", "--debug-port", "9339")
+	if !strings.Contains(out.String(), "# function dbg: runtime nodejs26.x, handler index.handler") ||
+		!strings.Contains(out.String(), "debugger port 127.0.0.1:9339") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	cfg, err := c.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("dbg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := cfg.Environment.Variables; v["LAMBADA_DEBUG"] != "1" || v["LAMBADA_DEBUG_PORT"] != "9339" {
+		t.Errorf("variables %v", v)
+	}
+}

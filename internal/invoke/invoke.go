@@ -275,7 +275,7 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 		s.stopRecursion(cfg.Name, trace, q.RequestID)
 		return nil, errRecursive
 	}
-	release, err := s.admit(res.Function)
+	release, err := s.admit(res.Function, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -316,8 +316,15 @@ func result(cfg *function.Config, out environment.Result) *Result {
 }
 
 // admit takes a concurrency slot for f, counting a refusal as a throttle.
-func (s *Service) admit(f *function.Function) (func(), error) {
-	release, err := s.limit.admit(f.Name, f.ReservedConcurrency, s.reg.ReservedTotal())
+// A function in debug mode runs one invocation at a time
+// (docs/behaviour/dev-loop.md §6).
+func (s *Service) admit(f *function.Function, cfg *function.Config) (func(), error) {
+	reserved := f.ReservedConcurrency
+	if DebugMode(cfg) && (reserved == nil || *reserved > 1) {
+		one := 1
+		reserved = &one
+	}
+	release, err := s.limit.admit(f.Name, reserved, s.reg.ReservedTotal())
 	if err != nil {
 		s.throttles.WithLabelValues(f.Name).Inc()
 	}
@@ -441,7 +448,7 @@ func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
 		out.Kind = ZeroConcurrency
 		return out
 	}
-	release, err := s.admit(res.Function)
+	release, err := s.admit(res.Function, cfg)
 	if err != nil {
 		out.Kind, out.Err = Throttled, err
 		return out
@@ -612,8 +619,17 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 	}
 	// A host folder for TMPDIR, unless the sandbox mounts the
 	// environment's own /tmp (then nothing on the host would use it).
+	box, timeout := s.cfg.Sandbox, cfg.Timeout
+	if DebugMode(cfg) {
+		// docs/behaviour/dev-loop.md §6: no timeout, no sandbox, the
+		// debugger's port.
+		box, timeout = nil, DebugTimeoutSec
+		launch = debugLaunch(cfg, launch)
+		s.log.Warn("debug mode: the timeout is suspended and the environment runs without the sandbox",
+			logkey.Function, cfg.Name, logkey.Version, cfg.Version, logkey.Runtime, cfg.Runtime)
+	}
 	var tmp string
-	if !s.cfg.Sandbox.Mounts() {
+	if !box.Mounts() {
 		if tmp, err = os.MkdirTemp(s.tmp, "env-"); err != nil {
 			return nil, awserr.Internal(err)
 		}
@@ -625,13 +641,13 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 	}
 	e, err := environment.Start(ctx, environment.Spec{
 		FunctionName: cfg.Name, Version: cfg.Version, Handler: cfg.Handler, Runtime: cfg.Runtime,
-		MemoryMB: cfg.MemorySize, TimeoutSec: cfg.Timeout,
+		MemoryMB: cfg.MemorySize, TimeoutSec: timeout,
 		TaskRoot: taskRoot, OptDir: optDir, TmpDir: tmp,
 		Env: cfg.Environment, Region: s.cfg.Region, LogGroup: cfg.LogGroupName(),
 		LogFormat: cfg.LogFormat, AppLogLevel: cfg.AppLogLevel, SystemLogLevel: cfg.SystemLogLevel,
 		Command: launch.Argv, RuntimeDir: launch.RuntimeDir, ExtraEnv: s.extraEnv(cfg.Name, launch.Env),
 		StreamRate: s.cfg.StreamRate,
-		Sandbox:    s.cfg.Sandbox, EphemeralMB: cfg.EphemeralStorage,
+		Sandbox:    box, EphemeralMB: cfg.EphemeralStorage,
 		LogSink: sink, LogStream: stream,
 	}, s.log)
 	if err != nil {

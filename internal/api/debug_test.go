@@ -1,0 +1,119 @@
+package api_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
+)
+
+// Debug mode (LAMBADA_DEBUG=1): a 1 s-timeout function paused 3 s still
+// answers, REPORT shows the real duration, and a second invocation meanwhile
+// is throttled (concurrency 1).
+func TestDebugModeSuspendsTimeout(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "app.py"), "import time\ndef handler(event, context):\n    time.sleep(event.get('s', 0))\n    return 'done'\n", 0o644)
+	mustCreate(t, c, "dbg", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler, in.Code, in.Timeout = types.RuntimePython312, aws.String("app.handler"), hotCode(dir), aws.Int32(1)
+		in.Environment = &types.Environment{Variables: map[string]string{"LAMBADA_DEBUG": "1"}}
+	})
+	var wg sync.WaitGroup
+	var paused *lambda.InvokeOutput
+	var pausedErr error
+	finished := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(finished)
+		paused, pausedErr = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("dbg"), Payload: []byte(`{"s":3}`), LogType: types.LogTypeTail})
+	}()
+	// While it is paused, another invocation is throttled.
+	throttled := false
+	for !throttled {
+		_, err := servertest.NoRetry(c).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("dbg"), Payload: []byte(`{}`)})
+		var tmr *types.TooManyRequestsException
+		switch {
+		case errors.As(err, &tmr):
+			throttled = true
+		case err != nil:
+			t.Fatalf("second invoke: %v", err)
+		}
+		select {
+		case <-finished:
+		case <-time.After(20 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	wg.Wait()
+	if !throttled {
+		t.Error("a second invocation ran while the first was paused: concurrency is not 1")
+	}
+	if pausedErr != nil || paused.FunctionError != nil || string(paused.Payload) != `"done"` {
+		t.Fatalf("paused invoke: %v %v %s", pausedErr, paused.FunctionError, paused.Payload)
+	}
+	logs, _ := base64.StdEncoding.DecodeString(aws.ToString(paused.LogResult))
+	m := regexp.MustCompile(`REPORT RequestId: \S+\s+Duration: ([0-9.]+) ms`).FindSubmatch(logs)
+	if m == nil {
+		t.Fatalf("no REPORT line in %s", logs)
+	}
+	if d, _ := strconv.ParseFloat(string(m[1]), 64); d < 2900 {
+		t.Errorf("REPORT Duration %v ms, want the real ~3000", d)
+	}
+}
+
+// Node in debug mode listens for a debugger on LAMBADA_DEBUG_PORT: the
+// DevTools /json/version probe answers.
+func TestDebugModeNodeInspector(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "index.mjs"), "export const handler = async () => process.env.LAMBADA_DEBUG_PORT;\n", 0o644)
+	mustCreate(t, c, "dbg-node", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler, in.Code = types.RuntimeNodejs22x, aws.String("index.handler"), hotCode(dir)
+		in.Environment = &types.Environment{Variables: map[string]string{"LAMBADA_DEBUG": "1", "LAMBADA_DEBUG_PORT": strconv.Itoa(port)}}
+	})
+	if got := invokeString(t, c, "dbg-node", "{}"); got != strconv.Quote(strconv.Itoa(port)) {
+		t.Errorf("LAMBADA_DEBUG_PORT in the function: %s", got)
+	}
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/json/version", port))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "node.js") {
+			return fmt.Errorf("/json/version: %d %s", resp.StatusCode, b)
+		}
+		return nil
+	})
+}
