@@ -24,7 +24,7 @@ import (
 // DefaultDebounce is how long a folder must be quiet after a change before
 // its generation goes up: an editor's save or a build writes several files
 // in a burst, and one retirement should follow it.
-const DefaultDebounce = 100 * time.Millisecond
+const DefaultDebounce = 50 * time.Millisecond
 
 // Watcher watches folders recursively.
 type Watcher struct {
