@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/async"
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/cwlogs"
+	"github.com/lambada-dev/lambada/internal/frontdoor"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/logkey"
@@ -53,6 +53,9 @@ type Config struct {
 	Logger       *slog.Logger
 	Metrics      prometheus.Registerer
 	Now          func() time.Time
+	// Door reads bodies and sets answer deadlines (docs/security.md, "HTTP
+	// front door"); nil = one with the default limits.
+	Door *frontdoor.Door
 }
 
 // Handler serves the Lambda API.
@@ -61,6 +64,7 @@ type Handler struct {
 	reg    *registry.Registry
 	log    *slog.Logger
 	routes []route
+	door   *frontdoor.Door
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -74,7 +78,10 @@ func New(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &Handler{cfg: cfg, reg: cfg.Registry, log: cfg.Logger}
+	if cfg.Door == nil {
+		cfg.Door = frontdoor.New(frontdoor.Limits{})
+	}
+	h := &Handler{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, door: cfg.Door}
 	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "lambada", Name: "api_requests_total",
 		Help: "Lambda API requests by operation and HTTP status.",
@@ -85,7 +92,10 @@ func New(cfg Config) *Handler {
 		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 	}, []string{"operation"})
 	if cfg.Metrics != nil {
-		cfg.Metrics.MustRegister(h.requests, h.latency)
+		cfg.Metrics.MustRegister(h.requests, h.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "lambada", Name: "http_body_bytes_in_use",
+			Help: "Request-body bytes held in memory, out of --body-budget.",
+		}, func() float64 { return float64(h.door.InUse()) }))
 	}
 	h.routes = h.table()
 	return h
@@ -112,6 +122,11 @@ func (q *request) logger() *slog.Logger {
 func (q *request) decode(v any) error {
 	if len(bytes.TrimSpace(q.body)) == 0 {
 		return nil
+	}
+	// encoding/json would store invalid UTF-8 as U+FFFD; AWS's parser
+	// refuses it (docs/behaviour/api-common.md §3).
+	if detail, bad := function.InvalidUTF8(q.body); bad {
+		return awserr.New(awserr.InvalidRequestContent, "Could not parse request body into json: "+detail)
 	}
 	if err := json.Unmarshal(q.body, v); err != nil {
 		return awserr.New(awserr.InvalidRequestContent, "Could not parse request body into json: "+jsonDetail(err))
@@ -199,11 +214,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, param
 	default:
 		return h.writeError(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), h.log.With(logkey.RequestID, id)), ""
 	}
-	body, err := readBody(w, r, rt.bodyLimit, rt.limitName())
+	// Everything the headers alone can refuse is refused before the body
+	// is read (docs/security.md, "HTTP front door").
+	pending, err := h.cfg.Verifier.Check(r)
+	if err != nil {
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+		}
+		h.door.Answer(w, false, false)
+		return h.writeError(w, err, h.log.With(logkey.RequestID, id)), ""
+	}
+	body, release, err := h.readBody(w, r, rt.bodyLimit, rt.limitName())
+	defer release()
+	h.door.Answer(w, rt.invokes, err == nil)
 	if err != nil {
 		return h.writeError(w, err, h.log.With(logkey.RequestID, id)), ""
 	}
-	principal, err := h.cfg.Verifier.Verify(r, body)
+	principal, err := pending.Verify(r, body)
 	if err != nil {
 		return h.writeError(w, err, h.log.With(logkey.RequestID, id)), ""
 	}
@@ -232,40 +259,6 @@ func writeRaw(w http.ResponseWriter, resp response) int {
 		_, _ = w.Write(resp.raw)
 	}
 	return resp.status
-}
-
-// drainFactor bounds how much of an oversized body is read and discarded
-// before answering 413: answering early and closing makes Node and Python
-// clients report a socket error instead of the 413 (docs/behaviour/invoke.md §3).
-const drainFactor = 4
-
-// readBody reads at most limit bytes; one more is a 413. The rest of an
-// oversized body is drained up to drainFactor × limit; a body announced
-// larger than that is refused at once and the connection closed.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, op string) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	if r.ContentLength > drainFactor*limit {
-		w.Header().Set("Connection", "close")
-		return nil, tooLarge(limit, op)
-	}
-	n := r.ContentLength
-	if n < 0 || n > limit {
-		n = 0
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, awserr.New(awserr.InvalidRequestContent, "Could not read request body: "+err.Error())
-	}
-	if int64(buf.Len()) > limit {
-		if m, _ := io.Copy(io.Discard, io.LimitReader(r.Body, (drainFactor-1)*limit)); m >= (drainFactor-1)*limit {
-			w.Header().Set("Connection", "close")
-		}
-		return nil, tooLarge(limit, op)
-	}
-	return buf.Bytes(), nil
 }
 
 func tooLarge(limit int64, op string) error {
@@ -297,6 +290,12 @@ func parseQuery(raw string) url.Values {
 		}
 	}
 	return v
+}
+
+// jsonBody encodes an error body (plain strings: it cannot fail).
+func jsonBody(body map[string]any) []byte {
+	b, _ := json.Marshal(body)
+	return b
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) int {

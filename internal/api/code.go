@@ -75,6 +75,10 @@ func (h *Handler) CodeDownload() http.Handler {
 			return
 		}
 		defer rc.Close()
+		// A zip of up to 50 MB at the slowest rate the front door accepts
+		// (docs/security.md, "Answers").
+		const maxZip = 52_428_800
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(h.door.TimeFor(maxZip)))
 		w.Header().Set("Content-Type", "application/zip")
 		if _, err := io.Copy(w, rc); err != nil {
 			log.Warn("api: code download interrupted", logkey.Err, err)

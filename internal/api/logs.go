@@ -36,11 +36,23 @@ func (h *Handler) serveLogs(w http.ResponseWriter, r *http.Request, id string) (
 	default:
 		return op, writeJSON11Error(w, awserr.New(awserr.ServiceUnavailable, "lambada is starting; try again shortly"), log)
 	}
-	body, err := readBody(w, r, logsBodyLimit, op)
+	// The headers' checks before the body, as for the Lambda API
+	// (docs/security.md, "Credentials before the body").
+	pending, err := h.cfg.LogsVerifier.Check(r)
+	if err != nil {
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+		}
+		h.door.Answer(w, false, false)
+		return op, writeJSON11Error(w, err, log)
+	}
+	body, release, err := h.readBody(w, r, logsBodyLimit, op)
+	defer release()
+	h.door.Answer(w, false, err == nil)
 	if err != nil {
 		return op, writeJSON11Error(w, err, log)
 	}
-	if _, err := h.cfg.LogsVerifier.Verify(r, body); err != nil {
+	if _, err := pending.Verify(r, body); err != nil {
 		return op, writeJSON11Error(w, err, log)
 	}
 	out, err := h.cfg.Logs.Do(r.Context(), op, body)

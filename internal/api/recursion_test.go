@@ -85,12 +85,7 @@ func createCaller(t *testing.T, c *lambda.Client, name string) {
 // droppedMetric reads lambada_recursive_invocations_dropped_total for fn.
 func droppedMetric(t *testing.T, s *servertest.Server, fn string) int {
 	t.Helper()
-	resp, err := http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b := s.MetricsText(t)
 	m := regexp.MustCompile(`lambada_recursive_invocations_dropped_total\{function_name="` + fn + `"\} (\d+)`).FindSubmatch(b)
 	if m == nil {
 		return 0

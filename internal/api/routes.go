@@ -25,6 +25,9 @@ type route struct {
 	// from name (Invoke says "InvokeFunction").
 	opName string
 	op     operation
+	// invokes: the operation runs a function synchronously, so its answer
+	// may come up to the longest function timeout later.
+	invokes bool
 }
 
 func (rt *route) limitName() string {
@@ -43,9 +46,9 @@ func (h *Handler) table() []route {
 	}
 	code := func(rt route) route { rt.bodyLimit = function.MaxCodeRequestBody; return rt }
 	invoke := r("Invoke", http.MethodPost, fn("2015-03-31", "invocations"), h.invoke)
-	invoke.bodyLimit, invoke.opName = function.MaxSyncPayload, "InvokeFunction"
+	invoke.bodyLimit, invoke.opName, invoke.invokes = function.MaxSyncPayload, "InvokeFunction", true
 	stream := r("InvokeWithResponseStream", http.MethodPost, fn("2021-11-15", "response-streaming-invocations"), h.invokeStream)
-	stream.bodyLimit = function.MaxSyncPayload
+	stream.bodyLimit, stream.invokes = function.MaxSyncPayload, true
 	invokeAsync := r("InvokeAsync", http.MethodPost, []string{"2014-11-13", "functions", "{}", "invoke-async"}, h.invokeAsync)
 	invokeAsync.bodyLimit = function.MaxSyncPayload
 	return append([]route{

@@ -174,12 +174,7 @@ func TestEventRefusalsQueueNothing(t *testing.T) {
 	_, err = s.Client.InvokeAsync(ctx, &lambda.InvokeAsyncInput{FunctionName: aws.String("r:nope"), InvokeArgs: bytes.NewReader([]byte(`{}`))})
 	wantAPIError(t, err, 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:r:nope")
 	// Nothing was queued: the received counter never moved.
-	resp, err := http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	b := s.MetricsText(t)
 	if strings.Contains(string(b), "lambada_async_events_received_total{") {
 		t.Fatalf("a refused event was counted as received")
 	}

@@ -100,12 +100,7 @@ func TestSuccessAndRetriesExhaustedRecordsReachAFunction(t *testing.T) {
 	}
 
 	// The async metrics, under AWS's meanings.
-	resp, err := http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	b := s.MetricsText(t)
 	for _, want := range []string{
 		`lambada_async_events_received_total{function_name="src"} 2`,
 		`lambada_async_events_dropped_total{condition="RetriesExhausted",function_name="src"} 1`,

@@ -26,6 +26,9 @@ const (
 
 	CodeSigningConfigNotFound            = "CodeSigningConfigNotFoundException"
 	ProvisionedConcurrencyConfigNotFound = "ProvisionedConcurrencyConfigNotFoundException"
+	// RequestTimeout is the front door's answer to a body that arrives too
+	// slowly (docs/security.md): unmodeled, like AWS's front-door errors.
+	RequestTimeout = "RequestTimeoutException"
 )
 
 // rows is the catalogue as data: code, status, message member, unmodeled.
@@ -71,6 +74,7 @@ var rows = []Spec{
 	{"S3FilesMountConnectivityException", 408, "Message", false},
 	{"S3FilesMountTimeoutException", 408, "Message", false},
 	{"SnapStartTimeoutException", 408, "Message", false},
+	{RequestTimeout, 408, "message", true},
 	// 409
 	{"CodeArtifactUserDeletedException", 409, "message", false},
 	{"CodeArtifactUserFailedException", 409, "message", false},

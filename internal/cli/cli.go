@@ -112,6 +112,19 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.DurationVar(&cfg.LogRetention, "log-retention", server.DefaultLogRetention, "how long the log store keeps function log events of a group without a retention policy; 0 stores no logs")
 	logMax := server.DefaultLogMaxBytes
 	fs.StringVar(&logMax, "log-max-bytes", logMax, "size cap of each log group in the log store; the oldest events go first (\"1GiB\", \"500MB\")")
+	// The front door (docs/security.md, "HTTP front door").
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "also serve /metrics without credentials on this address (e.g. 127.0.0.1:9071); on --listen /metrics needs the API's key pair")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", server.DefaultMaxConnections, "open API connections at most; past it the longest-idle one is closed")
+	fs.DurationVar(&cfg.HeaderTimeout, "header-timeout", server.DefaultHeaderTimeout, "time a client has to send a request's headers")
+	fs.DurationVar(&cfg.KeepAliveTimeout, "keepalive-timeout", server.DefaultKeepAliveTimeout, "close a connection idle between requests for longer")
+	maxHeader := formatSize(server.DefaultMaxHeaderBytes, "")
+	fs.StringVar(&maxHeader, "max-header-bytes", maxHeader, `largest request line and headers ("1MiB")`)
+	bodyBudget := formatSize(server.DefaultBodyBudget, "")
+	fs.StringVar(&bodyBudget, "body-budget", bodyBudget, `request-body bytes held in memory at once, all requests together ("512MiB")`)
+	fs.DurationVar(&cfg.Limits.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "time every request body gets before --body-min-rate applies")
+	bodyRate := formatSize(server.DefaultBodyMinRate, "/s")
+	fs.StringVar(&bodyRate, "body-min-rate", bodyRate, `slowest average rate a request body may arrive at ("64KiB/s")`)
+	fs.DurationVar(&cfg.Limits.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "time to write an answer (an invocation's answer gets 900s, the longest function timeout, on top)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -137,6 +150,33 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if cfg.FunctionLogs != server.FunctionLogsStdout && cfg.FunctionLogs != server.FunctionLogsOff {
 		fmt.Fprintf(stderr, "lambada server: --function-logs must be stdout or off, not %q\n", cfg.FunctionLogs)
+		return errUsage
+	}
+	for _, f := range []struct {
+		name, value string
+		dst         *int64
+		parse       func(string) (int64, error)
+	}{
+		{"max-header-bytes", maxHeader, nil, parseSize},
+		{"body-budget", bodyBudget, &cfg.Limits.BodyBudget, parseSize},
+		{"body-min-rate", bodyRate, &cfg.Limits.BodyMinRate, parseRate},
+	} {
+		n, err := f.parse(f.value)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(stderr, "lambada server: bad --%s %q: want a positive size such as \"64KiB\"\n", f.name, f.value)
+			return errUsage
+		}
+		if f.dst != nil {
+			*f.dst = n
+		} else if n > math.MaxInt32 {
+			fmt.Fprintf(stderr, "lambada server: --%s %q is too large\n", f.name, f.value)
+			return errUsage
+		} else {
+			cfg.MaxHeaderBytes = int(n)
+		}
+	}
+	if cfg.MaxConnections <= 0 || cfg.HeaderTimeout <= 0 || cfg.KeepAliveTimeout <= 0 || cfg.Limits.BodyTimeout <= 0 || cfg.Limits.WriteTimeout <= 0 {
+		fmt.Fprintln(stderr, "lambada server: --max-connections and the timeouts must be positive")
 		return errUsage
 	}
 	var level slog.Level
@@ -191,6 +231,26 @@ func formatRate(r int64) string {
 		return strconv.FormatInt(r/1_000, 10) + "KB/s"
 	}
 	return strconv.FormatInt(r, 10)
+}
+
+// formatSize writes n bytes as parseSize reads them back ("512MiB").
+func formatSize(n int64, suffix string) string {
+	switch {
+	case n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "MiB" + suffix
+	case n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + "KiB" + suffix
+	}
+	return strconv.FormatInt(n, 10) + suffix
+}
+
+// parseSize reads a byte count such as "512MiB", "1MB" or "1048576".
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasSuffix(s, "/s") {
+		return 0, errors.New("a size, not a rate")
+	}
+	return parseRate(s)
 }
 
 // parseRate reads a bandwidth such as "2MB/s", "2MB", "512KiB/s" or

@@ -116,6 +116,12 @@ func CheckPayload(p []byte) ([]byte, error) {
 		return nil, awserr.New(awserr.InvalidRequestContent,
 			"Could not parse request body into json: Could not parse payload into json: "+jsonDetail(p))
 	}
+	// JSON text is UTF-8; encoding/json's checker lets other bytes
+	// through (docs/behaviour/invoke.md §3).
+	if detail, bad := function.InvalidUTF8(p); bad {
+		return nil, awserr.New(awserr.InvalidRequestContent,
+			"Could not parse request body into json: Could not parse payload into json: "+detail)
+	}
 	return p, nil
 }
 

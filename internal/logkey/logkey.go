@@ -77,6 +77,10 @@ const (
 	Store     = "store"     // the embedded store's folder
 	Subject   = "subject"   // a NATS subject
 	Component = "component" // the part of NATS a line comes from
+	// The HTTP front door (docs/security.md).
+	MetricsListen  = "metrics_listen"  // the --metrics-listen address
+	MaxConnections = "max_connections" // the --max-connections limit
+	Open           = "open"            // connections open now
 )
 
 // Connections refused at accept (docs/security.md "Runtime API isolation").

@@ -1,6 +1,7 @@
 // Package server is lambada's composition root: it builds every part from
 // Config, starts them in order, serves the Lambda API with /health and
-// /metrics beside it, and stops them in reverse order.
+// /metrics beside it (docs/security.md, "HTTP front door"), and stops them
+// in reverse order.
 package server
 
 import (
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +32,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/cwlogs"
 	"github.com/lambada-dev/lambada/internal/environment"
 	"github.com/lambada-dev/lambada/internal/fncreds"
+	"github.com/lambada-dev/lambada/internal/frontdoor"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/logkey"
@@ -138,6 +141,25 @@ type Config struct {
 	AllowHostCode   bool
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+
+	// The front door (docs/security.md, "HTTP front door"); zero values
+	// take the Default* constants of this package and of api.
+	// MaxConnections bounds the API's open connections (--max-connections).
+	MaxConnections int
+	// HeaderTimeout bounds reading a request's headers (--header-timeout).
+	HeaderTimeout time.Duration
+	// KeepAliveTimeout closes connections idle between requests
+	// (--keepalive-timeout).
+	KeepAliveTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers (--max-header-bytes).
+	MaxHeaderBytes int
+	// Limits bound request bodies and answers (--body-budget,
+	// --body-timeout, --body-min-rate, --write-timeout).
+	Limits frontdoor.Limits
+	// MetricsListen, when set, also serves /metrics without credentials
+	// on that address (--metrics-listen); on the API's address /metrics
+	// needs the server's key pair.
+	MetricsListen string
 }
 
 func (c *Config) defaults() {
@@ -183,6 +205,18 @@ func (c *Config) defaults() {
 	if c.LogMaxBytes == 0 {
 		c.LogMaxBytes = logstore.DefaultMaxBytes
 	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if c.KeepAliveTimeout <= 0 {
+		c.KeepAliveTimeout = DefaultKeepAliveTimeout
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
 }
 
 // Server is one running lambada.
@@ -207,6 +241,10 @@ type Server struct {
 	sts       *sts.Handler
 	ln        net.Listener
 	http      *http.Server
+	door      *frontdoor.Door
+	metricsLn net.Listener
+	metricsHS *http.Server
+	serving   sync.WaitGroup
 	ready     atomic.Bool
 	serveErr  chan error
 	closeOnce sync.Once
@@ -344,10 +382,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, RetryDelay: s.cfg.AsyncRetryDelay,
 		InFlight: s.cfg.AsyncWorkers, Logger: s.log, Metrics: s.metrics,
 	}, queue, records, s.invoker, s.reg)
-	s.ln, err = net.Listen("tcp", s.cfg.Listen)
+	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
 	}
+	tracker := newConnTracker(ln, s.cfg.MaxConnections, s.cfg.MaxHeaderBytes, s.log, s.metrics)
+	s.ln = tracker
+	s.door = frontdoor.New(s.cfg.Limits)
 	creds := apiCredentials{
 		static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
 		minter: s.minter, reg: s.reg,
@@ -365,13 +406,27 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		LogsVerifier: &sigv4.Verifier{Region: s.cfg.Region, Service: "logs", Creds: creds},
 		CodeURLKey:   codeURLKey(s.creds.SecretAccessKey),
 		FunctionURL:  s.urlAddress().URL,
-		Logger:       s.log, Metrics: s.metrics,
+		Logger:       s.log, Metrics: s.metrics, Door: s.door,
 	})
 	s.urls = urls.New(urls.Config{
 		Address: s.urlAddress(), AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker,
-		Verifier: verifier, Logger: s.log, Metrics: s.metrics,
+		Verifier: verifier, Door: s.door, Logger: s.log, Metrics: s.metrics,
 	})
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.http = s.httpServer(s.routes())
+	s.http.ConnState = tracker.connState
+	if s.cfg.MetricsListen != "" {
+		if s.metricsLn, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
+			return fmt.Errorf("listening on %s (--metrics-listen): %w", s.cfg.MetricsListen, err)
+		}
+		s.metricsHS = s.httpServer(s.metricsRoutes())
+		s.serving.Add(1)
+		go func() {
+			defer s.serving.Done()
+			if err := s.metricsHS.Serve(s.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("metrics listener stopped", logkey.Err, err)
+			}
+		}()
+	}
 	go func() { s.serveErr <- s.http.Serve(s.ln) }()
 
 	if err := s.reg.Start(ctx); err != nil {
@@ -380,7 +435,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.async.Start()
 	s.ready.Store(true)
 	s.log.Info("lambada ready", logkey.Listen, s.ln.Addr().String(), logkey.Data, s.cfg.DataDir,
-		logkey.Storage, s.storageMode(), logkey.Region, s.cfg.Region, logkey.Account, s.cfg.AccountID)
+		logkey.Storage, s.storageMode(), logkey.Region, s.cfg.Region, logkey.Account, s.cfg.AccountID,
+		logkey.MetricsListen, s.MetricsAddr(), logkey.MaxConnections, s.cfg.MaxConnections)
 	return nil
 }
 
@@ -404,19 +460,93 @@ func (s *Server) storageMode() string {
 	return "external"
 }
 
+// httpServer is an http.Server with the front door's connection limits:
+// headers within HeaderTimeout, idle keep-alive connections closed after
+// KeepAliveTimeout. Read and write deadlines are set per request instead
+// of with ReadTimeout/WriteTimeout (see frontDoor).
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.HeaderTimeout,
+		IdleTimeout:       s.cfg.KeepAliveTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// longAnswer bounds the answer of anything that may run a function: the
+// longest function timeout plus the write timeout.
+func (s *Server) longAnswer() time.Duration {
+	return function.MaxTimeout*time.Second + s.door.Limits().WriteTimeout
+}
+
+// frontDoor gives a request deadlines before its handler runs
+// (docs/security.md, "Answers"): its body must arrive within BodyTimeout
+// and its answer be written within WriteTimeout, or longAnswer when long
+// (the function URL data plane, which runs functions). The API and the
+// function URLs read bodies through the Door, which moves the body's
+// deadline with its size and clears it once the body is read.
+func (s *Server) frontDoor(h http.Handler, long bool) http.Handler {
+	body, write := s.door.Limits().BodyTimeout, s.door.Limits().WriteTimeout
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(body))
+		if long {
+			_ = rc.SetWriteDeadline(time.Now().Add(s.longAnswer()))
+		} else {
+			_ = rc.SetWriteDeadline(time.Now().Add(write))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// routes serves the API's address. Paths are matched as sent, never
+// cleaned or redirected (net/http's ServeMux answers "/./", "/../" and
+// "//" with a plain-text redirect): anything that is not /health, /metrics
+// or a code download goes to the API, which answers unknown paths with
+// UnknownOperationException.
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/health", s.health)
-	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
-	mux.Handle(api.CodePath, s.api.CodeDownload())
-	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sts.IsQueryRequest(r) {
+	metrics := s.api.RequireKey(&sigv4.Verifier{
+		Region: s.cfg.Region, Service: "lambda",
+		Creds: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
+	}, promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{}))
+	code := s.api.CodeDownload()
+	// Function URLs (urls.Wrap) run functions: their answers get the long
+	// deadline; everything else the ordinary ones.
+	return s.frontDoor(s.urls.Wrap(s.frontDoor(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.EscapedPath(); {
+		case p == "/health":
+			s.health(w, r)
+		case p == "/metrics":
+			metrics.ServeHTTP(w, r)
+		case strings.HasPrefix(p, api.CodePath):
+			code.ServeHTTP(w, r)
+		case sts.IsQueryRequest(r):
 			s.sts.ServeHTTP(w, r)
+		default:
+			s.api.ServeHTTP(w, r)
+		}
+	}), false)), true)
+}
+
+// metricsRoutes serves --metrics-listen: /metrics without credentials.
+func (s *Server) metricsRoutes() http.Handler {
+	metrics := promhttp.HandlerFor(s.metrics, promhttp.HandlerOpts{})
+	return s.frontDoor(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.EscapedPath() != "/metrics" {
+			http.NotFound(w, r)
 			return
 		}
-		s.api.ServeHTTP(w, r)
-	}))
-	return s.urls.Wrap(mux)
+		metrics.ServeHTTP(w, r)
+	}), false)
+}
+
+// MetricsAddr is the --metrics-listen address ("" when not serving one).
+func (s *Server) MetricsAddr() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return s.metricsLn.Addr().String()
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -474,6 +604,14 @@ func (s *Server) Close(ctx context.Context) error {
 		} else if s.ln != nil {
 			_ = s.ln.Close()
 		}
+		if s.metricsHS != nil {
+			if err := s.metricsHS.Shutdown(ctx); err != nil {
+				_ = s.metricsHS.Close()
+			}
+		} else if s.metricsLn != nil {
+			_ = s.metricsLn.Close()
+		}
+		s.serving.Wait()
 		if s.async != nil {
 			if err := s.async.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stopping async workers: %w", err))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -114,12 +113,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	if _, err := s.Client.ListFunctions(context.Background(), &lambda.ListFunctionsInput{}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err = http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	b := s.MetricsText(t)
 	if !strings.Contains(string(b), `lambada_api_requests_total{operation="ListFunctions",status="200"} 1`) {
 		t.Fatalf("metrics lack the request counter:\n%.2000s", b)
 	}

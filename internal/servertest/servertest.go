@@ -6,6 +6,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -185,4 +188,37 @@ func (s *Server) LogsClient() *cloudwatchlogs.Client {
 		Credentials:  credentials.NewStaticCredentialsProvider(s.Creds.AccessKeyID, s.Creds.SecretAccessKey, ""),
 		HTTPClient:   InMemoryBodies{&http.Client{Timeout: 60 * time.Second}},
 	})
+}
+
+// MetricsText returns the server's /metrics text, read on the API's address
+// with a request signed by the server's key pair, as /metrics there
+// requires (docs/security.md).
+func (s *Server) MetricsText(t testing.TB) []byte {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL()+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	SignRequest(t, req, s.Creds, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("servertest: GET /metrics: %d %v\n%s", resp.StatusCode, err, b)
+	}
+	return b
+}
+
+// SignRequest signs req for the Lambda API (SigV4, us-east-1) with c as
+// an SDK would, body being its whole body (nil for none).
+func SignRequest(t testing.TB, req *http.Request, c server.Credentials, body []byte) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "lambda", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }

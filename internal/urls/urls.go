@@ -21,6 +21,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/awserr"
+	"github.com/lambada-dev/lambada/internal/frontdoor"
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/logkey"
@@ -36,9 +37,13 @@ type Config struct {
 	Invoker   *invoke.Service
 	// Verifier checks AWS_IAM URLs' signatures: the API's own verifier.
 	Verifier *sigv4.Verifier
-	Logger   *slog.Logger
-	Metrics  prometheus.Registerer
-	Now      func() time.Time
+	// Door reads bodies under the server's front-door limits, shared with
+	// the API (docs/security.md, "HTTP front door"); nil = its own with
+	// the default limits.
+	Door    *frontdoor.Door
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer
+	Now     func() time.Time
 }
 
 // Handler serves function URLs.
@@ -58,6 +63,9 @@ func New(cfg Config) *Handler {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Door == nil {
+		cfg.Door = frontdoor.New(frontdoor.Limits{})
 	}
 	h := &Handler{cfg: cfg, reg: cfg.Registry, log: cfg.Logger}
 	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -227,7 +235,11 @@ func (h *Handler) serve(rw http.ResponseWriter, r *http.Request, id, path, domai
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	body, ferr := readBody(w, r)
+	body, release, ferr := h.readBody(w, r)
+	defer release()
+	// The answer may come when the function returns (docs/security.md,
+	// "Answers").
+	h.cfg.Door.Answer(w, true, ferr == nil)
 	if ferr != nil {
 		fail(ferr)
 		return
@@ -342,25 +354,21 @@ func (h *Handler) iamAuthorizer(r *http.Request) *IAMAuthorizer {
 		UserARN: "arn:aws:iam::" + acct + ":root", UserID: acct}
 }
 
-// readBody reads the request body up to the synchronous payload limit; an
+// readBody reads the request body up to the synchronous payload limit
+// through the front door (its deadline and the server's body budget); an
 // oversized body is drained (bounded) and refused with 413.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *failure) {
-	const limit = function.MaxSyncPayload
-	if r.ContentLength > 4*limit {
-		w.Header().Set("Connection", "close")
-		return nil, errTooLarge
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), *failure) {
+	b, release, err := h.cfg.Door.Read(w, r, function.MaxSyncPayload)
+	var e *awserr.Error
+	switch {
+	case err == nil:
+		return b, release, nil
+	case errors.Is(err, frontdoor.ErrTooLarge):
+		return nil, release, errTooLarge
+	case errors.As(err, &e):
+		return nil, release, &failure{status: e.Status, errType: e.Code, message: str(e.Message), reason: "reading the body: " + e.Message}
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, &failure{status: 400, errType: "InvalidRequestContentException", message: str("Could not read request body"), reason: "reading the body: " + err.Error()}
-	}
-	if len(b) > limit {
-		if n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, 3*limit)); n >= 3*limit {
-			w.Header().Set("Connection", "close")
-		}
-		return nil, errTooLarge
-	}
-	return b, nil
+	return nil, release, &failure{status: 400, errType: "InvalidRequestContentException", message: str("Could not read request body"), reason: "reading the body: " + err.Error()}
 }
 
 func hostOnly(h string) string {

@@ -101,51 +101,80 @@ const (
 
 // Verify checks r, whose whole body is body, and returns the caller's
 // principal. A refusal is an *awserr.Error (403, docs/behaviour/api-common.md §7.4); a Verifier
-// without Region or Creds yields an internal error.
+// without Region or Creds yields an internal error. It is Check followed
+// by the Pending's Verify.
 func (v *Verifier) Verify(r *http.Request, body []byte) (principal string, err error) {
+	p, err := v.Check(r)
+	if err != nil {
+		return "", err
+	}
+	return p.Verify(r, body)
+}
+
+// Pending is a request whose Authorization header passed every check that
+// needs no body: present, well-formed, a known key, the right scope and a
+// date within the clock skew. Only the signature, which covers the body,
+// is left.
+type Pending struct {
+	v           *Verifier
+	auth        authorization
+	secret      string
+	principal   string
+	token       string
+	signingTime time.Time
+}
+
+// Principal names the caller the key belongs to; it is only proven once
+// Verify succeeds.
+func (p *Pending) Principal() string { return p.principal }
+
+// Check runs steps 1 to 5 of docs/behaviour/api-common.md §7.4 (header present, parse, key known,
+// scope, clock) on r's headers alone, so that a request refused by them is
+// answered before its body is read.
+func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 	if v.Region == "" || v.Creds == nil {
-		return "", awserr.Internal(errors.New("sigv4: Verifier needs Region and Creds"))
+		return nil, awserr.Internal(errors.New("sigv4: Verifier needs Region and Creds"))
 	}
 
 	// 1. Header present. Presigned query-string auth is not used by SDKs for
 	// Lambda and is deliberately not supported: it lands here too.
 	header := r.Header.Get("Authorization")
 	if header == "" {
-		return "", awserr.New(awserr.MissingAuthToken, msgMissingToken)
+		return nil, awserr.New(awserr.MissingAuthToken, msgMissingToken)
 	}
 
 	// 2. Parse.
 	auth, aerr := parseAuthorization(header)
 	if aerr != nil {
-		return "", aerr
+		return nil, aerr
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	signingTime, ok := parseAmzDate(amzDate)
 	if !ok {
-		return "", awserr.New(awserr.IncompleteSignature, msgMissingDate)
+		return nil, awserr.New(awserr.IncompleteSignature, msgMissingDate)
 	}
 
 	// 3. Key known.
 	token := r.Header.Get("X-Amz-Security-Token")
 	secret, principal, ok := v.Creds.Lookup(auth.accessKeyID, token)
 	if !ok {
-		return "", awserr.New(awserr.UnrecognizedClient, msgUnknownKey)
+		return nil, awserr.New(awserr.UnrecognizedClient, msgUnknownKey)
 	}
 
 	// 4. Scope.
 	service := v.service()
 	switch {
 	case auth.region != v.Region:
-		return "", awserr.New(awserr.InvalidSignature, msgRegion)
+		return nil, awserr.New(awserr.InvalidSignature, msgRegion)
 	case auth.service != service:
-		return "", awserr.New(awserr.InvalidSignature,
+		return nil, awserr.New(awserr.InvalidSignature,
 			fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", service))
 	case auth.terminator != terminator:
 		// Not in docs/behaviour/api-common.md §7.4; this is AWS's message for the case.
-		return "", awserr.New(awserr.InvalidSignature,
+		return nil, awserr.New(awserr.InvalidSignature,
 			fmt.Sprintf("Credential should be scoped with a valid terminator: '%s', not '%s'. ", terminator, auth.terminator))
 	case auth.date != amzDate[:8]:
-		return "", awserr.New(awserr.InvalidSignature, fmt.Sprintf(
+		return nil, awserr.New(awserr.InvalidSignature, fmt.Sprintf(
 			"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.",
 			auth.date, amzDate[:8], amzDate))
 	}
@@ -154,21 +183,25 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (principal string, err e
 	now := v.now().UTC().Truncate(time.Second)
 	skew := v.maxSkew()
 	if earliest := now.Add(-skew); signingTime.Before(earliest) {
-		return "", awserr.New(awserr.InvalidSignature, fmt.Sprintf(
+		return nil, awserr.New(awserr.InvalidSignature, fmt.Sprintf(
 			"Signature expired: %s is now earlier than %s (%s - %s.)",
 			amzDate, earliest.Format(TimeFormat), now.Format(TimeFormat), skewText(skew)))
 	}
 	if latest := now.Add(skew); signingTime.After(latest) {
-		return "", awserr.New(awserr.InvalidSignature, fmt.Sprintf(
+		return nil, awserr.New(awserr.InvalidSignature, fmt.Sprintf(
 			"Signature not yet current: %s is still later than %s (%s + %s.)",
 			amzDate, latest.Format(TimeFormat), now.Format(TimeFormat), skewText(skew)))
 	}
+	return &Pending{v: v, auth: auth, secret: secret, principal: principal, token: token, signingTime: signingTime}, nil
+}
 
-	// 6. Signature.
-	if !v.signatureMatches(r, body, auth, secret, token, signingTime) {
+// Verify is step 6: the signature over r and its whole body. It returns the
+// caller's principal.
+func (p *Pending) Verify(r *http.Request, body []byte) (principal string, err error) {
+	if !p.v.signatureMatches(r, body, p.auth, p.secret, p.token, p.signingTime) {
 		return "", awserr.New(awserr.InvalidSignature, msgSignature)
 	}
-	return principal, nil
+	return p.principal, nil
 }
 
 // signatureMatches rebuilds the request the client signed (docs/behaviour/api-common.md §7.3), signs
