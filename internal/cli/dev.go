@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,33 +66,18 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		dir = fs.Arg(0)
 	}
 	if dir == "" {
+		if _, err := os.Stat(ProjectFile); err == nil {
+			dir = "."
+		}
+	}
+	if dir == "" {
 		fmt.Fprintln(stderr, "usage: lambada dev DIR [--name N] [--runtime R] [--handler H] [--build CMD] [--endpoint-url URL]")
 		return errUsage
 	}
-	dir, err := filepath.Abs(dir)
+	fns, err := devFunctions(dir, *name, *runtime, *handler, *build, stdout)
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("dev: %s is not a folder", dir)
-	}
-	if *name == "" {
-		*name = filepath.Base(dir)
-	}
-	if *runtime == "" || *handler == "" {
-		rt, h := guessRuntime(dir)
-		if *runtime == "" {
-			*runtime = rt
-		}
-		if *handler == "" {
-			*handler = h
-		}
-		if *runtime == "" {
-			return fmt.Errorf("dev: cannot guess the runtime of %s (no bootstrap, go.mod, package.json, *.js, *.mjs or *.py); give --runtime and --handler", dir)
-		}
-	}
-	fmt.Fprintf(stdout, "# function %s: runtime %s, handler %s, code %s\n", *name, *runtime, *handler, dir)
-
 	var creds aws.CredentialsProvider = credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), os.Getenv("AWS_SESSION_TOKEN"))
 	var srv *server.Server
 	if *endpoint == "" {
@@ -120,91 +108,212 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	lc := lambda.New(lambda.Options{Region: *region, BaseEndpoint: aws.String(*endpoint), Credentials: creds})
 
-	codeDir := dir
-	if *build != "" {
-		// The function runs from a copy that only a successful build
-		// refreshes, so a failing build keeps the old code running.
-		codeDir = filepath.Join(os.TempDir(), "lambada-dev-"+*name)
-		if err := runBuild(ctx, dir, *build, stdout, stderr); err != nil {
-			fmt.Fprintf(stderr, "# build failed: %v\n", err)
-		}
-		if err := syncDir(dir, codeDir); err != nil {
-			return fmt.Errorf("dev: copying %s: %w", dir, err)
-		}
-	}
-	if err := deployDev(ctx, lc, *name, *runtime, *handler, *bucket, codeDir, *debug, *debugPort); err != nil {
-		return err
-	}
-	if *debug {
-		port := *debugPort
-		if port == 0 {
-			port = 9229
-			if function.RuntimeFamily(*runtime) == "python" {
-				port = 5678
-			}
-		}
-		fmt.Fprintf(stdout, "# debug mode: no timeout, one invocation at a time, debugger port 127.0.0.1:%d (LAMBADA_DEBUG_PORT)\n", port)
-	}
-	fmt.Fprintf(stdout, "# %s runs from %s; edits are live on the next invoke. Ctrl-C to stop.\n", *name, codeDir)
-
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		err := tailLogs(ctx, tailOptions{Name: *name, Endpoint: *endpoint, LambdaEndpoint: *endpoint, Region: *region,
-			Creds: creds, Start: time.Now(), Follow: true}, stdout)
-		if err != nil && ctx.Err() == nil {
-			fmt.Fprintf(stderr, "# following logs: %v\n", err)
-		}
-	}()
-	if *build != "" {
-		changed := make(chan struct{}, 1)
-		w, err := hotreload.New(0, func(string) {
-			select {
-			case changed <- struct{}{}:
-			default:
-			}
-		}, nil)
-		if err != nil {
+	for i, f := range fns {
+		// Several functions in debug mode get consecutive ports.
+		port := debugPortOf(*debugPort, f.Runtime) + i
+		if err := f.start(ctx, &wg, lc, *bucket, *debug, port, stdout, stderr); err != nil {
 			return err
 		}
-		defer w.Close()
-		if err := w.Watch(dir); err != nil {
-			return err
+		if *debug {
+			fmt.Fprintf(stdout, "# %s in debug mode: no timeout, one invocation at a time, debugger port 127.0.0.1:%d (LAMBADA_DEBUG_PORT)\n", f.Name, port)
 		}
 		wg.Add(1)
-		go func() {
+		go func(name string) {
 			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-changed:
-				}
-				fmt.Fprintf(stdout, "# change in %s: running %s\n", dir, *build)
-				if err := runBuild(ctx, dir, *build, stdout, stderr); err != nil {
-					fmt.Fprintf(stdout, "# build failed (the function keeps its previous code): %v\n", err)
-					continue
-				}
-				if err := syncDir(dir, codeDir); err != nil {
-					fmt.Fprintf(stdout, "# copying the build failed (the function keeps its previous code): %v\n", err)
-					continue
-				}
-				fmt.Fprintln(stdout, "# build ok: the next invoke runs the new code")
+			err := tailLogs(ctx, tailOptions{Name: name, Endpoint: *endpoint, LambdaEndpoint: *endpoint, Region: *region,
+				Creds: creds, Start: time.Now(), Follow: true}, stdout)
+			if err != nil && ctx.Err() == nil {
+				fmt.Fprintf(stderr, "# following %s's logs: %v\n", name, err)
 			}
-		}()
+		}(f.Name)
 	}
+	fmt.Fprintln(stdout, "# edits are live on the next invoke. Ctrl-C to stop.")
 	<-ctx.Done()
 	cancel()
-	fmt.Fprintf(stdout, "# stopped. Function %s is left in place", *name)
+	names := make([]string, len(fns))
+	for i, f := range fns {
+		names[i] = f.Name
+	}
+	fmt.Fprintf(stdout, "# stopped. Function %s is left in place", strings.Join(names, ", "))
 	if srv != nil {
 		fmt.Fprintf(stdout, " (in %s; the next `lambada server --data %s` serves it)", *data, *data)
 	}
 	fmt.Fprintln(stdout, ".")
 	return nil
+}
+
+// ProjectFile lists several functions for `lambada dev`
+// (docs/behaviour/dev-loop.md §7).
+const ProjectFile = "lambada.json"
+
+// devFunc is one function `lambada dev` runs.
+type devFunc struct {
+	Name    string            `json:"name"`
+	Dir     string            `json:"dir"`
+	Runtime string            `json:"runtime"`
+	Handler string            `json:"handler"`
+	Env     map[string]string `json:"env"`
+	URL     bool              `json:"url"`
+	Build   string            `json:"build"`
+}
+
+// devFunctions reads DIR/lambada.json when there is one, else makes DIR
+// the one function; missing runtimes and handlers are guessed and printed.
+func devFunctions(dir, name, runtime, handler, build string, stdout io.Writer) ([]*devFunc, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("dev: %s is not a folder", dir)
+	}
+	var fns []*devFunc
+	if b, err := os.ReadFile(filepath.Join(dir, ProjectFile)); err == nil {
+		var p struct {
+			Functions []*devFunc `json:"functions"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			return nil, fmt.Errorf("dev: reading %s: %w", filepath.Join(dir, ProjectFile), err)
+		}
+		if len(p.Functions) == 0 {
+			return nil, fmt.Errorf("dev: %s lists no functions", filepath.Join(dir, ProjectFile))
+		}
+		for _, f := range p.Functions {
+			if f.Name == "" || f.Dir == "" {
+				return nil, fmt.Errorf("dev: every function in %s needs a name and a dir", ProjectFile)
+			}
+			if !filepath.IsAbs(f.Dir) {
+				f.Dir = filepath.Join(dir, f.Dir)
+			}
+			if fi, err := os.Stat(f.Dir); err != nil || !fi.IsDir() {
+				return nil, fmt.Errorf("dev: %s: %s is not a folder", f.Name, f.Dir)
+			}
+		}
+		fns = p.Functions
+	} else {
+		if name == "" {
+			name = filepath.Base(dir)
+		}
+		fns = []*devFunc{{Name: name, Dir: dir, Runtime: runtime, Handler: handler, Build: build}}
+	}
+	for _, f := range fns {
+		if f.Runtime == "" || f.Handler == "" {
+			rt, h := guessRuntime(f.Dir)
+			if f.Runtime == "" {
+				f.Runtime = rt
+			}
+			if f.Handler == "" {
+				f.Handler = h
+			}
+			if f.Runtime == "" {
+				return nil, fmt.Errorf("dev: cannot guess the runtime of %s (no bootstrap, go.mod, package.json, *.js, *.mjs or *.py); give --runtime and --handler", f.Dir)
+			}
+		}
+		fmt.Fprintf(stdout, "# function %s: runtime %s, handler %s, code %s\n", f.Name, f.Runtime, f.Handler, f.Dir)
+	}
+	return fns, nil
+}
+
+// start deploys f and, with a build command, starts rebuilding it on
+// change (the goroutine counted in wg).
+func (f *devFunc) start(ctx context.Context, wg *sync.WaitGroup, lc *lambda.Client, bucket string, debug bool, debugPort int, stdout, stderr io.Writer) error {
+	codeDir := f.Dir
+	if f.Build != "" {
+		// The function runs from a copy that only a successful build
+		// refreshes, so a failing build keeps the old code running.
+		codeDir = filepath.Join(os.TempDir(), "lambada-dev-"+f.Name)
+		if err := runBuild(ctx, f.Dir, f.Build, stdout, stderr); err != nil {
+			fmt.Fprintf(stdout, "# build failed: %v\n", err)
+		}
+		if err := syncDir(f.Dir, codeDir); err != nil {
+			return fmt.Errorf("dev: copying %s: %w", f.Dir, err)
+		}
+	}
+	if err := deployDev(ctx, lc, f, bucket, codeDir, debug, debugPort); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# %s runs from %s\n", f.Name, codeDir)
+	if f.URL {
+		u, err := devURL(ctx, lc, f.Name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "# %s: %s\n", f.Name, u)
+	}
+	if f.Build == "" {
+		return nil
+	}
+	changed := make(chan struct{}, 1)
+	w, err := hotreload.New(0, func(string) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if err := w.Watch(f.Dir); err != nil {
+		_ = w.Close()
+		return err
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer w.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+			fmt.Fprintf(stdout, "# change in %s: running %s\n", f.Dir, f.Build)
+			if err := runBuild(ctx, f.Dir, f.Build, stdout, stderr); err != nil {
+				fmt.Fprintf(stdout, "# build failed (the function keeps its previous code): %v\n", err)
+				continue
+			}
+			if err := syncDir(f.Dir, codeDir); err != nil {
+				fmt.Fprintf(stdout, "# copying the build failed (the function keeps its previous code): %v\n", err)
+				continue
+			}
+			fmt.Fprintln(stdout, "# build ok: the next invoke runs the new code")
+		}
+	}()
+	return nil
+}
+
+// devURL gives the function a URL (AuthType NONE) unless it has one.
+func devURL(ctx context.Context, lc *lambda.Client, name string) (string, error) {
+	out, err := lc.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String(name), AuthType: types.FunctionUrlAuthTypeNone})
+	if err == nil {
+		return aws.ToString(out.FunctionUrl), nil
+	}
+	var conflict *types.ResourceConflictException
+	if !errors.As(err, &conflict) {
+		return "", fmt.Errorf("dev: a URL for %s: %w", name, err)
+	}
+	got, err := lc.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("dev: %s's URL: %w", name, err)
+	}
+	return aws.ToString(got.FunctionUrl), nil
+}
+
+// debugPortOf is the debugger port debug mode gives a runtime.
+func debugPortOf(port int, runtime string) int {
+	if port > 0 {
+		return port
+	}
+	if function.RuntimeFamily(runtime) == "python" {
+		return 5678
+	}
+	return 9229
 }
 
 // guessRuntime picks a runtime and handler from the folder's files.
@@ -248,13 +357,15 @@ func guessRuntime(dir string) (runtime, handler string) {
 
 // deployDev creates the function from the host folder, or points an
 // existing one at it with the given runtime and handler.
-func deployDev(ctx context.Context, lc *lambda.Client, name, runtime, handler, bucket, dir string, debug bool, debugPort int) error {
+func deployDev(ctx context.Context, lc *lambda.Client, f *devFunc, bucket, dir string, debug bool, debugPort int) error {
+	name, runtime, handler := f.Name, f.Runtime, f.Handler
 	// debugEnv sets or clears debug mode (docs/behaviour/dev-loop.md §6)
 	// in the function's variables.
 	debugEnv := func(vars map[string]string) map[string]string {
 		if vars == nil {
 			vars = map[string]string{}
 		}
+		maps.Copy(vars, f.Env)
 		delete(vars, "LAMBADA_DEBUG")
 		delete(vars, "LAMBADA_DEBUG_PORT")
 		if debug {

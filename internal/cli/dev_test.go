@@ -153,7 +153,7 @@ func TestDevDebug(t *testing.T) {
 	write(t, filepath.Join(dir, "index.mjs"), "export const handler = async () => process.env.LAMBADA_DEBUG;\n")
 	c, out, _ := startDev(t, dir, "--name", "dbg", "--debug", "--debug-port", "9339")
 	if !strings.Contains(out.String(), "# function dbg: runtime nodejs26.x, handler index.handler") ||
-		!strings.Contains(out.String(), "debugger port 127.0.0.1:9339") {
+		!strings.Contains(out.String(), "dbg in debug mode: no timeout, one invocation at a time, debugger port 127.0.0.1:9339") {
 		t.Errorf("output:\n%s", out.String())
 	}
 	cfg, err := c.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("dbg")})
@@ -162,5 +162,34 @@ func TestDevDebug(t *testing.T) {
 	}
 	if v := cfg.Environment.Variables; v["LAMBADA_DEBUG"] != "1" || v["LAMBADA_DEBUG_PORT"] != "9339" {
 		t.Errorf("variables %v", v)
+	}
+}
+
+// A lambada.json starts several functions with their variables and URLs.
+func TestDevProject(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"api", "worker"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(t, filepath.Join(root, "api", "index.mjs"), "export const handler = async () => 'api:' + process.env.GREETING;\n")
+	write(t, filepath.Join(root, "worker", "app.py"), "def handler(event, context):\n    return 'worker'\n")
+	write(t, filepath.Join(root, "lambada.json"), `{"functions": [
+  {"name": "api", "dir": "api", "env": {"GREETING": "hi"}, "url": true},
+  {"name": "worker", "dir": "worker", "runtime": "python3.12", "handler": "app.handler"}
+]}`)
+	c, out, stop := startDev(t, root)
+	waitAnswer(t, c, "api", `"api:hi"`)
+	waitAnswer(t, c, "worker", `"worker"`)
+	u, err := c.GetFunctionUrlConfig(context.Background(), &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String("api")})
+	if err != nil || !strings.Contains(out.String(), "# api: "+aws.ToString(u.FunctionUrl)) {
+		t.Errorf("URL %v not printed:\n%s", err, out.String())
+	}
+	write(t, filepath.Join(root, "worker", "app.py"), "def handler(event, context):\n    return 'worker2'\n")
+	waitAnswer(t, c, "worker", `"worker2"`)
+	stop()
+	if !strings.Contains(out.String(), "Function api, worker is left in place") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }
