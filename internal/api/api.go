@@ -236,6 +236,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, param
 	}
 	q := &request{r: r, w: w, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, principal: principal, base: h.log}
 	resp, err := rt.op(q)
+	if !resp.written {
+		// The answer is written now, however long the operation ran (a
+		// function in debug mode may run for hours): WriteTimeout from here.
+		h.door.Answer(w, false, false)
+	}
 	switch {
 	case err != nil:
 		return h.writeError(w, err, q.logger()), principal

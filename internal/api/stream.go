@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
@@ -17,7 +18,7 @@ import (
 // InvokeComplete event.
 func (h *Handler) invokeStream(q *request) (response, error) {
 	in := invokeRequest(q)
-	s := &eventSink{w: q.w}
+	s := &eventSink{w: q.w, rc: http.NewResponseController(q.w), timeout: h.door.Limits().WriteTimeout}
 	res, err := h.cfg.Invoker.InvokeStream(q.r.Context(), in, s)
 	if err != nil {
 		if s.finish() {
@@ -54,9 +55,14 @@ type invokeComplete struct {
 // finish once InvokeStream returned, after which those calls are refused
 // (an invocation that timed out mid-stream may still be relaying).
 type eventSink struct {
-	mu      sync.Mutex
-	w       http.ResponseWriter
-	enc     *eventstream.Encoder
+	mu  sync.Mutex
+	w   http.ResponseWriter
+	enc *eventstream.Encoder
+	// rc and timeout give each write its deadline: a caller that stops
+	// reading is cut off timeout after a write began, however long the
+	// function has been running (docs/security.md, "Answers").
+	rc      *http.ResponseController
+	timeout time.Duration
 	started bool
 	done    bool
 	failed  bool // a write to the caller failed: it went away
@@ -123,6 +129,7 @@ func (s *eventSink) writeHead(version, contentType string) {
 	}
 	// Content-Type is the runtime's (SDK ResponseStreamContentType), not
 	// the framing's media type: docs/behaviour/streaming.md §3. No SDK reads it to parse.
+	s.deadline()
 	hd := s.w.Header()
 	hd.Set("Content-Type", contentType)
 	hd.Set("X-Amz-Executed-Version", version)
@@ -148,6 +155,7 @@ func (s *eventSink) event(eventType, contentType string, payload []byte) error {
 	if s.enc == nil {
 		s.enc = eventstream.NewEncoder()
 	}
+	s.deadline()
 	if err := s.enc.Encode(s.w, newEvent(eventType, contentType, payload)); err != nil {
 		s.failed = true
 		return err
@@ -162,6 +170,12 @@ func newEvent(eventType, contentType string, payload []byte) eventstream.Message
 	m.Headers.Set(":message-type", eventstream.StringValue("event"))
 	m.Payload = payload
 	return m
+}
+
+func (s *eventSink) deadline() {
+	if s.rc != nil {
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	}
 }
 
 func (s *eventSink) flush() {
