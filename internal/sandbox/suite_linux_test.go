@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -204,6 +205,7 @@ func TestSandboxSuite(t *testing.T) {
 func runSuite(t *testing.T, m suiteMode, attackerZip, echoZip []byte) {
 	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
 		c.Isolation, c.IsolationDisable = m.mode, m.disable
+		c.MetricsListen = "127.0.0.1:0"
 	}})
 	st := &suite{t: t, s: s, victimZip: echoZip}
 	st.report = healthReport(t, s)
@@ -262,6 +264,7 @@ func runSuite(t *testing.T, m suiteMode, attackerZip, echoZip []byte) {
 	t.Run("background-child", func(t *testing.T) { st.t = t; backgroundChild(st) })
 	t.Run("runtime-api-peer", func(t *testing.T) { st.t = t; runtimeAPIPeer(st) })
 	t.Run("runtime-api-flood", func(t *testing.T) { st.t = t; runtimeAPIFlood(st) })
+	t.Run("metrics-listener", func(t *testing.T) { st.t = t; metricsListener(st) })
 	st.t = t
 
 	// Shutdown leaves no box cgroups and no processes behind.
@@ -808,5 +811,34 @@ func runtimeAPIFlood(st *suite) {
 	resp.Body.Close()
 	if out, _ := st.invoke("victim", map[string]any{"op": "echo"}); out.FunctionError != nil {
 		t.Errorf("victim during the flood: %s", out.Payload)
+	}
+}
+
+// metricsListener: the --metrics-listen address serves without
+// credentials, so no function may reach it: the attacker's connection is
+// reset before any answer.
+func metricsListener(st *suite) {
+	t := st.t
+	if !st.on(sandbox.RuntimeAPIPeer) {
+		t.Skipf("no peer check: %s", st.report.Missing[sandbox.RuntimeAPIPeer])
+	}
+	_, port, err := net.SplitHostPort(st.s.MetricsAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	r := st.attack("attacker", map[string]any{"op": "steal-start", "ports": []int{p}})
+	st.attack("attacker", map[string]any{"op": "steal-stop"})
+	if a := r.Attempts["127.0.0.1:"+port]; !r.OK || !strings.HasPrefix(a, "closed") {
+		t.Errorf("the metrics listener answered a function: %q %+v", a, r)
+	}
+	// The server itself (a scraper) still gets its answer.
+	resp, err := http.Get("http://" + st.s.MetricsAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/metrics: %d", resp.StatusCode)
 	}
 }

@@ -243,11 +243,13 @@ type Server struct {
 	http      *http.Server
 	door      *frontdoor.Door
 	metricsLn net.Listener
-	metricsHS *http.Server
-	serving   sync.WaitGroup
-	ready     atomic.Bool
-	serveErr  chan error
-	closeOnce sync.Once
+	// boxRefusals counts connections from functions the metrics listener reset.
+	boxRefusals atomic.Int64
+	metricsHS   *http.Server
+	serving     sync.WaitGroup
+	ready       atomic.Bool
+	serveErr    chan error
+	closeOnce   sync.Once
 }
 
 // New checks cfg and builds a server; it starts nothing.
@@ -415,9 +417,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	s.http = s.httpServer(s.routes())
 	s.http.ConnState = tracker.connState
 	if s.cfg.MetricsListen != "" {
-		if s.metricsLn, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
+		var mln net.Listener
+		if mln, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
 			return fmt.Errorf("listening on %s (--metrics-listen): %w", s.cfg.MetricsListen, err)
 		}
+		// No function may reach it (docs/security.md "Runtime API isolation").
+		s.metricsLn = s.sandbox.Outsiders(mln, s.refusedBox)
 		s.metricsHS = s.httpServer(s.metricsRoutes())
 		s.serving.Add(1)
 		go func() {
@@ -539,6 +544,17 @@ func (s *Server) metricsRoutes() http.Handler {
 		}
 		metrics.ServeHTTP(w, r)
 	}), false)
+}
+
+// refusedBox logs a connection from a box to a listener functions may not
+// reach: once at WARN, then at DEBUG.
+func (s *Server) refusedBox(remote net.Addr, uid int, err error) {
+	lvl := slog.LevelDebug
+	if s.boxRefusals.Add(1) == 1 {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(context.Background(), lvl, "metrics: connection from a function refused",
+		logkey.Remote, remote.String(), logkey.UID, uid, logkey.Err, err)
 }
 
 // MetricsAddr is the --metrics-listen address ("" when not serving one).
