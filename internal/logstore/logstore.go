@@ -87,9 +87,9 @@ type Store struct {
 	acks  chan ack
 	wg    sync.WaitGroup
 
-	mu      sync.Mutex
-	known   map[string]bool // groups whose stream exists
-	closed  bool
+	mu     sync.Mutex
+	known  map[string]bool // groups whose stream exists
+	closed bool
 
 	// qmu guards sending to queue against Close closing it.
 	qmu     sync.RWMutex
