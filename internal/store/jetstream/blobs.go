@@ -33,6 +33,9 @@ type Blobs struct {
 	obs natsjs.ObjectStore
 }
 
+// objStreamPrefix names an object store bucket's stream.
+const objStreamPrefix = "OBJ_"
+
 // OpenBlobs binds the object store bucket, creating it (file storage) when
 // it does not exist.
 func OpenBlobs(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (*Blobs, error) {
@@ -52,6 +55,18 @@ func OpenBlobs(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option
 		if errors.Is(err, natsjs.ErrBucketExists) || errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
 			obs, err = js.ObjectStore(ctx, bucket)
 		}
+	}
+	if err == nil {
+		err = settle(ctx, js, objStreamPrefix+bucket, o.replicas, func() (err error) {
+			obs, err = js.ObjectStore(ctx, bucket)
+			return err
+		}, func() error {
+			_, err := obs.GetInfo(ctx, "lambada-probe")
+			if errors.Is(err, natsjs.ErrObjectNotFound) {
+				return nil
+			}
+			return err
+		})
 	}
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open object store %q", bucket), err)

@@ -6,8 +6,10 @@
 package jetstream
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -18,30 +20,91 @@ import (
 // DefaultReplicas is one copy: right for the embedded single node.
 const DefaultReplicas = 1
 
-// Option tunes how a bucket is created.
+// Option tunes how a bucket, stream or queue is opened.
 type Option func(*options)
 
 type options struct {
 	replicas int
+	ackWait  time.Duration
 }
 
 // WithReplicas sets how many servers of a JetStream cluster keep a copy of
-// a bucket created by Open*. A bucket that already exists keeps its own
-// configuration (change that with the nats CLI).
+// what Open* opens. One created by an earlier start with fewer replicas is
+// raised to n (never lowered); more replicas than the cluster has servers
+// fails the Open with the server's reason.
 func WithReplicas(n int) Option {
 	return func(o *options) { o.replicas = n }
 }
 
+// WithAckWait sets how long a queue's delivery may stay unsettled before
+// it goes to another consumer (QueueAckWait when unset).
+func WithAckWait(d time.Duration) Option {
+	return func(o *options) { o.ackWait = d }
+}
+
 func buildOptions(opts []Option) options {
-	o := options{replicas: DefaultReplicas}
+	o := options{replicas: DefaultReplicas, ackWait: QueueAckWait}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.replicas < 1 {
 		o.replicas = DefaultReplicas
 	}
+	if o.ackWait <= 0 {
+		o.ackWait = QueueAckWait
+	}
 	return o
 }
+
+// settle makes the stream behind an opened bucket, queue or stream ready
+// for use: its replicas raised to want when it has fewer, reads served by
+// its leader only (a replica's direct get can answer from before a write
+// that was already acknowledged, which a compare-and-set must never see),
+// then probe retried while the cluster has no responder for the stream yet
+// (a replicated stream answers only once a leader is elected and its
+// peers joined), until ctx ends. rebind is called after a configuration
+// change, before probe, so handles see the new configuration.
+func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, rebind, probe func() error) error {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.Replicas < want || cfg.AllowDirect {
+		had := cfg.Replicas
+		cfg.Replicas = max(cfg.Replicas, want)
+		cfg.AllowDirect = false
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("raise replicas of %s from %d to %d: %w", stream, had, cfg.Replicas, err)
+		}
+		if err := rebind(); err != nil {
+			return err
+		}
+	}
+	for {
+		err := probe()
+		if err == nil && want > 1 {
+			// The meta leader applies a raise after answering it, and
+			// the new peers join the stream's group as they catch up.
+			var info *natsjs.StreamInfo
+			if info, err = st.Info(ctx); err == nil && (info.Config.Replicas < want ||
+				info.Cluster == nil || len(info.Cluster.Replicas)+1 < want) {
+				err = nats.ErrNoResponders
+			}
+		}
+		if !errors.Is(err, nats.ErrNoResponders) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stream %s never answered: %w", stream, err)
+		case <-time.After(settleRetry):
+		}
+	}
+}
+
+// settleRetry is how often settle asks again.
+const settleRetry = 50 * time.Millisecond
 
 // isWrongLastSeq reports a failed compare-and-set: the server's "wrong last
 // sequence" error, 10071, or 10164 as replicated streams report it.

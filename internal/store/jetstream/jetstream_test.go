@@ -49,11 +49,12 @@ var buckets atomic.Int64
 // sharing one server.
 func bucket() string { return fmt.Sprintf("t%d", buckets.Add(1)) }
 
-// runSuites runs both conformance suites on nc.
-func runSuites(t *testing.T, nc *nats.Conn) {
+// runSuites runs the conformance suites on nc, creating everything with
+// opts.
+func runSuites(t *testing.T, nc *nats.Conn, opts ...jetstream.Option) {
 	t.Run("KV", func(t *testing.T) {
 		storetest.RunKV(t, func(t *testing.T) store.KV {
-			kv, err := jetstream.OpenKV(testContext(t), nc, bucket())
+			kv, err := jetstream.OpenKV(testContext(t), nc, bucket(), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,7 +63,7 @@ func runSuites(t *testing.T, nc *nats.Conn) {
 	})
 	t.Run("Blobs", func(t *testing.T) {
 		storetest.RunBlobs(t, func(t *testing.T) store.Blobs {
-			b, err := jetstream.OpenBlobs(testContext(t), nc, bucket())
+			b, err := jetstream.OpenBlobs(testContext(t), nc, bucket(), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,6 +153,27 @@ func TestQueueBodyRemovedWithItsMessage(t *testing.T) {
 	if n := objects(); n != 0 {
 		t.Fatalf("%d bodies left after the Ack", n)
 	}
+	runQueueSuite(t, nc, opts...)
+}
+
+func runQueueSuite(t *testing.T, nc *nats.Conn, opts ...jetstream.Option) {
+	t.Run("QueueDelivery", func(t *testing.T) {
+		storetest.RunQueueDelivery(t, func(t *testing.T) storetest.QueueFixture {
+			name := strings.ToUpper(bucket())
+			sc := jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}}
+			opts := append(opts, jetstream.WithAckWait(storetest.QueueAckWait))
+			return storetest.QueueFixture{
+				Subject: name + ".m",
+				Open: func() store.Queue {
+					q, err := jetstream.OpenQueue(testContext(t), nc, sc, "workers", opts...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return q
+				},
+			}
+		})
+	})
 }
 
 func TestEmbedded(t *testing.T) {
@@ -162,6 +184,90 @@ func TestEmbedded(t *testing.T) {
 func TestExternal(t *testing.T) {
 	n := startNode(t, natsnode.Config{URL: natstest.StartServer(t)})
 	runSuites(t, n.Conn())
+}
+
+// TestCluster runs the suites on a 3-node JetStream cluster with three
+// replicas of everything, reached through every server's URL.
+func TestCluster(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	n := startNode(t, natsnode.Config{URL: c.URLs()})
+	runSuites(t, n.Conn(), jetstream.WithReplicas(3))
+}
+
+// TestRaiseReplicas: what an earlier start created with one replica is
+// raised to three when opened with three, keeping its contents, and the
+// queue's consumer follows its stream.
+func TestRaiseReplicas(t *testing.T) {
+	ctx := testContext(t)
+	c := natstest.StartCluster(t, 3)
+	nc := startNode(t, natsnode.Config{URL: c.URLs()}).Conn()
+	sc := jetstream.StreamConfig{Name: "RAISE", Subjects: []string{"raise.>"}}
+	kv, err := jetstream.OpenKV(ctx, nc, "raise")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Create(ctx, "k", []byte("v"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jetstream.OpenBlobs(ctx, nc, "raise"); err != nil {
+		t.Fatal(err)
+	}
+	q, err := jetstream.OpenQueue(ctx, nc, sc, "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Publish(ctx, store.Message{Subject: "raise.a", Data: []byte("queued")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jetstream.OpenStream(ctx, nc, jetstream.StreamConfig{Name: "RAISE_LOG", Subjects: []string{"raiselog.>"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	r3 := jetstream.WithReplicas(3)
+	if kv, err = jetstream.OpenKV(ctx, nc, "raise", r3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jetstream.OpenBlobs(ctx, nc, "raise", r3); err != nil {
+		t.Fatal(err)
+	}
+	if q, err = jetstream.OpenQueue(ctx, nc, sc, "workers", r3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jetstream.OpenStream(ctx, nc, jetstream.StreamConfig{Name: "RAISE_LOG", Subjects: []string{"raiselog.>"}}, r3); err != nil {
+		t.Fatal(err)
+	}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"KV_raise", "OBJ_raise", "RAISE", "RAISE_LOG"} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := st.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("stream %s has %d replicas after raising, want 3", name, r)
+		}
+	}
+	if e, err := kv.Get(ctx, "k"); err != nil || e.Revision != rev {
+		t.Fatalf("after raising, Get = %+v, %v", e, err)
+	}
+	if n, _, err := q.Depth(ctx); err != nil || n != 1 {
+		t.Fatalf("after raising, Depth = %d, %v; want 1", n, err)
+	}
+	// The consumer is replicated with its stream.
+	cons, err := js.Consumer(ctx, "RAISE", "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.Replicas != 3 {
+		t.Errorf("consumer has %d replicas after raising, want 3", info.Config.Replicas)
+	}
 }
 
 // TestEmbeddedRestart: what was written before a Close is there after a
@@ -248,8 +354,11 @@ func TestOpenBindsExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Options only apply to creation: an existing bucket is bound as is.
-	kv2, err := jetstream.OpenKV(ctx, nc, "shared", jetstream.WithReplicas(3))
+	// An existing bucket cannot be raised beyond the servers there are.
+	if _, err := jetstream.OpenKV(ctx, nc, "shared", jetstream.WithReplicas(3)); err == nil || !strings.Contains(err.Error(), "raise replicas") {
+		t.Fatalf("raising a bucket to 3 replicas on one server: err = %v", err)
+	}
+	kv2, err := jetstream.OpenKV(ctx, nc, "shared")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,5 +479,79 @@ func TestPutMismatchError(t *testing.T) {
 	err = b.Put(ctx, storetest.Sum([]byte("a")), strings.NewReader("b"))
 	if !errors.Is(err, jetstream.ErrSumMismatch) {
 		t.Fatalf("err = %v, want ErrSumMismatch", err)
+	}
+}
+
+// TestClusterLeaderLoss: with three replicas, killing the server leading
+// a bucket or queue loses no acknowledged write, the survivors take writes
+// again once they elected a new leader, and the restarted server rejoins.
+func TestClusterLeaderLoss(t *testing.T) {
+	ctx := testContext(t)
+	c := natstest.StartCluster(t, 3)
+	nc := startNode(t, natsnode.Config{URL: c.URLs()}).Conn()
+	r3 := jetstream.WithReplicas(3)
+	kv, err := jetstream.OpenKV(ctx, nc, "loss", r3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := jetstream.StreamConfig{Name: "LOSS", Subjects: []string{"loss.>"}}
+	q, err := jetstream.OpenQueue(ctx, nc, sc, "workers", r3, jetstream.WithAckWait(storetest.QueueAckWait))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Create(ctx, "k", []byte("before"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := q.Publish(ctx, store.Message{Subject: "loss.m", Data: fmt.Appendf(nil, "%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, stream := range []string{"KV_loss", "LOSS"} {
+		dead := c.StreamLeader(stream)
+		c.Kill(dead)
+		// Writes fail fast or succeed while the leader is elected; poll.
+		for deadline := time.Now().Add(storetest.Timeout); ; {
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			rev2, err := kv.Update(wctx, "k", []byte("after "+stream), rev)
+			cancel()
+			if err == nil {
+				rev = rev2
+				break
+			}
+			if errors.Is(err, store.ErrConflict) {
+				t.Fatalf("update after losing %s's leader: %v (a replica answered a stale read)", stream, err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no write accepted %s after losing %s's leader: %v", storetest.Timeout, stream, err)
+			}
+		}
+		c.Restart(dead)
+	}
+	e, err := kv.Get(ctx, "k")
+	if err != nil || e.Revision != rev || string(e.Value) != "after LOSS" {
+		t.Fatalf("Get = %+v, %v; want the last acknowledged write at %d", e, err, rev)
+	}
+	var got atomic.Int32
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- q.Consume(cctx, 4, func(d store.Delivery) {
+			if d.Ack() == nil {
+				got.Add(1)
+			}
+		})
+	}()
+	for got.Load() < 10 {
+		if ctx.Err() != nil {
+			t.Fatalf("%d of 10 queued messages delivered after the leader changes", got.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -38,7 +38,11 @@ type KV struct {
 	js     natsjs.JetStream
 	kv     natsjs.KeyValue
 	prefix string // subject prefix of the bucket's keys
+	stream string // the bucket's stream
 }
+
+// kvStreamPrefix names a KV bucket's stream.
+const kvStreamPrefix = "KV_"
 
 // OpenKV binds the KV bucket, creating it (file storage, history 1) when
 // it does not exist.
@@ -61,10 +65,22 @@ func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (
 			kv, err = js.KeyValue(ctx, bucket)
 		}
 	}
+	if err == nil {
+		err = settle(ctx, js, kvStreamPrefix+bucket, o.replicas, func() (err error) {
+			kv, err = js.KeyValue(ctx, bucket)
+			return err
+		}, func() error {
+			_, err := kv.Get(ctx, "lambada-probe")
+			if errors.Is(err, natsjs.ErrKeyNotFound) {
+				return nil
+			}
+			return err
+		})
+	}
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open KV bucket %q", bucket), err)
 	}
-	return &KV{js: js, kv: kv, prefix: kvSubjectPrefix + bucket + "."}, nil
+	return &KV{js: js, kv: kv, prefix: kvSubjectPrefix + bucket + ".", stream: kvStreamPrefix + bucket}, nil
 }
 
 // Get returns the current entry of key or store.ErrNotFound.
@@ -160,20 +176,36 @@ func keyValid(key string) bool {
 
 // Watch streams every current entry, a Ready marker, then every change,
 // until ctx ends.
+//
+// On a replicated bucket nats.go can signal the end of the initial values
+// before all of them arrived (it compares the consumer's pending count
+// with what it received, missing messages in flight). The stream's last
+// sequence, read before the watch starts, is the last initial value (the
+// newest message of the stream is the newest of its key, so the watch
+// delivers it): Ready waits for it.
 func (s *KV) Watch(ctx context.Context) (<-chan store.WatchMsg, error) {
+	st, err := s.js.Stream(ctx, s.stream)
+	if err != nil {
+		return nil, wrap("watch", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, wrap("watch", err)
+	}
 	// nats.go ties the subscription to ctx: it unsubscribes when ctx ends.
 	w, err := s.kv.WatchAll(ctx)
 	if err != nil {
 		return nil, wrap("watch", err)
 	}
 	out := make(chan store.WatchMsg, watchBuffer)
-	go forward(ctx, w, out)
+	go forward(ctx, w, info.State.LastSeq, out)
 	return out, nil
 }
 
 // forward translates nats.go watch entries into store.WatchMsgs. It owns
-// out and closes it when ctx ends or the watch stops.
-func forward(ctx context.Context, w natsjs.KeyWatcher, out chan<- store.WatchMsg) {
+// out and closes it when ctx ends or the watch stops. Ready is sent once
+// nats.go signalled it and the entry at revision last was delivered.
+func forward(ctx context.Context, w natsjs.KeyWatcher, last uint64, out chan<- store.WatchMsg) {
 	defer close(out)
 	defer func() {
 		// nats.go's delivery goroutine blocks while Updates is full and
@@ -188,6 +220,8 @@ func forward(ctx context.Context, w natsjs.KeyWatcher, out chan<- store.WatchMsg
 	// keys: they are not current entries, so they are dropped, unless
 	// the key's value was already sent (it was deleted meanwhile).
 	sent := make(map[string]bool)
+	var seen uint64       // highest revision delivered before Ready
+	readyPending := false // nats.go signalled Ready before seen reached last
 	for {
 		var e natsjs.KeyValueEntry
 		var ok bool
@@ -199,8 +233,14 @@ func forward(ctx context.Context, w natsjs.KeyWatcher, out chan<- store.WatchMsg
 				return
 			}
 		}
+		if e != nil && sent != nil && e.Revision() > seen {
+			seen = e.Revision()
+		}
 		var msg store.WatchMsg
 		switch {
+		case e == nil && seen < last:
+			readyPending = true
+			continue
 		case e == nil:
 			msg.Ready = true
 			sent = nil
@@ -209,17 +249,29 @@ func forward(ctx context.Context, w natsjs.KeyWatcher, out chan<- store.WatchMsg
 			if sent != nil {
 				sent[e.Key()] = true
 			}
-		default: // KeyValueDelete, KeyValuePurge
-			if sent != nil && !sent[e.Key()] {
-				continue
-			}
+		case sent != nil && !sent[e.Key()]: // KeyValueDelete, KeyValuePurge
+			// not sent: the key was gone before the watch began
+		default:
 			delete(sent, e.Key())
 			msg.Event = store.Event{Key: e.Key(), Revision: e.Revision(), Deleted: true}
 		}
-		select {
-		case out <- msg:
-		case <-ctx.Done():
+		if (msg.Ready || msg.Key != "") && !send(ctx, out, msg) {
 			return
 		}
+		if readyPending && seen >= last {
+			readyPending, sent = false, nil
+			if !send(ctx, out, store.WatchMsg{Ready: true}) {
+				return
+			}
+		}
+	}
+}
+
+func send(ctx context.Context, out chan<- store.WatchMsg, msg store.WatchMsg) bool {
+	select {
+	case out <- msg:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

@@ -69,6 +69,12 @@ func openStream(ctx context.Context, nc *nats.Conn, sc StreamConfig, retention n
 			_, err = js.Stream(ctx, sc.Name)
 		}
 	}
+	if err == nil {
+		err = settle(ctx, js, sc.Name, o.replicas, func() error { return nil }, func() error {
+			_, err := js.Stream(ctx, sc.Name)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open stream %q", sc.Name), err)
 	}
@@ -109,9 +115,12 @@ func OpenQueue(ctx context.Context, nc *nats.Conn, sc StreamConfig, consumer str
 	_, err = js.CreateOrUpdateConsumer(ctx, sc.Name, natsjs.ConsumerConfig{
 		Durable:       consumer,
 		AckPolicy:     natsjs.AckExplicitPolicy,
-		AckWait:       QueueAckWait,
+		AckWait:       o.ackWait,
 		MaxDeliver:    -1,
 		MaxAckPending: 100_000,
+		// As many copies as the stream: a consumer on one server would
+		// stop the queue with that server.
+		Replicas: o.replicas,
 	})
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open consumer %q", consumer), err)
@@ -173,6 +182,12 @@ func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Deliver
 			_ = m.Nak()
 			return
 		}
+		// Once ctx ended, Consume is on its way to wg.Wait: no new Add.
+		if ctx.Err() != nil {
+			<-sem
+			_ = m.Nak()
+			return
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -184,7 +199,10 @@ func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Deliver
 		return wrap("consume", err)
 	}
 	<-ctx.Done()
+	// Stop only asks; Closed is closed once the callback has returned for
+	// good, so no wg.Add can race with the Wait below.
 	cc.Stop()
+	<-cc.Closed()
 	wg.Wait()
 	return nil
 }

@@ -1,0 +1,237 @@
+package natstest
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// clusterName names the JetStream cluster StartCluster forms.
+const clusterName = "lambada-test"
+
+// Cluster is a JetStream cluster of nats-server instances running in the
+// test process, each on its own loopback client and route ports with its
+// own store folder. Servers can be killed and restarted on the same ports
+// and files, as a crashed and restarted machine would be.
+type Cluster struct {
+	t       testing.TB
+	clients []int // client port of server i
+	routes  []int // route port of server i
+	dirs    []string
+
+	mu   sync.Mutex
+	srvs []*server.Server // nil while killed
+}
+
+// StartCluster starts n (>= 2) clustered servers and waits until
+// JetStream has a meta leader that every server follows. The servers are
+// shut down when t ends.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	if n < 2 {
+		t.Fatalf("natstest: a cluster needs at least 2 servers, not %d", n)
+	}
+	c := &Cluster{t: t, srvs: make([]*server.Server, n)}
+	for range n {
+		c.clients = append(c.clients, freePort(t))
+		c.routes = append(c.routes, freePort(t))
+		c.dirs = append(c.dirs, t.TempDir())
+	}
+	// Registered after the TempDirs' cleanups, so it runs first.
+	t.Cleanup(func() {
+		for i := range c.srvs {
+			c.Kill(i)
+		}
+	})
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { errs[i] = c.start(i) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.WaitReady()
+	return c
+}
+
+// freePort asks the kernel for a free loopback port. Another process could
+// take it before the server binds it; on a test machine that is rare, and
+// a fixed port per server is what lets a restarted server rejoin.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("natstest: find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func (c *Cluster) options(i int) *server.Options {
+	var routes []string
+	for j, p := range c.routes {
+		if j != i {
+			routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+		}
+	}
+	return &server.Options{
+		ServerName: fmt.Sprintf("n%d", i+1),
+		Host:       "127.0.0.1",
+		Port:       c.clients[i],
+		NoSigs:     true,
+		NoLog:      true,
+		JetStream:  true,
+		StoreDir:   c.dirs[i],
+		Cluster: server.ClusterOpts{
+			Name: clusterName, Host: "127.0.0.1", Port: c.routes[i],
+		},
+		Routes: server.RoutesFromStr(strings.Join(routes, ",")),
+	}
+}
+
+func (c *Cluster) start(i int) error {
+	srv, err := server.NewServer(c.options(i))
+	if err != nil {
+		return fmt.Errorf("natstest: configure cluster server %d: %w", i, err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return fmt.Errorf("natstest: cluster server %d not ready after %s", i, readyTimeout)
+	}
+	c.mu.Lock()
+	c.srvs[i] = srv
+	c.mu.Unlock()
+	return nil
+}
+
+// Size is the number of servers, running or not.
+func (c *Cluster) Size() int { return len(c.clients) }
+
+// URLs is every server's client URL, comma-separated: the seed list a
+// client is given.
+func (c *Cluster) URLs() string {
+	urls := make([]string, len(c.clients))
+	for i := range c.clients {
+		urls[i] = c.URL(i)
+	}
+	return strings.Join(urls, ",")
+}
+
+// URL is server i's client URL (also while it is down).
+func (c *Cluster) URL(i int) string { return fmt.Sprintf("nats://127.0.0.1:%d", c.clients[i]) }
+
+// Server returns server i, or nil while it is killed.
+func (c *Cluster) Server(i int) *server.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.srvs[i]
+}
+
+// Kill shuts server i down (its files stay) and waits until it stopped.
+// Killing a stopped server does nothing.
+func (c *Cluster) Kill(i int) {
+	c.mu.Lock()
+	srv := c.srvs[i]
+	c.srvs[i] = nil
+	c.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+}
+
+// Restart starts server i again on its ports and files and waits until
+// the cluster has a meta leader every running server follows.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	if c.Server(i) != nil {
+		c.t.Fatalf("natstest: server %d is running", i)
+	}
+	if err := c.start(i); err != nil {
+		c.t.Fatal(err)
+	}
+	c.WaitReady()
+}
+
+// WaitReady waits until one running server is JetStream's meta leader and
+// every running server is current with it.
+func (c *Cluster) WaitReady() {
+	c.t.Helper()
+	c.waitFor("a JetStream meta leader", func(running []*server.Server) bool {
+		leader := false
+		for _, s := range running {
+			if !s.JetStreamIsCurrent() {
+				return false
+			}
+			leader = leader || s.JetStreamIsLeader()
+		}
+		return leader
+	})
+}
+
+// StreamLeader returns the index of the running server leading stream
+// (global account), waiting until one does.
+func (c *Cluster) StreamLeader(stream string) int {
+	c.t.Helper()
+	leader := -1
+	c.waitFor("a leader of stream "+stream, func([]*server.Server) bool {
+		for i := range c.clients {
+			if s := c.Server(i); s != nil && s.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+				leader = i
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
+
+// MetaLeader returns the index of the running JetStream meta leader.
+func (c *Cluster) MetaLeader() int {
+	c.t.Helper()
+	leader := -1
+	c.waitFor("a JetStream meta leader", func([]*server.Server) bool {
+		for i := range c.clients {
+			if s := c.Server(i); s != nil && s.JetStreamIsLeader() {
+				leader = i
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
+
+func (c *Cluster) waitFor(what string, ok func(running []*server.Server) bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		c.mu.Lock()
+		var running []*server.Server
+		for _, s := range c.srvs {
+			if s != nil {
+				running = append(running, s)
+			}
+		}
+		c.mu.Unlock()
+		if len(running) > 0 && ok(running) {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("natstest: no %s after %s", what, readyTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
