@@ -92,6 +92,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address of the Lambda API, /health and /metrics")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "folder for all of lambada's state")
 	fs.StringVar(&cfg.NATSURL, "nats", "", "use an external NATS JetStream server or cluster (nats://…) instead of the embedded one")
+	fs.IntVar(&cfg.Replicas, "replicas", server.DefaultReplicas, "JetStream servers keeping a copy of every bucket and stream (0: 1 embedded, the cluster's servers up to 3 with --nats; also LAMBADA_REPLICAS)")
 	fs.StringVar(&cfg.Region, "region", server.DefaultRegion, "the AWS region lambada serves")
 	fs.StringVar(&cfg.AccountID, "account-id", server.DefaultAccountID, "the 12-digit account id in every ARN")
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", server.DefaultMaxConcurrency, "account concurrency limit, like AWS's")
@@ -133,6 +134,18 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "lambada server: unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	if v := os.Getenv("LAMBADA_REPLICAS"); v != "" && !flagSet(fs, "replicas") {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fmt.Fprintf(stderr, "lambada server: bad LAMBADA_REPLICAS %q\n", v)
+			return errUsage
+		}
+		cfg.Replicas = n
+	}
+	if cfg.Replicas < 0 {
+		fmt.Fprintf(stderr, "lambada server: --replicas must be 0 (automatic) or more, not %d\n", cfg.Replicas)
 		return errUsage
 	}
 	rate, err := parseRate(streamRate)
@@ -276,4 +289,11 @@ func parseRate(s string) (int64, error) {
 		return 0, errors.New(`want a positive bandwidth such as "2MB/s", or "off"`)
 	}
 	return int64(v * mult), nil
+}
+
+// flagSet reports whether name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

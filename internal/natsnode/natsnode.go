@@ -212,6 +212,39 @@ func checkJetStream(ctx context.Context, nc *nats.Conn, where string) error {
 	return nil
 }
 
+// MaxAutoReplicas caps the replicas chosen by AutoReplicas: three copies
+// survive the loss of any one server, more only slow every write.
+const MaxAutoReplicas = 3
+
+// AutoReplicas is the number of copies lambada keeps of every stream when
+// not told (--replicas): 1 for the embedded server; with an external NATS,
+// the servers of its cluster (those the connected server announces, and
+// the seeds), capped at MaxAutoReplicas. why says how it was chosen, for
+// the log.
+func (n *Node) AutoReplicas() (replicas int, why string) {
+	servers := n.ClusterServers()
+	switch {
+	case n.Embedded():
+		return 1, "embedded server"
+	case servers <= 1:
+		return 1, "the NATS server is not clustered"
+	case servers > MaxAutoReplicas:
+		return MaxAutoReplicas, fmt.Sprintf("the NATS cluster has %d servers, capped at %d", servers, MaxAutoReplicas)
+	default:
+		return servers, fmt.Sprintf("the NATS cluster has %d servers", servers)
+	}
+}
+
+// ClusterServers counts the NATS servers this node knows of: 1 embedded,
+// otherwise the seeds and the servers the cluster announced.
+func (n *Node) ClusterServers() int {
+	nc := n.Conn()
+	if n.Embedded() || nc == nil {
+		return 1
+	}
+	return len(nc.Servers())
+}
+
 // Close drains the connection (bounded by ctx) and, in embedded mode, shuts
 // the server down and waits until its files are closed. Stop watches and
 // other subscribers first: draining waits for their callbacks, and when ctx

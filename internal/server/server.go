@@ -73,6 +73,9 @@ const (
 	// DefaultHotReloadBucket is the S3Bucket that marks Code as a host
 	// folder, LocalStack's name (docs/behaviour/dev-loop.md §1).
 	DefaultHotReloadBucket = "hot-reload"
+	// DefaultReplicas 0 lets the server choose at start
+	// (natsnode.AutoReplicas).
+	DefaultReplicas = 0
 
 	registryBucket    = "lambada_registry"
 	codeBucket        = "lambada_code"
@@ -86,9 +89,12 @@ const (
 
 // Config is everything a lambada server needs.
 type Config struct {
-	Listen    string
-	DataDir   string
-	NATSURL   string // "" = embedded JetStream
+	Listen  string
+	DataDir string
+	NATSURL string // "" = embedded JetStream
+	// Replicas is how many JetStream servers keep a copy of every bucket
+	// and stream (--replicas); 0 chooses (natsnode.AutoReplicas).
+	Replicas  int
 	Region    string
 	AccountID string
 	// Credentials set explicitly (LAMBADA_ACCESS_KEY_ID/…); empty = use or
@@ -229,6 +235,7 @@ type Server struct {
 	creds     Credentials
 	generated bool
 	node      *natsnode.Node
+	replicas  int // chosen at Start
 	runtimes  *runtimes.Host
 	sandbox   *sandbox.Host
 	minter    *fncreds.Minter
@@ -322,11 +329,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.node.Start(ctx); err != nil {
 		return fmt.Errorf("starting storage: %w", err)
 	}
-	kv, err := jetstream.OpenKV(ctx, s.node.Conn(), registryBucket)
+	replicas, err := s.chooseReplicas()
+	if err != nil {
+		return err
+	}
+	kv, err := jetstream.OpenKV(ctx, s.node.Conn(), registryBucket, replicas)
 	if err != nil {
 		return fmt.Errorf("opening registry bucket: %w", err)
 	}
-	blobs, err := jetstream.OpenBlobs(ctx, s.node.Conn(), codeBucket)
+	blobs, err := jetstream.OpenBlobs(ctx, s.node.Conn(), codeBucket, replicas)
 	if err != nil {
 		return fmt.Errorf("opening code bucket: %w", err)
 	}
@@ -370,13 +381,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	queue, err := jetstream.OpenQueue(ctx, s.node.Conn(), jetstream.StreamConfig{
 		Name: eventStream, Subjects: []string{async.EventSubjectPrefix + ">"},
-	}, eventConsumer)
+	}, eventConsumer, replicas)
 	if err != nil {
 		return fmt.Errorf("opening the event queue: %w", err)
 	}
 	records, err := jetstream.OpenStream(ctx, s.node.Conn(), jetstream.StreamConfig{
 		Name: destinationStream, Subjects: []string{async.DestinationSubjectPrefix + ">"}, MaxAge: destinationRetention,
-	})
+	}, replicas)
 	if err != nil {
 		return fmt.Errorf("opening the destination stream: %w", err)
 	}
@@ -443,6 +454,27 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		logkey.Storage, s.storageMode(), logkey.Region, s.cfg.Region, logkey.Account, s.cfg.AccountID,
 		logkey.MetricsListen, s.MetricsAddr(), logkey.MaxConnections, s.cfg.MaxConnections)
 	return nil
+}
+
+// chooseReplicas decides how many copies of every bucket and stream the
+// storage keeps (--replicas, or chosen from the cluster) and logs why;
+// more than the servers there are is refused here rather than by the
+// first stream that cannot be placed.
+func (s *Server) chooseReplicas() (jetstream.Option, error) {
+	n, why := s.cfg.Replicas, "--replicas"
+	if n == 0 {
+		n, why = s.node.AutoReplicas()
+	}
+	if servers := s.node.ClusterServers(); n > servers {
+		where := "the embedded NATS server is one server"
+		if !s.node.Embedded() {
+			where = fmt.Sprintf("the NATS at %s has %d server(s)", s.cfg.NATSURL, servers)
+		}
+		return nil, fmt.Errorf("--replicas %d: %s; ask for at most %d", n, where, servers)
+	}
+	s.replicas = n
+	s.log.Info("storage replicas", "replicas", n, "why", why)
+	return jetstream.WithReplicas(n), nil
 }
 
 // urlAddress is how function URLs are addressed on this server's port.
@@ -571,7 +603,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		status, code = "starting", http.StatusServiceUnavailable
 	}
 	b, _ := json.Marshal(map[string]any{
-		"status": status, "storage": s.storageMode(), "region": s.cfg.Region, "account": s.cfg.AccountID,
+		"status": status, "storage": s.storageMode(), "replicas": s.replicas, "region": s.cfg.Region, "account": s.cfg.AccountID,
 		"runtimes": s.availableRuntimes(), "isolation": s.isolation(),
 	})
 	w.Header().Set("Content-Type", "application/json")
