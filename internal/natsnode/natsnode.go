@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -41,6 +43,14 @@ const (
 	// DataDir itself because nats-server moves folders it mistakes for
 	// accounts out of the parent of its "jetstream" folder.
 	StoreSubdir = "nats"
+
+	// ProbeInterval is how often a started node asks JetStream whether it
+	// answers (Available); ProbeTimeout bounds one ask.
+	ProbeInterval = time.Second
+	ProbeTimeout  = 2 * time.Second
+	// MaxReconnectDelay caps the backoff between reconnect attempts to
+	// an external NATS; the node retries forever.
+	MaxReconnectDelay = 2 * time.Second
 
 	serverName = "lambada"
 	clientName = "lambada"
@@ -69,6 +79,44 @@ type Node struct {
 	srv    *server.Server // nil in external mode
 	nc     *nats.Conn
 	closed chan struct{} // closed by nc's ClosedHandler
+	stop   context.CancelFunc
+	probes sync.WaitGroup // the prober goroutine
+
+	available atomic.Bool
+}
+
+// Available reports whether JetStream answered the last probe (at most
+// ProbeInterval ago) and the connection is up: false while the NATS
+// servers are unreachable or the cluster has no quorum.
+func (n *Node) Available() bool {
+	nc := n.Conn()
+	return n.available.Load() && nc != nil && nc.IsConnected()
+}
+
+// probe asks JetStream every ProbeInterval whether it answers and logs
+// each change, until ctx ends.
+func (n *Node) probe(ctx context.Context, nc *nats.Conn) {
+	defer n.probes.Done()
+	t := time.NewTicker(ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := checkJetStream(ctx, nc, "")
+		if ctx.Err() != nil {
+			return
+		}
+		if was := n.available.Swap(err == nil); was != (err == nil) {
+			if err != nil {
+				n.log.Warn("storage unavailable", slog.Any(logkey.Err, err))
+			} else {
+				n.log.Info("storage available again")
+			}
+		}
+	}
 }
 
 // New returns a Node for cfg; nothing starts until Start.
@@ -104,9 +152,9 @@ func (n *Node) Start(ctx context.Context) error {
 		nats.Name(clientName),
 		nats.DrainTimeout(DefaultDrainTimeout),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if err != nil {
-				n.log.Warn("nats disconnected", slog.Any(logkey.Err, err))
+				n.log.Warn("nats disconnected, reconnecting", slog.Any(logkey.Err, err))
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
@@ -138,6 +186,7 @@ func (n *Node) Start(ctx context.Context) error {
 		where = redact(n.cfg.URL)
 		nc, err = nats.Connect(n.cfg.URL, append(opts,
 			nats.MaxReconnects(-1),
+			nats.CustomReconnectDelay(reconnectDelay),
 			nats.ReconnectBufSize(DefaultReconnectBuffer),
 		)...)
 	}
@@ -152,12 +201,24 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 
 	n.srv, n.nc, n.closed = srv, nc, closed
+	n.available.Store(true)
+	pctx, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	n.probes.Add(1)
+	go n.probe(pctx, nc)
 	if srv != nil {
 		n.log.Info("nats ready", slog.Bool(logkey.Embedded, true), slog.String(logkey.Store, filepath.Join(n.cfg.DataDir, StoreSubdir)))
 	} else {
 		n.log.Info("nats ready", slog.Bool(logkey.Embedded, false), slog.String(logkey.URL, where))
 	}
 	return nil
+}
+
+// reconnectDelay backs off from 50 ms to MaxReconnectDelay, with up to a
+// quarter of jitter so that nodes do not reconnect in step.
+func reconnectDelay(attempts int) time.Duration {
+	d := min(50*time.Millisecond<<min(attempts, 8), MaxReconnectDelay)
+	return d + rand.N(d/4+1)
 }
 
 // startServer runs nats-server as a library: no listener, no signal
@@ -197,7 +258,11 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 // checkJetStream fails with a clear error when nc reaches no JetStream, so a
 // misconfigured --nats is reported at start rather than on the first write.
 func checkJetStream(ctx context.Context, nc *nats.Conn, where string) error {
-	ctx, cancel := context.WithTimeout(ctx, DefaultJetStreamTimeout)
+	timeout := DefaultJetStreamTimeout
+	if where == "" { // a probe
+		timeout = ProbeTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -256,6 +321,8 @@ func (n *Node) Close(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	n.stop()
+	n.probes.Wait()
 	if err := n.nc.Drain(); err != nil {
 		// Closed or reconnecting: nothing can be flushed now.
 		n.nc.Close()

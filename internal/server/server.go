@@ -598,12 +598,16 @@ func (s *Server) MetricsAddr() string {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	status, code := "ok", http.StatusOK
+	status, code, storage := "ok", http.StatusOK, s.storageMode()
 	if !s.ready.Load() {
 		status, code = "starting", http.StatusServiceUnavailable
+	} else if !s.node.Available() {
+		// Sync invokes of known functions still work; writes, Event
+		// invokes and async attempts wait for the storage.
+		status, code, storage = "degraded", http.StatusServiceUnavailable, "unavailable"
 	}
 	b, _ := json.Marshal(map[string]any{
-		"status": status, "storage": s.storageMode(), "replicas": s.replicas, "region": s.cfg.Region, "account": s.cfg.AccountID,
+		"status": status, "storage": storage, "replicas": s.replicas, "region": s.cfg.Region, "account": s.cfg.AccountID,
 		"runtimes": s.availableRuntimes(), "isolation": s.isolation(),
 	})
 	w.Header().Set("Content-Type", "application/json")

@@ -20,6 +20,19 @@ import (
 // DefaultReplicas is one copy: right for the embedded single node.
 const DefaultReplicas = 1
 
+// OpTimeout bounds a KV operation or a publish whose context has no
+// deadline: while the storage is unreachable or has no quorum, callers
+// get an error in seconds instead of waiting for it to come back.
+const OpTimeout = 3 * time.Second
+
+// bound applies OpTimeout to a context without a deadline.
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, OpTimeout)
+}
+
 // Option tunes how a bucket, stream or queue is opened.
 type Option func(*options)
 

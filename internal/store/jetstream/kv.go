@@ -85,6 +85,8 @@ func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (
 
 // Get returns the current entry of key or store.ErrNotFound.
 func (s *KV) Get(ctx context.Context, key string) (store.Entry, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	e, err := s.kv.Get(ctx, key)
 	if err != nil {
 		if errors.Is(err, natsjs.ErrKeyNotFound) {
@@ -97,6 +99,8 @@ func (s *KV) Get(ctx context.Context, key string) (store.Entry, error) {
 
 // Create writes key when it does not exist or was deleted.
 func (s *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rev, err := s.kv.Create(ctx, key, value)
 	if err != nil {
 		if isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyExists) {
@@ -109,6 +113,8 @@ func (s *KV) Create(ctx context.Context, key string, value []byte) (uint64, erro
 
 // Update writes key when its current revision is rev.
 func (s *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	op := fmt.Sprintf("update %q at revision %d", key, rev)
 	if err := s.checkRevision(ctx, key, rev); err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
@@ -126,6 +132,8 @@ func (s *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (
 // Delete writes a delete marker for key, with rev > 0 only when key's
 // current revision is rev.
 func (s *KV) Delete(ctx context.Context, key string, rev uint64) (uint64, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	op := fmt.Sprintf("delete %q", key)
 	if !keyValid(key) {
 		return 0, fmt.Errorf("%s: %w", op, natsjs.ErrInvalidKey)

@@ -131,6 +131,8 @@ func OpenQueue(ctx context.Context, nc *nats.Conn, sc StreamConfig, consumer str
 // Publish stores m and returns once JetStream acknowledged it. A body too
 // large for one NATS message is stored out of line first.
 func (s *Stream) Publish(ctx context.Context, m store.Message) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	msg := nats.NewMsg(m.Subject)
 	msg.Data = m.Data
 	for k, v := range m.Header {
