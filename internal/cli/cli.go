@@ -30,6 +30,8 @@ Usage:
   lambada dev DIR [--name N] [--runtime R] [--handler H] [--build CMD] [--endpoint-url URL]
                             run DIR as a function that reloads on every edit, follow
                             its logs (starts a server in-process unless one is given)
+  lambada nodes [--endpoint-url URL]
+                            list the live lambada nodes sharing the server's storage
   lambada version           print the version
 
 Run "lambada server -h" for the server's flags.
@@ -73,6 +75,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLogs(ctx, args[1:], stdout, stderr)
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
+	case "nodes":
+		return runNodes(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lambada", Version)
 		return nil
@@ -203,6 +207,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg.AccessKeyID = os.Getenv("LAMBADA_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("LAMBADA_SECRET_ACCESS_KEY")
+	cfg.Version = Version
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.FunctionLogsOutput = stdout
 

@@ -182,6 +182,12 @@ func (s *Service) Close(ctx context.Context) error {
 	return err
 }
 
+// Environments counts this node's environments, idle and busy.
+func (s *Service) Environments() int {
+	st := s.pool.Stats()
+	return st.Idle + st.Busy
+}
+
 // valid keeps environments only while their configuration is current.
 func (s *Service) valid(k pool.Key) bool {
 	f, ok := s.reg.Function(k.Function)

@@ -81,6 +81,14 @@ const (
 	MetricsListen  = "metrics_listen"  // the --metrics-listen address
 	MaxConnections = "max_connections" // the --max-connections limit
 	Open           = "open"            // connections open now
+	Replicas       = "replicas"        // copies of every bucket and stream
+)
+
+// Cluster membership and concurrency shares.
+const (
+	Node    = "node"    // a lambada node's id
+	Address = "address" // a node's API URL
+	Silent  = "silent"  // how long a node has not been heard from
 )
 
 // Connections refused at accept (docs/security.md "Runtime API isolation").

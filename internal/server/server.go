@@ -37,6 +37,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/logstore"
+	"github.com/lambada-dev/lambada/internal/membership"
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/pool"
 	"github.com/lambada-dev/lambada/internal/registry"
@@ -78,6 +79,7 @@ const (
 	DefaultReplicas = 0
 
 	registryBucket    = "lambada_registry"
+	nodesBucket       = "lambada_nodes"
 	codeBucket        = "lambada_code"
 	eventStream       = "LAMBADA_EVENTS"
 	eventConsumer     = "lambada-workers"
@@ -147,6 +149,8 @@ type Config struct {
 	AllowHostCode   bool
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+	// Version is announced to the other nodes (lambada nodes).
+	Version string
 
 	// The front door (docs/security.md, "HTTP front door"); zero values
 	// take the Default* constants of this package and of api.
@@ -239,6 +243,7 @@ type Server struct {
 	runtimes  *runtimes.Host
 	sandbox   *sandbox.Host
 	minter    *fncreds.Minter
+	members   *membership.Members
 	reg       *registry.Registry
 	invoker   *invoke.Service
 	async     *async.Service
@@ -448,9 +453,19 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.reg.Start(ctx); err != nil {
 		return err
 	}
+	nodes, err := jetstream.OpenKV(ctx, s.node.Conn(), nodesBucket, replicas)
+	if err != nil {
+		return fmt.Errorf("opening the nodes bucket: %w", err)
+	}
+	s.members = membership.New(membership.Config{
+		Address: s.URL(), Version: s.cfg.Version, Environments: s.invoker.Environments, Logger: s.log,
+	}, nodes)
+	if err := s.members.Start(ctx); err != nil {
+		return fmt.Errorf("announcing this node: %w", err)
+	}
 	s.async.Start()
 	s.ready.Store(true)
-	s.log.Info("lambada ready", logkey.Listen, s.ln.Addr().String(), logkey.Data, s.cfg.DataDir,
+	s.log.Info("lambada ready", logkey.Node, s.members.ID(), logkey.Listen, s.ln.Addr().String(), logkey.Data, s.cfg.DataDir,
 		logkey.Storage, s.storageMode(), logkey.Region, s.cfg.Region, logkey.Account, s.cfg.AccountID,
 		logkey.MetricsListen, s.MetricsAddr(), logkey.MaxConnections, s.cfg.MaxConnections)
 	return nil
@@ -608,11 +623,20 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(map[string]any{
 		"status": status, "storage": storage, "replicas": s.replicas, "region": s.cfg.Region, "account": s.cfg.AccountID,
-		"runtimes": s.availableRuntimes(), "isolation": s.isolation(),
+		"runtimes": s.availableRuntimes(), "isolation": s.isolation(), "nodes": s.liveNodes(),
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
+}
+
+// liveNodes lists the lambada nodes sharing this storage; nil until
+// started.
+func (s *Server) liveNodes() []membership.Node {
+	if !s.ready.Load() || s.members == nil {
+		return nil
+	}
+	return s.members.Live()
 }
 
 // availableRuntimes is nil until the runtimes are found.
@@ -677,6 +701,11 @@ func (s *Server) Close(ctx context.Context) error {
 		s.sandbox.Close()
 		if s.logs != nil {
 			s.logs.Close() // after the environments: their last lines
+		}
+		if s.members != nil {
+			if err := s.members.Close(ctx); err != nil {
+				s.log.Warn("leaving the cluster's node list failed; the others notice after a few seconds", "err", err)
+			}
 		}
 		if s.reg != nil {
 			if err := s.reg.Close(ctx); err != nil {
