@@ -365,7 +365,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	fl := &functionLogs{}
 	if s.cfg.LogRetention > 0 {
 		if s.logs, err = logstore.Open(s.node.Conn(), logstore.Config{
-			Retention: s.cfg.LogRetention, MaxBytes: s.cfg.LogMaxBytes, Logger: s.log,
+			Retention: s.cfg.LogRetention, MaxBytes: s.cfg.LogMaxBytes, Replicas: s.replicas, Logger: s.log,
 		}); err != nil {
 			return fmt.Errorf("opening the log store: %w", err)
 		}
