@@ -23,7 +23,7 @@ const DefaultReplicas = 1
 // OpTimeout bounds a KV operation or a publish whose context has no
 // deadline: while the storage is unreachable or has no quorum, callers
 // get an error in seconds instead of waiting for it to come back.
-const OpTimeout = 3 * time.Second
+const OpTimeout = 5 * time.Second
 
 // bound applies OpTimeout to a context without a deadline.
 func bound(ctx context.Context) (context.Context, context.CancelFunc) {
