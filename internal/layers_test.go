@@ -19,7 +19,7 @@ const module = "github.com/lambada-dev/lambada/"
 var allowed = map[string][]string{
 	"cmd/lambada":                {"internal/cli"},
 	"internal/cli":               {"internal/server", "internal/hotreload"},
-	"internal/server":            {"internal/frontdoor", "internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/membership", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi", "internal/logstore", "internal/cwlogs"},
+	"internal/server":            {"internal/frontdoor", "internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/membership", "internal/shares", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi", "internal/logstore", "internal/cwlogs"},
 	"internal/servertest":        {"internal/server", "internal/sandbox", "internal/waitfor"},
 	"internal/api":               {"internal/frontdoor", "internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion", "internal/cwlogs"},
 	"internal/api/sigv4":         {},
@@ -43,6 +43,7 @@ var allowed = map[string][]string{
 	"internal/store/storetest":   {"internal/store"},
 	"internal/natsnode":          {},
 	"internal/membership":        {"internal/store"},
+	"internal/shares":            {"internal/store"},
 	"internal/natsnode/natstest": {},
 	"internal/function":          {},
 	"internal/awserr":            {},

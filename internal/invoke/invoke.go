@@ -62,7 +62,10 @@ type Config struct {
 	Runtimes           *runtimes.Host
 	Sandbox            *sandbox.Host // isolates environments; nil = plain processes
 	AccountConcurrency int
-	IdleTimeout        time.Duration
+	// Shares makes reserved and account concurrency hold across a
+	// cluster's nodes; nil counts on this node only.
+	Shares      Shares
+	IdleTimeout time.Duration
 	// Logs opens where each new environment's log goes (the log store, the
 	// console); nil keeps only the tail.
 	Logs    LogSinks
@@ -122,7 +125,7 @@ func New(cfg Config, reg *registry.Registry) *Service {
 	}
 	s := &Service{
 		cfg: cfg, reg: reg, log: cfg.Logger,
-		limit: newLimiter(cfg.AccountConcurrency),
+		limit: newLimiter(cfg.AccountConcurrency, cfg.Shares),
 		code:  newCodeCache(filepath.Join(cfg.DataDir, "code"), reg.Code, cfg.Logger),
 		opt:   newCodeCache(filepath.Join(cfg.DataDir, "opt"), nil, cfg.Logger),
 		tmp:   filepath.Join(cfg.DataDir, "tmp"),
@@ -281,7 +284,7 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 		s.stopRecursion(cfg.Name, trace, q.RequestID)
 		return nil, errRecursive
 	}
-	release, err := s.admit(res.Function, cfg)
+	release, err := s.admit(ctx, res.Function, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -324,13 +327,13 @@ func result(cfg *function.Config, out environment.Result) *Result {
 // admit takes a concurrency slot for f, counting a refusal as a throttle.
 // A function in debug mode runs one invocation at a time
 // (docs/behaviour/dev-loop.md §6).
-func (s *Service) admit(f *function.Function, cfg *function.Config) (func(), error) {
+func (s *Service) admit(ctx context.Context, f *function.Function, cfg *function.Config) (func(), error) {
 	reserved := f.ReservedConcurrency
 	if DebugMode(cfg) && (reserved == nil || *reserved > 1) {
 		one := 1
 		reserved = &one
 	}
-	release, err := s.limit.admit(f.Name, reserved, s.reg.ReservedTotal())
+	release, err := s.limit.admit(ctx, f.Name, reserved, s.reg.ReservedTotal())
 	if err != nil {
 		s.throttles.WithLabelValues(f.Name).Inc()
 	}
@@ -454,7 +457,7 @@ func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
 		out.Kind = ZeroConcurrency
 		return out
 	}
-	release, err := s.admit(res.Function, cfg)
+	release, err := s.admit(ctx, res.Function, cfg)
 	if err != nil {
 		out.Kind, out.Err = Throttled, err
 		return out

@@ -277,6 +277,15 @@ func (m *Members) Live() []Node {
 	return out
 }
 
+// LiveIDs is the set of ids of Live.
+func (m *Members) LiveIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, n := range m.Live() {
+		ids[n.ID] = true
+	}
+	return ids
+}
+
 // Close stops heartbeating and removes this node's entry (bounded by ctx
 // and DeadAfter: the others notice a node gone after that anyway), so the
 // others see it leave at once.

@@ -43,6 +43,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/runtimes"
 	"github.com/lambada-dev/lambada/internal/sandbox"
+	sharespkg "github.com/lambada-dev/lambada/internal/shares"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
 	"github.com/lambada-dev/lambada/internal/sts"
 	"github.com/lambada-dev/lambada/internal/urls"
@@ -80,6 +81,7 @@ const (
 
 	registryBucket    = "lambada_registry"
 	nodesBucket       = "lambada_nodes"
+	concurrencyBucket = "lambada_concurrency"
 	codeBucket        = "lambada_code"
 	eventStream       = "LAMBADA_EVENTS"
 	eventConsumer     = "lambada-workers"
@@ -244,6 +246,7 @@ type Server struct {
 	sandbox   *sandbox.Host
 	minter    *fncreds.Minter
 	members   *membership.Members
+	shares    *sharespkg.Pool // nil embedded
 	reg       *registry.Registry
 	invoker   *invoke.Service
 	async     *async.Service
@@ -374,10 +377,34 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if s.cfg.FunctionLogs == FunctionLogsStdout {
 		fl.console = &console{w: s.cfg.FunctionLogsOutput}
 	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
+	}
+	tracker := newConnTracker(ln, s.cfg.MaxConnections, s.cfg.MaxHeaderBytes, s.log, s.metrics)
+	s.ln = tracker
+	s.door = frontdoor.New(s.cfg.Limits)
+	nodes, err := jetstream.OpenKV(ctx, s.node.Conn(), nodesBucket, replicas)
+	if err != nil {
+		return fmt.Errorf("opening the nodes bucket: %w", err)
+	}
+	s.members = membership.New(membership.Config{
+		Address: s.URL(), Version: s.cfg.Version, Logger: s.log,
+		Environments: func() int { return s.invoker.Environments() },
+	}, nodes)
+	var shares invoke.Shares
+	if !s.node.Embedded() {
+		kv, err := jetstream.OpenKV(ctx, s.node.Conn(), concurrencyBucket, replicas)
+		if err != nil {
+			return fmt.Errorf("opening the concurrency bucket: %w", err)
+		}
+		s.shares = sharespkg.New(sharespkg.Config{Node: s.members.ID(), Live: s.members.LiveIDs, Logger: s.log}, kv)
+		shares = s.shares
+	}
 	s.invoker = invoke.New(invoke.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, DataDir: s.cfg.DataDir, Runtimes: s.runtimes, Sandbox: s.sandbox,
 		StreamRate: s.cfg.StreamRate, CallbackEnv: s.callbackEnv,
-		AccountConcurrency: s.cfg.MaxConcurrency, IdleTimeout: s.cfg.IdleTimeout,
+		AccountConcurrency: s.cfg.MaxConcurrency, Shares: shares, IdleTimeout: s.cfg.IdleTimeout,
 		Logs:   fl,
 		Logger: s.log, Metrics: s.metrics,
 	}, s.reg)
@@ -400,13 +427,6 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, RetryDelay: s.cfg.AsyncRetryDelay,
 		InFlight: s.cfg.AsyncWorkers, Logger: s.log, Metrics: s.metrics,
 	}, queue, records, s.invoker, s.reg)
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", s.cfg.Listen, err)
-	}
-	tracker := newConnTracker(ln, s.cfg.MaxConnections, s.cfg.MaxHeaderBytes, s.log, s.metrics)
-	s.ln = tracker
-	s.door = frontdoor.New(s.cfg.Limits)
 	creds := apiCredentials{
 		static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},
 		minter: s.minter, reg: s.reg,
@@ -453,15 +473,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.reg.Start(ctx); err != nil {
 		return err
 	}
-	nodes, err := jetstream.OpenKV(ctx, s.node.Conn(), nodesBucket, replicas)
-	if err != nil {
-		return fmt.Errorf("opening the nodes bucket: %w", err)
-	}
-	s.members = membership.New(membership.Config{
-		Address: s.URL(), Version: s.cfg.Version, Environments: s.invoker.Environments, Logger: s.log,
-	}, nodes)
 	if err := s.members.Start(ctx); err != nil {
 		return fmt.Errorf("announcing this node: %w", err)
+	}
+	if s.shares != nil {
+		s.shares.Start()
 	}
 	s.async.Start()
 	s.ready.Store(true)
@@ -701,6 +717,9 @@ func (s *Server) Close(ctx context.Context) error {
 		s.sandbox.Close()
 		if s.logs != nil {
 			s.logs.Close() // after the environments: their last lines
+		}
+		if s.shares != nil {
+			s.shares.Close(ctx) // after the environments: no invocation holds one
 		}
 		if s.members != nil {
 			if err := s.members.Close(ctx); err != nil {

@@ -21,6 +21,10 @@ import (
 // too little for a 50 MB zip over a slow link.
 const DefaultBlobReadTimeout = 2 * time.Minute
 
+// BlobWriteTimeout bounds waiting for the storage to acknowledge an
+// object's chunks.
+const BlobWriteTimeout = 30 * time.Second
+
 // ErrSumMismatch: the bytes given to Put do not hash to the sum they were
 // stored under.
 var ErrSumMismatch = errors.New("content does not match its SHA-256")
@@ -40,7 +44,10 @@ const objStreamPrefix = "OBJ_"
 // it does not exist.
 func OpenBlobs(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (*Blobs, error) {
 	o := buildOptions(opts)
-	js, err := natsjs.New(nc)
+	// nats.go waits its API default (5 s) for the acknowledgement of an
+	// object's chunks; a replicated upload of tens of MB on a busy
+	// machine takes longer.
+	js, err := natsjs.New(nc, natsjs.WithDefaultTimeout(BlobWriteTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("open object store %q: %w", bucket, err)
 	}
@@ -82,7 +89,9 @@ func (b *Blobs) Put(ctx context.Context, sum string, r io.Reader) error {
 	if !sumValid(sum) {
 		return fmt.Errorf("put blob %q: not a lower-case hex SHA-256", sum)
 	}
-	_, err := b.obs.GetInfo(ctx, sum)
+	ictx, cancel := bound(ctx)
+	_, err := b.obs.GetInfo(ictx, sum)
+	cancel()
 	if err == nil {
 		return nil
 	}
