@@ -42,7 +42,7 @@ func newLimiter(account int, shares Shares) *limiter {
 // release must be called exactly once. This node's count comes first;
 // then, in a cluster, a share of the cluster-wide limit — from those the
 // node holds, without storage, on the warm path. When the storage cannot
-// tell, this node's count stands alone (cluster.md §5).
+// tell, this node's count stands alone (docs/behaviour/cluster.md §5).
 func (l *limiter) admit(ctx context.Context, fn string, reserved *int, reservedTotal int) (func(), error) {
 	release, err := l.admitLocal(fn, reserved, reservedTotal)
 	if err != nil || l.shares == nil {

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/store"
 )
 
@@ -190,7 +191,7 @@ func (m *Members) beat(ctx context.Context, rev uint64) {
 		}
 		if err != nil {
 			if !failing {
-				m.log.Warn("membership: heartbeat failed; other nodes will count this one gone", "err", err)
+				m.log.Warn("membership: heartbeat failed; other nodes will count this one gone", logkey.Err, err)
 			}
 			failing = true
 			continue
@@ -215,7 +216,7 @@ func (m *Members) sweep(ctx context.Context) {
 		}
 		age := now.Sub(p.seen)
 		if age > m.cfg.DeadAfter && !p.gone {
-			m.log.Info("membership: node gone", "node", id, "silent", age.Round(time.Millisecond))
+			m.log.Info("membership: node gone", logkey.Node, id, logkey.Silent, age.Round(time.Millisecond))
 			p.gone = true
 			m.peers[id] = p
 		}
@@ -247,7 +248,7 @@ func (m *Members) follow(ch <-chan store.WatchMsg, ready chan struct{}) {
 			var n Node
 			if json.Unmarshal(msg.Value, &n) == nil {
 				if _, known := m.peers[id]; !known && id != m.self.ID {
-					m.log.Info("membership: node joined", "node", id, "address", n.Address)
+					m.log.Info("membership: node joined", logkey.Node, id, logkey.Address, n.Address)
 				}
 				m.peers[id] = peer{node: n, rev: msg.Revision, seen: time.Now()}
 			}

@@ -504,7 +504,7 @@ func (s *Server) chooseReplicas() (jetstream.Option, error) {
 		return nil, fmt.Errorf("--replicas %d: %s; ask for at most %d", n, where, servers)
 	}
 	s.replicas = n
-	s.log.Info("storage replicas", "replicas", n, "why", why)
+	s.log.Info("storage replicas", logkey.Replicas, n, logkey.Reason, why)
 	return jetstream.WithReplicas(n), nil
 }
 
@@ -723,7 +723,7 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 		if s.members != nil {
 			if err := s.members.Close(ctx); err != nil {
-				s.log.Warn("leaving the cluster's node list failed; the others notice after a few seconds", "err", err)
+				s.log.Warn("leaving the cluster's node list failed; the others notice after a few seconds", logkey.Err, err)
 			}
 		}
 		if s.reg != nil {

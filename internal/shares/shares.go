@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/store"
 )
 
@@ -258,7 +259,7 @@ func (p *Pool) giveBack(ctx context.Context, all bool) {
 				h.held -= idle
 				p.mu.Unlock()
 			} else if err != nil {
-				p.log.Debug("shares: giving idle shares back failed; retrying", "limit", k, "err", err)
+				p.log.Debug("shares: giving idle shares back failed; retrying", logkey.Limit, k, logkey.Err, err)
 			}
 		}
 		h.taking.Unlock()

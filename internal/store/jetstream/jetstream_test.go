@@ -90,6 +90,7 @@ func runSuites(t *testing.T, nc *nats.Conn, opts ...jetstream.Option) {
 			return q, name + "."
 		})
 	})
+	runQueueSuite(t, nc, opts...)
 }
 
 // A queue's out-of-line body lives exactly as long as its message.
@@ -153,7 +154,6 @@ func TestQueueBodyRemovedWithItsMessage(t *testing.T) {
 	if n := objects(); n != 0 {
 		t.Fatalf("%d bodies left after the Ack", n)
 	}
-	runQueueSuite(t, nc, opts...)
 }
 
 func runQueueSuite(t *testing.T, nc *nats.Conn, opts ...jetstream.Option) {

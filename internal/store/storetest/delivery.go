@@ -104,8 +104,9 @@ func testQueueSingleDelivery(t *testing.T, ctx context.Context, f QueueFixture) 
 	seen := map[string][]int{}
 	handler := func(who int) func(store.Delivery) {
 		return func(d store.Delivery) {
+			m := mustMessage(t, d)
 			mu.Lock()
-			seen[string(d.Message().Data)] = append(seen[string(d.Message().Data)], who)
+			seen[string(m.Data)] = append(seen[string(m.Data)], who)
 			mu.Unlock()
 			if err := d.Ack(); err != nil {
 				t.Errorf("Ack: %v", err)
@@ -150,7 +151,7 @@ func testQueueHeaders(t *testing.T, ctx context.Context, f QueueFixture) {
 	case <-ctx.Done():
 		t.Fatal("no delivery")
 	}
-	m := d.Message()
+	m := mustMessage(t, d)
 	if m.Subject != want.Subject || string(m.Data) != string(want.Data) || m.Header["X-Id"] != "abc" {
 		t.Errorf("delivered %+v, want %+v", m, want)
 	}
@@ -283,8 +284,8 @@ func testQueueRedelivery(t *testing.T, ctx context.Context, f QueueFixture) {
 		if d.Deliveries() != 2 {
 			t.Errorf("redelivery counted %d, want 2", d.Deliveries())
 		}
-		if string(d.Message().Data) != "m0" {
-			t.Errorf("redelivered %q", d.Message().Data)
+		if m := mustMessage(t, d); string(m.Data) != "m0" {
+			t.Errorf("redelivered %q", m.Data)
 		}
 	case <-ctx.Done():
 		t.Fatalf("not redelivered %s after the first consumer stopped", time.Since(diedAt))
@@ -382,4 +383,12 @@ func testQueueDepth(t *testing.T, ctx context.Context, f QueueFixture) {
 	if oldest.Before(before) || oldest.After(time.Now().Add(time.Second)) {
 		t.Fatalf("oldest = %v, want about now", oldest)
 	}
+}
+
+func mustMessage(t *testing.T, d store.Delivery) store.Message {
+	m, err := d.Message()
+	if err != nil {
+		t.Errorf("Message: %v", err)
+	}
+	return m
 }
