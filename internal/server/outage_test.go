@@ -110,7 +110,7 @@ func TestStorageOutage(t *testing.T) {
 	// Two of three servers gone: JetStream has no quorum.
 	c.Kill(0)
 	c.Kill(1)
-	pollUntil(t, 15*time.Second, "unavailable storage on /health", func() bool {
+	pollUntil(t, 45*time.Second, "unavailable storage on /health", func() bool {
 		code, h := health(t, s)
 		return code == http.StatusServiceUnavailable && h["storage"] == "unavailable"
 	})
