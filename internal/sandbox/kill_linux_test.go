@@ -116,7 +116,7 @@ func TestKilledServerLeavesNothing(t *testing.T) {
 	}
 }
 
-var readyLine = regexp.MustCompile(`msg="lambada ready" listen=(\S+)`)
+var readyLine = regexp.MustCompile(`msg="lambada ready" (?:.* )?listen=(\S+)`)
 
 // startLambada runs `lambada server` on a free port and waits until it
 // logs that it is ready.
