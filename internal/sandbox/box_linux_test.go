@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambada-dev/lambada/internal/syncbuf"
 	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
@@ -122,7 +123,8 @@ func TestBoxJoinsItsGroups(t *testing.T) {
 	if !h.Active(CgroupMemory) && !h.Active(CgroupPids) {
 		t.Skip("no cgroups")
 	}
-	var out bytes.Buffer
+	// Read while the box still writes (the wait below reports it).
+	var out syncbuf.Buffer
 	b, err := h.Prepare(Spec{
 		Path: "/bin/sh", Args: []string{"sh", "-c", `sleep 30 & echo started; wait`},
 		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/", CodeDir: t.TempDir(), MemoryMB: 64, Stdout: &out, Stderr: &out,
