@@ -116,6 +116,31 @@ func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, r
 	}
 }
 
+// apiAttempt bounds one JetStream API request made while opening storage.
+// A request sent while a cluster elects its meta leader can go unanswered
+// (nothing tells the caller); asking again reaches the new leader, where
+// waiting on the first request would use up the caller's whole deadline.
+const apiAttempt = 5 * time.Second
+
+// retryAPI runs try with a deadline of apiAttempt each time until it
+// succeeds, fails for another reason, or ctx ends.
+func retryAPI(ctx context.Context, try func(context.Context) error) error {
+	for {
+		attempt, cancel := context.WithTimeout(ctx, apiAttempt)
+		err := try(attempt)
+		cancel()
+		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout)
+		if err == nil || !unanswered || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(settleRetry):
+		}
+	}
+}
+
 // settleRetry is how often settle asks again.
 const settleRetry = 50 * time.Millisecond
 

@@ -52,19 +52,23 @@ func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("open KV bucket %q: %w", bucket, err)
 	}
-	kv, err := js.KeyValue(ctx, bucket)
-	if errors.Is(err, natsjs.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, natsjs.KeyValueConfig{
-			Bucket:      bucket,
-			Description: "lambada",
-			History:     kvHistory,
-			Storage:     natsjs.FileStorage,
-			Replicas:    o.replicas,
-		})
-		if errors.Is(err, natsjs.ErrBucketExists) { // another node won the race
-			kv, err = js.KeyValue(ctx, bucket)
+	var kv natsjs.KeyValue
+	err = retryAPI(ctx, func(ctx context.Context) (err error) {
+		kv, err = js.KeyValue(ctx, bucket)
+		if errors.Is(err, natsjs.ErrBucketNotFound) {
+			kv, err = js.CreateKeyValue(ctx, natsjs.KeyValueConfig{
+				Bucket:      bucket,
+				Description: "lambada",
+				History:     kvHistory,
+				Storage:     natsjs.FileStorage,
+				Replicas:    o.replicas,
+			})
+			if errors.Is(err, natsjs.ErrBucketExists) { // another node won the race
+				kv, err = js.KeyValue(ctx, bucket)
+			}
 		}
-	}
+		return err
+	})
 	if err == nil {
 		err = settle(ctx, js, kvStreamPrefix+bucket, o.replicas, func() (err error) {
 			kv, err = js.KeyValue(ctx, bucket)
