@@ -212,29 +212,7 @@ func BenchmarkStreamThroughput(b *testing.B) {
 		raw = append(raw, time.Since(t0))
 	}
 
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f := w.(http.Flusher)
-		buf := make([]byte, 32<<10)
-		for left := size; left > 0; left -= len(buf) {
-			_, _ = w.Write(buf[:min(left, len(buf))])
-			f.Flush()
-		}
-	}))
-	defer srv.Close()
-	var bare []time.Duration
-	for range b.N {
-		t0 := time.Now()
-		resp, err := srv.Client().Get(srv.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		bare = append(bare, time.Since(t0))
-		if n != size {
-			b.Fatalf("bare copy %d bytes", n)
-		}
-	}
+	bare := bareChunkedCopy(b, size)
 	// The function's own floor: the same aws-lambda-go bootstrap posting
 	// the 100 MiB to a stand-in Runtime API that discards it.
 	floor := runtimeLoop(b, bootstrapBinary(b), b.N, body)
@@ -247,4 +225,34 @@ func BenchmarkStreamThroughput(b *testing.B) {
 	b.ReportMetric(mbps(med(lambada))/mbps(med(bare)), "sdk-x-bare")
 	b.ReportMetric(mbps(med(raw))/mbps(med(bare)), "decoder-x-bare")
 	b.ReportMetric(float64(int64(peak)-int64(base))/(1<<20), "live-heap-growth-MiB")
+}
+
+// bareChunkedCopy is the throughput floor of the streaming benchmarks: b.N
+// reads of size bytes from a plain loopback handler writing 32 KiB chunks,
+// flushed one by one.
+func bareChunkedCopy(b *testing.B, size int) latencies {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := w.(http.Flusher)
+		buf := make([]byte, 32<<10)
+		for left := size; left > 0; left -= len(buf) {
+			_, _ = w.Write(buf[:min(left, len(buf))])
+			f.Flush()
+		}
+	}))
+	defer srv.Close()
+	var bare latencies
+	for range b.N {
+		t0 := time.Now()
+		resp, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		bare = append(bare, time.Since(t0))
+		if n != int64(size) {
+			b.Fatalf("bare copy %d bytes", n)
+		}
+	}
+	return bare
 }

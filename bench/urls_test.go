@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -188,29 +187,7 @@ func BenchmarkURLStreamThroughput(b *testing.B) {
 		viaURL = append(viaURL, time.Since(t0))
 	}
 	b.StopTimer()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f := w.(http.Flusher)
-		buf := make([]byte, 32<<10)
-		for left := size; left > 0; left -= len(buf) {
-			_, _ = w.Write(buf[:min(left, len(buf))])
-			f.Flush()
-		}
-	}))
-	defer srv.Close()
-	var bare latencies
-	for range b.N {
-		t0 := time.Now()
-		resp, err := srv.Client().Get(srv.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		bare = append(bare, time.Since(t0))
-		if n != size {
-			b.Fatalf("bare copy %d bytes", n)
-		}
-	}
+	bare := bareChunkedCopy(b, size)
 	b.ReportMetric(mbps(viaURL.pct(0.5)), "url-MB/s")
 	b.ReportMetric(mbps(bare.pct(0.5)), "bare-MB/s")
 	b.ReportMetric(mbps(viaURL.pct(0.5))/mbps(bare.pct(0.5)), "url-x-bare")
