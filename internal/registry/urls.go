@@ -168,12 +168,36 @@ func newURLID() string {
 
 // CreateURLConfig gives the function or one of its aliases a URL.
 func (r *Registry) CreateURLConfig(ctx context.Context, rawName, queryQualifier string, in *URLConfigInput) (QualifiedURLConfig, error) {
+	return r.editURLConfig(ctx, rawName, queryQualifier, in, true, func(f *function.Function, key string) (*function.URLConfig, error) {
+		if _, ok := f.URLConfigs[key]; ok {
+			return nil, awserr.Newf(awserr.ResourceConflict,
+				"Failed to create function url config for [functionArn = %s]. Error message:  FunctionUrlConfig exists for this Lambda function",
+				r.URLFunctionARN(f.Name, key))
+		}
+		now := r.now()
+		c := &function.URLConfig{ID: newURLID(), AuthType: *in.AuthType, Cors: in.Cors, Created: now, Modified: now}
+		if in.InvokeMode != nil {
+			c.InvokeMode = *in.InvokeMode
+		}
+		if f.URLConfigs == nil {
+			f.URLConfigs = map[string]*function.URLConfig{}
+		}
+		f.URLConfigs[key] = c
+		return c, nil
+	})
+}
+
+// editURLConfig is Create and Update's common part: the qualifier and the
+// input checked, then edit run on the function inside one registry change,
+// once an alias qualifier is known to name an alias.
+func (r *Registry) editURLConfig(ctx context.Context, rawName, queryQualifier string, in *URLConfigInput, create bool,
+	edit func(f *function.Function, key string) (*function.URLConfig, error)) (QualifiedURLConfig, error) {
 	ref, err := r.urlRef(rawName, queryQualifier)
 	if err != nil {
 		return QualifiedURLConfig{}, err
 	}
 	var v function.Violations
-	checkURLInput(&v, in, true)
+	checkURLInput(&v, in, create)
 	if err := v.Err(); err != nil {
 		return QualifiedURLConfig{}, err
 	}
@@ -185,22 +209,9 @@ func (r *Registry) CreateURLConfig(ctx context.Context, rawName, queryQualifier 
 				return urlNotFound(msgURLNoFunction)
 			}
 		}
-		if _, ok := f.URLConfigs[key]; ok {
-			return awserr.Newf(awserr.ResourceConflict,
-				"Failed to create function url config for [functionArn = %s]. Error message:  FunctionUrlConfig exists for this Lambda function",
-				r.URLFunctionARN(ref.Name, key))
-		}
-		now := r.now()
-		c := &function.URLConfig{ID: newURLID(), AuthType: *in.AuthType, Cors: in.Cors, Created: now, Modified: now}
-		if in.InvokeMode != nil {
-			c.InvokeMode = *in.InvokeMode
-		}
-		if f.URLConfigs == nil {
-			f.URLConfigs = map[string]*function.URLConfig{}
-		}
-		f.URLConfigs[key] = c
+		c, err := edit(f, key)
 		out = c
-		return nil
+		return err
 	})
 	if err != nil {
 		return QualifiedURLConfig{}, urlMissing(err, msgURLNoFunction)
@@ -236,26 +247,10 @@ func (r *Registry) GetURLConfig(rawName, queryQualifier string) (QualifiedURLCon
 
 // UpdateURLConfig changes the members given; LastModifiedTime always moves.
 func (r *Registry) UpdateURLConfig(ctx context.Context, rawName, queryQualifier string, in *URLConfigInput) (QualifiedURLConfig, error) {
-	ref, err := r.urlRef(rawName, queryQualifier)
-	if err != nil {
-		return QualifiedURLConfig{}, err
-	}
-	var v function.Violations
-	checkURLInput(&v, in, false)
-	if err := v.Err(); err != nil {
-		return QualifiedURLConfig{}, err
-	}
-	key := urlKey(ref.Qualifier)
-	var out *function.URLConfig
-	_, err = r.change(ctx, ref.Name, func(f *function.Function) error {
-		if key != function.Latest {
-			if _, ok := f.Aliases[key]; !ok {
-				return urlNotFound(msgURLNoFunction)
-			}
-		}
+	return r.editURLConfig(ctx, rawName, queryQualifier, in, false, func(f *function.Function, key string) (*function.URLConfig, error) {
 		c, ok := f.URLConfigs[key]
 		if !ok {
-			return urlNotFound(msgURLNoResource)
+			return nil, urlNotFound(msgURLNoResource)
 		}
 		if in.AuthType != nil {
 			c.AuthType = *in.AuthType
@@ -267,13 +262,8 @@ func (r *Registry) UpdateURLConfig(ctx context.Context, rawName, queryQualifier 
 			c.InvokeMode = *in.InvokeMode
 		}
 		c.Modified = r.now()
-		out = c
-		return nil
+		return c, nil
 	})
-	if err != nil {
-		return QualifiedURLConfig{}, urlMissing(err, msgURLNoFunction)
-	}
-	return QualifiedURLConfig{Name: ref.Name, Qualifier: key, Config: out}, nil
 }
 
 // DeleteURLConfig removes the URL of the function (only the $LATEST one
