@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,4 +117,61 @@ func TestDebugModeNodeInspector(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Python in debug mode: the function sees LAMBADA_DEBUG_PORT (its
+// runtime's default, or the one set) and the PYTHONBREAKPOINT it set;
+// breakpoint() calls that hook — a function of the code's own modules, as
+// debugpy.breakpoint or remote_pdb.set_trace would be — or does nothing
+// with PYTHONBREAKPOINT=0, and the environment lives on (the next invoke
+// reaches the same process).
+func TestDebugModePythonBreakpoint(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "hooks.py"), "CALLS = []\ndef stop(*args, **kwargs):\n    import os\n    CALLS.append(os.environ['LAMBADA_DEBUG_PORT'])\n", 0o644)
+	writeFile(t, filepath.Join(dir, "app.py"), `import os, hooks
+def handler(event, context):
+    breakpoint()
+    return {"bp": os.environ.get("PYTHONBREAKPOINT"), "port": os.environ.get("LAMBADA_DEBUG_PORT"), "hook": hooks.CALLS, "pid": os.getpid()}
+`, 0o644)
+	mustCreate(t, c, "dbg-py", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler, in.Code, in.Timeout = types.RuntimePython312, aws.String("app.handler"), hotCode(dir), aws.Int32(1)
+		in.Environment = &types.Environment{Variables: map[string]string{"LAMBADA_DEBUG": "1", "PYTHONBREAKPOINT": "hooks.stop"}}
+	})
+	type answer struct {
+		BP   string   `json:"bp"`
+		Port string   `json:"port"`
+		Hook []string `json:"hook"`
+		Pid  int      `json:"pid"`
+	}
+	call := func() answer {
+		t.Helper()
+		var a answer
+		if err := json.Unmarshal([]byte(invokeString(t, c, "dbg-py", "{}")), &a); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	first := call()
+	if first.BP != "hooks.stop" || first.Port != "5678" || len(first.Hook) != 1 || first.Hook[0] != "5678" {
+		t.Fatalf("first invoke: %+v", first)
+	}
+	if again := call(); again.Pid != first.Pid || len(again.Hook) != 2 {
+		t.Fatalf("the hook's breakpoint ended the environment: %+v after %+v", again, first)
+	}
+	// PYTHONBREAKPOINT=0: breakpoint() does nothing; a port of one's own.
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("dbg-py"),
+		Environment: &types.Environment{Variables: map[string]string{"LAMBADA_DEBUG": "1", "PYTHONBREAKPOINT": "0", "LAMBADA_DEBUG_PORT": "5999"}}}); err != nil {
+		t.Fatal(err)
+	}
+	off := call()
+	if off.BP != "0" || off.Port != "5999" || len(off.Hook) != 0 {
+		t.Fatalf("PYTHONBREAKPOINT=0: %+v", off)
+	}
+	if again := call(); again.Pid != off.Pid {
+		t.Fatalf("breakpoint() with PYTHONBREAKPOINT=0 ended the environment: %+v after %+v", again, off)
+	}
 }
