@@ -235,8 +235,12 @@ func (f *devFunc) start(ctx context.Context, wg *sync.WaitGroup, lc *lambda.Clie
 			return fmt.Errorf("dev: copying %s: %w", f.Dir, err)
 		}
 	}
-	if err := deployDev(ctx, lc, f, bucket, codeDir, debug, debugPort); err != nil {
+	existed, err := deployDev(ctx, lc, f, bucket, codeDir, debug, debugPort)
+	if err != nil {
 		return err
+	}
+	if existed != "" {
+		fmt.Fprintf(stdout, "# %s existed (%s): updated to run from %s, runtime %s, handler %s\n", f.Name, existed, codeDir, f.Runtime, f.Handler)
 	}
 	fmt.Fprintf(stdout, "# %s runs from %s\n", f.Name, codeDir)
 	if f.URL {
@@ -356,8 +360,9 @@ func guessRuntime(dir string) (runtime, handler string) {
 }
 
 // deployDev creates the function from the host folder, or points an
-// existing one at it with the given runtime and handler.
-func deployDev(ctx context.Context, lc *lambda.Client, f *devFunc, bucket, dir string, debug bool, debugPort int) error {
+// existing one at it with the given runtime and handler; for an existing
+// one it returns what its code was ("" when it was created).
+func deployDev(ctx context.Context, lc *lambda.Client, f *devFunc, bucket, dir string, debug bool, debugPort int) (existed string, err error) {
 	name, runtime, handler := f.Name, f.Runtime, f.Handler
 	// debugEnv sets or clears debug mode (docs/behaviour/dev-loop.md §6)
 	// in the function's variables.
@@ -376,7 +381,7 @@ func deployDev(ctx context.Context, lc *lambda.Client, f *devFunc, bucket, dir s
 		}
 		return vars
 	}
-	_, err := lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
+	_, err = lc.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: aws.String(devRole), Runtime: types.Runtime(runtime), Handler: aws.String(handler),
 		Code:        &types.FunctionCode{S3Bucket: aws.String(bucket), S3Key: aws.String(dir)},
 		Environment: &types.Environment{Variables: debugEnv(nil)},
@@ -384,27 +389,33 @@ func deployDev(ctx context.Context, lc *lambda.Client, f *devFunc, bucket, dir s
 	var conflict *types.ResourceConflictException
 	if !errors.As(err, &conflict) {
 		if err != nil {
-			return fmt.Errorf("dev: creating %s: %w", name, err)
+			return "", fmt.Errorf("dev: creating %s: %w", name, err)
 		}
-		return nil
+		return "", nil
+	}
+	before, err := lc.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("dev: reading %s: %w", name, err)
+	}
+	existed = "code from a zip, runtime " + string(before.Configuration.Runtime) + ", handler " + aws.ToString(before.Configuration.Handler)
+	if before.Code != nil {
+		if loc, ok := strings.CutPrefix(aws.ToString(before.Code.Location), "file://"); ok {
+			existed = "code from the folder " + loc + ", runtime " + string(before.Configuration.Runtime) + ", handler " + aws.ToString(before.Configuration.Handler)
+		}
 	}
 	if _, err := lc.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name),
 		S3Bucket: aws.String(bucket), S3Key: aws.String(dir)}); err != nil {
-		return fmt.Errorf("dev: updating %s's code: %w", name, err)
-	}
-	cur, err := lc.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
-	if err != nil {
-		return fmt.Errorf("dev: reading %s: %w", name, err)
+		return "", fmt.Errorf("dev: updating %s's code: %w", name, err)
 	}
 	var vars map[string]string
-	if cur.Environment != nil {
-		vars = cur.Environment.Variables
+	if before.Configuration.Environment != nil {
+		vars = before.Configuration.Environment.Variables
 	}
 	if _, err := lc.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
 		Runtime: types.Runtime(runtime), Handler: aws.String(handler), Environment: &types.Environment{Variables: debugEnv(vars)}}); err != nil {
-		return fmt.Errorf("dev: updating %s's configuration: %w", name, err)
+		return "", fmt.Errorf("dev: updating %s's configuration: %w", name, err)
 	}
-	return nil
+	return existed, nil
 }
 
 // runBuild runs cmd with sh -c in dir; its output goes to the terminal.

@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambada-dev/lambada/internal/cli"
+	"github.com/lambada-dev/lambada/internal/servertest"
 	"github.com/lambada-dev/lambada/internal/syncbuf"
 	"github.com/lambada-dev/lambada/internal/waitfor"
 )
@@ -27,6 +29,20 @@ func startDev(t *testing.T, args ...string) (*lambda.Client, *syncbuf.Buffer, fu
 	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", "")
 	t.Setenv("LAMBADA_ACCESS_KEY_ID", "")
 	t.Setenv("LAMBADA_SECRET_ACCESS_KEY", "")
+	out, stop := runDev(t, args...)
+	exports := map[string]string{}
+	re := regexp.MustCompile(`(?m)^export (\w+)=(\S+)$`)
+	for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
+		exports[m[1]] = m[2]
+	}
+	c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(exports["AWS_ENDPOINT_URL_LAMBDA"]),
+		Credentials: credentials.NewStaticCredentialsProvider(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"], "")})
+	return c, out, stop
+}
+
+// runDev runs `lambada dev args…` until it says edits are live.
+func runDev(t *testing.T, args ...string) (*syncbuf.Buffer, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errs syncbuf.Buffer
 	done := make(chan int, 1)
@@ -49,8 +65,6 @@ func startDev(t *testing.T, args ...string) (*lambda.Client, *syncbuf.Buffer, fu
 		}
 	}
 	t.Cleanup(func() { stop() })
-	exports := map[string]string{}
-	re := regexp.MustCompile(`(?m)^export (\w+)=(\S+)$`)
 	waitfor.True(t, 60*time.Second, "lambada dev to be ready", func() bool {
 		select {
 		case code := <-done:
@@ -60,12 +74,7 @@ func startDev(t *testing.T, args ...string) (*lambda.Client, *syncbuf.Buffer, fu
 		}
 		return strings.Contains(out.String(), "edits are live")
 	})
-	for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
-		exports[m[1]] = m[2]
-	}
-	c := lambda.New(lambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(exports["AWS_ENDPOINT_URL_LAMBDA"]),
-		Credentials: credentials.NewStaticCredentialsProvider(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"], "")})
-	return c, &out, stop
+	return &out, stop
 }
 
 func invokeAnswer(c *lambda.Client, name string) (string, error) {
@@ -191,5 +200,56 @@ func TestDevProject(t *testing.T) {
 	stop()
 	if !strings.Contains(out.String(), "Function api, worker is left in place") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// `lambada dev` against a running server, on a function created before
+// from a zip: it switches it to the folder (runtime, handler guessed), says
+// so, keeps its variables, and edits are live.
+func TestDevUpdatesExistingFunction(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	ctx := context.Background()
+	if _, err := s.Client.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("old"),
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: types.RuntimeNodejs22x, Handler: aws.String("index.handler"),
+		Code:        &types.FunctionCode{ZipFile: servertest.Zip(t, map[string]string{"index.mjs": "export const handler = async () => 'zip';\n"})},
+		Environment: &types.Environment{Variables: map[string]string{"KEEP": "kept"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := invokeAnswer(s.Client, "old"); err != nil || got != `"zip"` {
+		t.Fatalf("before: %s %v", got, err)
+	}
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "app.py"), "import os\ndef handler(event, context):\n    return 'folder-v1:' + os.environ['KEEP']\n")
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", s.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", s.Creds.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s.Creds.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	out, stop := runDev(t, dir, "--name", "old")
+	if want := "# old existed (code from a zip, runtime nodejs22.x, handler index.handler): updated to run from " + dir +
+		", runtime python3.15, handler app.handler"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+	if strings.Contains(out.String(), "export AWS_") {
+		t.Errorf("an embedded server was started:\n%s", out.String())
+	}
+	waitAnswer(t, s.Client, "old", `"folder-v1:kept"`)
+	got, err := s.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("old")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(got.Code.Location) != "file://"+dir || got.Configuration.Runtime != "python3.15" || aws.ToString(got.Configuration.Handler) != "app.handler" {
+		t.Errorf("GetFunction: %s %s %s", aws.ToString(got.Code.Location), got.Configuration.Runtime, aws.ToString(got.Configuration.Handler))
+	}
+	write(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'folder-v2'\n")
+	waitAnswer(t, s.Client, "old", `"folder-v2"`)
+	if code := stop(); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	if !strings.Contains(out.String(), "Function old is left in place.") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if _, err := s.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("old")}); err != nil {
+		t.Errorf("after Ctrl-C: %v", err)
 	}
 }
