@@ -19,7 +19,7 @@ const module = "github.com/lambada-dev/lambada/"
 var allowed = map[string][]string{
 	"cmd/lambada":                {"internal/cli"},
 	"internal/cli":               {"internal/server", "internal/hotreload"},
-	"internal/server":            {"internal/frontdoor", "internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/membership", "internal/shares", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi", "internal/logstore", "internal/cwlogs"},
+	"internal/server":            {"internal/frontdoor", "internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/membership", "internal/shares", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi", "internal/logstore", "internal/cwlogs", "internal/metricseries"},
 	"internal/servertest":        {"internal/server", "internal/sandbox", "internal/waitfor"},
 	"internal/api":               {"internal/frontdoor", "internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion", "internal/cwlogs"},
 	"internal/api/sigv4":         {},
@@ -53,6 +53,7 @@ var allowed = map[string][]string{
 	"internal/waitfor":           {},
 	"internal/logstore":          {},
 	"internal/cwlogs":            {"internal/logstore"},
+	"internal/metricseries":      {},
 }
 
 var leaves = map[string]bool{"internal/function": true, "internal/awserr": true, "internal/logkey": true}

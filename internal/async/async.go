@@ -98,6 +98,9 @@ func New(cfg Config, queue store.Queue, records RecordStream, inv *invoke.Servic
 	}
 	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger, running: map[string]int{}}
 	s.m = newMetrics(cfg.Metrics, queue)
+	if cfg.Metrics != nil {
+		cfg.Metrics.MustRegister(inFlightCollector{s})
+	}
 	return s
 }
 

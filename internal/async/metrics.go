@@ -2,6 +2,7 @@ package async
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,11 +48,16 @@ func newMetrics(reg prometheus.Registerer, q store.Queue) metrics {
 type depthCollector struct{ q store.Queue }
 
 var (
-	depthDesc  = prometheus.NewDesc("lambada_async_queue_depth", "Events waiting in the queue (all functions).", nil, nil)
-	oldestDesc = prometheus.NewDesc("lambada_async_oldest_event_age_seconds", "Age of the oldest queued event.", nil, nil)
+	depthDesc   = prometheus.NewDesc("lambada_async_queue_depth", "Events waiting in the queue (all functions).", nil, nil)
+	oldestDesc  = prometheus.NewDesc("lambada_async_oldest_event_age_seconds", "Age of the oldest queued event.", nil, nil)
+	fnDepthDesc = prometheus.NewDesc("lambada_async_function_queue_depth", "Events of the function waiting in the queue (retries waiting for their time included).", []string{"function_name"}, nil)
 )
 
-func (c depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- depthDesc; ch <- oldestDesc }
+func (c depthCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- depthDesc
+	ch <- oldestDesc
+	ch <- fnDepthDesc
+}
 
 func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -66,4 +72,66 @@ func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, age)
+	if n == 0 {
+		return
+	}
+	depths, err := c.q.Depths(ctx)
+	if err != nil {
+		return
+	}
+	for subj, n := range depths {
+		if fn, ok := strings.CutPrefix(subj, EventSubjectPrefix); ok {
+			ch <- prometheus.MustNewConstMetric(fnDepthDesc, prometheus.GaugeValue, float64(n), fn)
+		}
+	}
+}
+
+var inFlightDesc = prometheus.NewDesc("lambada_async_attempts_in_flight", "Async attempts of the function running on this node.", []string{"function_name"}, nil)
+
+// inFlightCollector reads the service's running attempts at scrape time.
+type inFlightCollector struct{ s *Service }
+
+func (c inFlightCollector) Describe(ch chan<- *prometheus.Desc) { ch <- inFlightDesc }
+
+func (c inFlightCollector) Collect(ch chan<- prometheus.Metric) {
+	for fn, n := range c.s.InFlight() {
+		ch <- prometheus.MustNewConstMetric(inFlightDesc, prometheus.GaugeValue, float64(n), fn)
+	}
+}
+
+// InFlight copies the number of attempts running on this node per
+// function.
+func (s *Service) InFlight() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.running))
+	for fn, n := range s.running {
+		out[fn] = n
+	}
+	return out
+}
+
+// Depths reports the events waiting per function (retries waiting for
+// their time included).
+func (s *Service) Depths(ctx context.Context) (map[string]uint64, error) {
+	depths, err := s.queue.Depths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]uint64, len(depths))
+	for subj, n := range depths {
+		if fn, ok := strings.CutPrefix(subj, EventSubjectPrefix); ok {
+			out[fn] = n
+		}
+	}
+	return out, nil
+}
+
+// Depth reports the events waiting and the age of the oldest (0 when none).
+func (s *Service) Depth(ctx context.Context) (uint64, time.Duration, error) {
+	n, oldest, err := s.queue.Depth(ctx)
+	if err != nil || oldest.IsZero() {
+		return n, 0, err
+	}
+	return n, s.cfg.Now().Sub(oldest), nil
 }

@@ -140,7 +140,7 @@ func New(cfg Config, reg *registry.Registry) *Service {
 	// AWS's metric name: RecursiveInvocationsDropped.
 	s.recursive = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "recursive_invocations_dropped_total", Help: "Invocations stopped by recursive loop detection (AWS: RecursiveInvocationsDropped)."}, labels)
 	if cfg.Metrics != nil {
-		cfg.Metrics.MustRegister(s.invocations, s.errors, s.throttles, s.coldStarts, s.duration, s.recursive)
+		cfg.Metrics.MustRegister(s.invocations, s.errors, s.throttles, s.coldStarts, s.duration, s.recursive, concurrencyCollector{s.limit})
 	}
 	return s
 }

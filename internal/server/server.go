@@ -38,6 +38,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/logkey"
 	"github.com/lambada-dev/lambada/internal/logstore"
 	"github.com/lambada-dev/lambada/internal/membership"
+	"github.com/lambada-dev/lambada/internal/metricseries"
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/pool"
 	"github.com/lambada-dev/lambada/internal/registry"
@@ -236,6 +237,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *prometheus.Registry
+	series  *metricseries.Store // the console's last hour of metrics
 
 	lock      *os.File
 	creds     Credentials
@@ -291,7 +293,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AccessKeyID == "" && !isLoopback(cfg.Listen) {
 		return nil, fmt.Errorf("refusing to listen on %s: it is not a loopback address, and the generated credentials are meant for this machine only; set LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY explicitly to serve other machines", cfg.Listen)
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, metrics: prometheus.NewRegistry(), serveErr: make(chan error, 1)}, nil
+	metrics := prometheus.NewRegistry()
+	series := metricseries.New(metricseries.Config{Gatherer: metrics, Logger: cfg.Logger})
+	return &Server{cfg: cfg, log: cfg.Logger, metrics: metrics, series: series, serveErr: make(chan error, 1)}, nil
 }
 
 // isLoopback reports whether the listen address only accepts local
@@ -480,6 +484,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.shares.Start()
 	}
 	s.async.Start()
+	s.series.Start()
 	s.ready.Store(true)
 	s.log.Info("lambada ready", logkey.Node, s.members.ID(), logkey.Listen, s.ln.Addr().String(), logkey.Data, s.cfg.DataDir,
 		logkey.Storage, s.storageMode(), logkey.Region, s.cfg.Region, logkey.Account, s.cfg.AccountID,
@@ -679,6 +684,10 @@ func (s *Server) CredentialsFromEnv() bool { return s.cfg.AccessKeyID != "" }
 // Metrics is the server's Prometheus registry.
 func (s *Server) Metrics() *prometheus.Registry { return s.metrics }
 
+// Series is the last hour of the server's metrics, sampled every 10 s
+// (the console's charts and per-function figures).
+func (s *Server) Series() *metricseries.Store { return s.series }
+
 // Wait returns when the HTTP server stops on its own (listener failure).
 func (s *Server) Wait() <-chan error { return s.serveErr }
 
@@ -704,6 +713,7 @@ func (s *Server) Close(ctx context.Context) error {
 			_ = s.metricsLn.Close()
 		}
 		s.serving.Wait()
+		s.series.Close() // before the queue it reads goes
 		if s.async != nil {
 			if err := s.async.Close(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stopping async workers: %w", err))

@@ -125,6 +125,9 @@ type Queue interface {
 	Consume(ctx context.Context, inFlight int, fn func(Delivery)) error
 	// Depth reports how many messages wait and when the oldest was stored.
 	Depth(ctx context.Context) (n uint64, oldest time.Time, err error)
+	// Depths reports how many messages wait per subject (subjects with
+	// none left out).
+	Depths(ctx context.Context) (map[string]uint64, error)
 }
 
 // Delivery is one delivery of a queued message.

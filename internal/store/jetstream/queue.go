@@ -225,6 +225,25 @@ func (q *Queue) Depth(ctx context.Context) (uint64, time.Time, error) {
 	return info.State.Msgs, info.State.FirstTime, nil
 }
 
+// Depths asks the stream for its message count per subject.
+func (q *Queue) Depths(ctx context.Context) (map[string]uint64, error) {
+	st, err := q.js.Stream(ctx, q.name)
+	if err != nil {
+		return nil, wrap("stream info", err)
+	}
+	info, err := st.Info(ctx, natsjs.WithSubjectFilter(">"))
+	if err != nil {
+		return nil, wrap("stream info", err)
+	}
+	out := make(map[string]uint64, len(info.State.Subjects))
+	for subj, n := range info.State.Subjects {
+		if n > 0 {
+			out[subj] = n
+		}
+	}
+	return out, nil
+}
+
 type delivery struct {
 	m      natsjs.Msg
 	bodies *bodies

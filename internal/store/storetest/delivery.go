@@ -374,6 +374,9 @@ func testQueueDepth(t *testing.T, ctx context.Context, f QueueFixture) {
 	if got, oldest, err := q.Depth(ctx); err != nil || got != 0 || !oldest.IsZero() {
 		t.Fatalf("empty Depth = %d, %v, %v", got, oldest, err)
 	}
+	if d, err := q.Depths(ctx); err != nil || len(d) != 0 {
+		t.Fatalf("empty Depths = %v, %v", d, err)
+	}
 	before := time.Now().Add(-time.Second)
 	publishN(t, ctx, f, q, 3)
 	got, oldest, err := q.Depth(ctx)
@@ -382,6 +385,9 @@ func testQueueDepth(t *testing.T, ctx context.Context, f QueueFixture) {
 	}
 	if oldest.Before(before) || oldest.After(time.Now().Add(time.Second)) {
 		t.Fatalf("oldest = %v, want about now", oldest)
+	}
+	if d, err := q.Depths(ctx); err != nil || len(d) != 1 || d[f.Subject] != 3 {
+		t.Fatalf("Depths = %v, %v; want %s: 3", d, err, f.Subject)
 	}
 }
 
