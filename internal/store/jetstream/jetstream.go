@@ -144,15 +144,20 @@ func retryAPI(ctx context.Context, try func(context.Context) error) error {
 // settleRetry is how often settle asks again.
 const settleRetry = 50 * time.Millisecond
 
-// isWrongLastSeq reports a failed compare-and-set: the server's "wrong last
-// sequence" error, 10071, or 10164 as replicated streams report it.
+// isWrongLastSeq reports a failed compare-and-set: the server's "wrong
+// last sequence" error, 10071.
 func isWrongLastSeq(err error) bool {
 	var apiErr *natsjs.APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	return apiErr.ErrorCode == natsjs.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == natsjs.JSErrCodeStreamWrongLastSequenceConstant
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == natsjs.JSErrCodeStreamWrongLastSequence
+}
+
+// isInProcess reports 10164: a replicated stream's leader could not check
+// a compare-and-set because the key has a write in process (see
+// retryInProcess). nats.go maps it to its key-exists and revision-mismatch
+// errors like 10071; it is not a conflict.
+func isInProcess(err error) bool {
+	var apiErr *natsjs.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == natsjs.JSErrCodeStreamWrongLastSequenceConstant
 }
 
 // wrap describes a failed operation, adding store.ErrClosed when the

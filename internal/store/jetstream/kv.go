@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -105,9 +106,9 @@ func (s *KV) Get(ctx context.Context, key string) (store.Entry, error) {
 func (s *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	rev, err := s.kv.Create(ctx, key, value)
+	rev, err := retryInProcess(ctx, func() (uint64, error) { return s.kv.Create(ctx, key, value) })
 	if err != nil {
-		if isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyExists) {
+		if !isInProcess(err) && (isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyExists)) {
 			return 0, fmt.Errorf("create %q: %w", key, store.ErrExists)
 		}
 		return 0, wrap(fmt.Sprintf("create %q", key), err)
@@ -123,10 +124,10 @@ func (s *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (
 	if err := s.checkRevision(ctx, key, rev); err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
-	newRev, err := s.kv.Update(ctx, key, value, rev)
+	newRev, err := retryInProcess(ctx, func() (uint64, error) { return s.kv.Update(ctx, key, value, rev) })
 	if err != nil {
-		if isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyRevisionMismatch) {
-			return 0, fmt.Errorf("%s: %w", op, store.ErrConflict)
+		if !isInProcess(err) && (isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyRevisionMismatch)) {
+			return 0, fmt.Errorf("%s: %w (%v)", op, store.ErrConflict, err)
 		}
 		return 0, wrap(op, err)
 	}
@@ -152,14 +153,20 @@ func (s *KV) Delete(ctx context.Context, key string, rev uint64) (uint64, error)
 	}
 	m := nats.NewMsg(s.prefix + key)
 	m.Header.Set(kvOpHeader, kvOpDelete)
-	ack, err := s.js.PublishMsg(ctx, m, pubOpts...)
+	seq, err := retryInProcess(ctx, func() (uint64, error) {
+		ack, err := s.js.PublishMsg(ctx, m, pubOpts...)
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
+	})
 	if err != nil {
 		if isWrongLastSeq(err) {
-			return 0, fmt.Errorf("%s: %w", op, store.ErrConflict)
+			return 0, fmt.Errorf("%s: %w (%v)", op, store.ErrConflict, err)
 		}
 		return 0, wrap(op, err)
 	}
-	return ack.Sequence, nil
+	return seq, nil
 }
 
 // checkRevision returns store.ErrConflict unless key exists at rev. The
@@ -177,9 +184,38 @@ func (s *KV) checkRevision(ctx context.Context, key string, rev uint64) error {
 	case err != nil:
 		return wrap("read current revision", err)
 	case e.Revision() != rev:
-		return store.ErrConflict
+		return fmt.Errorf("%w: the key is at revision %d", store.ErrConflict, e.Revision())
 	}
 	return nil
+}
+
+// A replicated stream's leader checks a compare-and-set before proposing
+// it, and refuses one on a key that has a write proposed but not yet
+// applied with 10164 ("wrong last sequence") instead of deciding. It
+// acknowledges a write before it forgets it was in process, so a writer
+// that sends its next compare-and-set at the revision it was just given
+// can be refused although no one else wrote the key. That is no conflict:
+// retryInProcess asks again until the leader decides (success or 10071,
+// the real conflict) or ctx ends.
+const (
+	inProcessFirstWait = 2 * time.Millisecond
+	inProcessMaxWait   = 100 * time.Millisecond
+)
+
+func retryInProcess(ctx context.Context, write func() (uint64, error)) (uint64, error) {
+	wait := inProcessFirstWait
+	for {
+		rev, err := write()
+		if !isInProcess(err) {
+			return rev, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("the key's previous write is still being applied: %w", err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, inProcessMaxWait)
+	}
 }
 
 func keyValid(key string) bool {
