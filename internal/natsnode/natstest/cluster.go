@@ -165,6 +165,27 @@ func (c *Cluster) Restart(i int) {
 	c.WaitReady()
 }
 
+// RestartAll starts every killed server again on its ports and files, all
+// at once (one alone would wait for a quorum that is not there), and waits
+// until the cluster has a meta leader every running server follows.
+func (c *Cluster) RestartAll() {
+	c.t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, c.Size())
+	for i := range c.Size() {
+		if c.Server(i) == nil {
+			wg.Go(func() { errs[i] = c.start(i) })
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	c.WaitReady()
+}
+
 // WaitReady waits until one running server is JetStream's meta leader and
 // every running server is current with it.
 func (c *Cluster) WaitReady() {

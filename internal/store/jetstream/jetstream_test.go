@@ -484,4 +484,3 @@ func TestPutMismatchError(t *testing.T) {
 		t.Fatalf("err = %v, want ErrSumMismatch", err)
 	}
 }
-
