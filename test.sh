@@ -178,6 +178,7 @@ grep -Eq '^export AWS_ACCESS_KEY_ID=[^ ]+$' "$tmp/stdout" || smoke_fail "no AWS_
 grep -Eq '^export AWS_SECRET_ACCESS_KEY=[^ ]+$' "$tmp/stdout" || smoke_fail "no AWS_SECRET_ACCESS_KEY export line"
 grep -qx "export AWS_ENDPOINT_URL_LAMBDA=$url" "$tmp/stdout" || smoke_fail "AWS_ENDPOINT_URL_LAMBDA is not $url"
 grep -qx "export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=$url" "$tmp/stdout" || smoke_fail "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS is not $url"
+grep -q "^# Web console: $url/console/ " "$tmp/stdout" || smoke_fail "no web console line"
 echo "ok: the export lines were printed"
 
 if command -v aws >/dev/null; then

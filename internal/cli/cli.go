@@ -226,6 +226,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_LAMBDA=%s\n", srv.URL())
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_STS=%s\n", srv.URL())
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s\n", srv.URL())
+		fmt.Fprintf(stdout, "# Web console: %s (sign in with the access key id and secret above)\n", srv.ConsoleURL())
+	} else {
+		fmt.Fprintf(stdout, "# Web console: %s (sign in with LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY)\n", srv.ConsoleURL())
 	}
 	var serveErr error
 	select {

@@ -105,6 +105,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretAccessKey)
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_LAMBDA=%s\n", srv.URL())
 		fmt.Fprintf(stdout, "export AWS_ENDPOINT_URL_CLOUDWATCH_LOGS=%s\n", srv.URL())
+		fmt.Fprintf(stdout, "# Web console: %s (sign in with the access key id and secret above)\n", srv.ConsoleURL())
 	}
 	lc := lambda.New(lambda.Options{Region: *region, BaseEndpoint: aws.String(*endpoint), Credentials: creds})
 

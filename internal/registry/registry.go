@@ -252,6 +252,18 @@ func (r *Registry) names() []string {
 	return sortedKeys(r.funcs)
 }
 
+// Functions returns the view's documents, sorted by name (the console's
+// table). The documents are shared and must not be modified.
+func (r *Registry) Functions() []*function.Function {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*function.Function, 0, len(r.funcs))
+	for _, n := range sortedKeys(r.funcs) {
+		out = append(out, r.funcs[n])
+	}
+	return out
+}
+
 // load reads a function document from the store itself (not the view), for
 // a compare-and-set.
 func (r *Registry) load(ctx context.Context, name string) (*function.Function, uint64, error) {

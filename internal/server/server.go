@@ -29,6 +29,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/api"
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/async"
+	webconsole "github.com/lambada-dev/lambada/internal/console"
 	"github.com/lambada-dev/lambada/internal/cwlogs"
 	"github.com/lambada-dev/lambada/internal/environment"
 	"github.com/lambada-dev/lambada/internal/fncreds"
@@ -87,6 +88,7 @@ const (
 	eventStream       = "LAMBADA_EVENTS"
 	eventConsumer     = "lambada-workers"
 	destinationStream = "LAMBADA_DESTINATIONS"
+	consoleBucket     = "lambada_console"
 	// destinationRetention is how long records for SQS/SNS/EventBridge/S3
 	// destinations are kept on the stream (SQS keeps messages up to 14 days).
 	destinationRetention = 14 * 24 * time.Hour
@@ -256,6 +258,7 @@ type Server struct {
 	api       *api.Handler
 	urls      *urls.Handler
 	sts       *sts.Handler
+	console   *webconsole.Console
 	ln        net.Listener
 	http      *http.Server
 	door      *frontdoor.Door
@@ -454,6 +457,16 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Address: s.urlAddress(), AccountID: s.cfg.AccountID, Registry: s.reg, Invoker: s.invoker,
 		Verifier: verifier, Door: s.door, Logger: s.log, Metrics: s.metrics,
 	})
+	events, err := jetstream.OpenKV(ctx, s.node.Conn(), consoleBucket, replicas)
+	if err != nil {
+		return fmt.Errorf("opening the console bucket: %w", err)
+	}
+	if s.console, err = webconsole.New(webconsole.Config{
+		Creds: creds, Registry: s.reg, Invoker: s.invoker, Events: events, Door: s.door,
+		Status: s.consoleStatus, Logger: s.log,
+	}); err != nil {
+		return fmt.Errorf("building the console: %w", err)
+	}
 	s.http = s.httpServer(s.routes())
 	s.http.ConnState = tracker.connState
 	if s.cfg.MetricsListen != "" {
@@ -592,6 +605,8 @@ func (s *Server) routes() http.Handler {
 			s.health(w, r)
 		case p == "/metrics":
 			metrics.ServeHTTP(w, r)
+		case p == "/console" || strings.HasPrefix(p, webconsole.Prefix):
+			s.console.ServeHTTP(w, r)
 		case strings.HasPrefix(p, api.CodePath):
 			code.ServeHTTP(w, r)
 		case sts.IsQueryRequest(r):
@@ -601,6 +616,23 @@ func (s *Server) routes() http.Handler {
 		}
 	}), false)), true)
 }
+
+// consoleStatus is what the console's Settings page shows.
+func (s *Server) consoleStatus() webconsole.Status {
+	st := webconsole.Status{
+		Version: s.cfg.Version, Region: s.cfg.Region, Account: s.cfg.AccountID, Storage: s.storageMode(),
+		Replicas: s.replicas, Runtimes: s.runtimes.Available(),
+	}
+	if st.Version == "" {
+		st.Version = "(development build)"
+	}
+	r := s.sandbox.Report()
+	st.Isolation = webconsole.Isolation{Mode: string(r.Mode), Active: r.Active, Missing: r.Missing, Cgroups: r.Cgroups}
+	return st
+}
+
+// ConsoleURL is where the web console is (docs/console.md).
+func (s *Server) ConsoleURL() string { return s.URL() + webconsole.Prefix }
 
 // metricsRoutes serves --metrics-listen: /metrics without credentials.
 func (s *Server) metricsRoutes() http.Handler {
