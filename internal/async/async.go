@@ -401,9 +401,9 @@ func (s *Service) keepAlive(d store.Delivery) func() {
 func (s *Service) deliver(ev *event, destination, condition, versionARN string, log *slog.Logger) {
 	rec := newRecord(ev, condition, versionARN, s.cfg.Now())
 	kind, err := s.send(ev, destination, rec, map[string]string{
-		"Lambada-Source-Function-Arn": versionARN,
-		"Lambada-Condition":           condition,
-		"Lambada-Request-Id":          ev.RequestID,
+		SourceHeader:         versionARN,
+		"Lambada-Condition":  condition,
+		"Lambada-Request-Id": ev.RequestID,
 	})
 	if err != nil {
 		s.m.deliveryFailures.WithLabelValues(ev.Function).Inc()
@@ -452,6 +452,7 @@ func (s *Service) deadLetter(ev *event, condition, versionARN string, log *slog.
 	}
 	if _, err := s.send(ev, target, ev.Payload, map[string]string{
 		"RequestID": ev.RequestID, "ErrorCode": code, "ErrorMessage": msg,
+		SourceHeader: versionARN, // lambada's, for a redrive (docs/behaviour/async.md §8)
 	}); err != nil {
 		s.m.deadLetterErrors.WithLabelValues(ev.Function).Inc()
 		log.Warn("async: dead-letter delivery failed", logkey.Target, target, logkey.Err, err)

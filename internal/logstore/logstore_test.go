@@ -161,3 +161,69 @@ func TestLimits(t *testing.T) {
 	})
 	s.Close()
 }
+
+// Follow waits for a group that does not exist yet, then hands over each
+// batch as it is stored, in order; a later follower from a past time gets
+// the earlier batches first.
+func TestFollow(t *testing.T) {
+	s, _ := open(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	follow := func(since time.Time) (<-chan []string, <-chan error) {
+		ch, done := make(chan []string, 100), make(chan error, 1)
+		go func() {
+			done <- s.Follow(ctx, "/aws/lambda/fo", since, func(evs []Event) error {
+				var l []string
+				for _, e := range evs {
+					l = append(l, e.Message)
+				}
+				ch <- l
+				return nil
+			})
+		}()
+		return ch, done
+	}
+	start := time.Now()
+	live, liveDone := follow(time.Time{})
+	collect := func(ch <-chan []string, n int) []string {
+		var all []string
+		deadline := time.After(10 * time.Second)
+		for len(all) < n {
+			select {
+			case l := <-ch:
+				all = append(all, l...)
+			case <-deadline:
+				t.Fatalf("%d of %d lines: %v", len(all), n, all)
+			}
+		}
+		return all
+	}
+	w := s.Writer("/aws/lambda/fo", "s1")
+	w.Line([]byte("a\n"), time.Now())
+	w.Line([]byte("b\n"), time.Now())
+	w.Flush()
+	if got := collect(live, 2); strings.Join(got, "") != "a\nb\n" {
+		t.Fatalf("live = %q", got)
+	}
+	w.Line([]byte("c\n"), time.Now())
+	w.Flush()
+	if got := collect(live, 1); strings.Join(got, "") != "c\n" {
+		t.Fatalf("live = %q", got)
+	}
+	past, pastDone := follow(start.Add(-time.Second))
+	if got := collect(past, 3); strings.Join(got, "") != "a\nb\nc\n" {
+		t.Fatalf("from the past = %q", got)
+	}
+	cancel()
+	for _, done := range []<-chan error{liveDone, pastDone} {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Follow = %v after its context ended", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Follow did not return after its context ended")
+		}
+	}
+	w.Close()
+}

@@ -1,0 +1,90 @@
+package logstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// followPoll is how often Follow looks for a group that does not
+	// exist yet.
+	followPoll = 500 * time.Millisecond
+	// followWait bounds one fetch, so Follow notices its context ending.
+	followWait = time.Second
+)
+
+// Follow calls fn with the events of each batch of group stored from since
+// on (the zero time: only batches stored from now on), in store order, and
+// then with every new batch as it is stored, until ctx ends (nil) or fn
+// returns an error (that error). A group that does not exist yet is waited
+// for. One batch is what a writer published at once: up to batchLines
+// lines, or flushDelay's worth (docs/behaviour/logs.md §2).
+func (s *Store) Follow(ctx context.Context, group string, since time.Time, fn func([]Event) error) error {
+	var st jetstream.Stream
+	waited := false
+	for {
+		var err error
+		st, err = s.js.Stream(ctx, streamName(group))
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return err
+		}
+		waited = true
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(followPoll):
+		}
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy, InactiveThreshold: time.Minute}
+	switch {
+	case waited:
+		// The group appeared while Follow waited: all of it is new.
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	case !since.IsZero():
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	}
+	cons, err := st.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(followWait))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for m := range batch.Messages() {
+			md, err := m.Metadata()
+			if err != nil {
+				return err
+			}
+			var evs []Event
+			each(m.Subject(), m.Data(), md.Sequence.Stream, md.Timestamp.UnixMilli(), Query{}, func(e Event) bool {
+				evs = append(evs, e)
+				return true
+			})
+			if err := fn(evs); err != nil {
+				return err
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			return err
+		}
+	}
+	return nil
+}
