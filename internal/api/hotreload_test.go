@@ -262,3 +262,57 @@ func TestHotReloadBeyondLoopback(t *testing.T) {
 		t.Errorf("CreateFunction with the default marker on a renamed one: %v", err)
 	}
 }
+
+// A folder's watcher does not outlive its functions: DeleteFunction, and
+// UpdateFunctionCode to a zip, stop it (lambada_hot_reload_folders counts
+// the folders watched); a folder two functions share stays watched while
+// one of them uses it.
+func TestHotReloadWatcherFollowsFunctions(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client
+	ctx := context.Background()
+	watched := func(want int) {
+		t.Helper()
+		line := fmt.Sprintf("lambada_hot_reload_folders %d\n", want)
+		waitfor.True(t, 10*time.Second, line, func() bool { return strings.Contains(string(s.MetricsText(t)), line) })
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'v1'\n", 0o644)
+	for _, name := range []string{"w1", "w2"} {
+		mustCreate(t, c, name, func(in *lambda.CreateFunctionInput) {
+			in.Runtime, in.Handler, in.Code = types.RuntimePython312, aws.String("app.handler"), hotCode(dir)
+		})
+	}
+	watched(0) // watching starts with the first environment
+	invokeString(t, c, "w1", "{}")
+	invokeString(t, c, "w2", "{}")
+	watched(1)
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("w1")}); err != nil {
+		t.Fatal(err)
+	}
+	// w2 still runs from the folder: it is watched, edits are live.
+	writeFile(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'v2'\n", 0o644)
+	waitAnswer(t, c, "w2", "{}", `"v2"`)
+	watched(1)
+	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("w2"),
+		ZipFile: servertest.Zip(t, map[string]string{"app.py": "def handler(event, context):\n    return 'zip'\n"})}); err != nil {
+		t.Fatal(err)
+	}
+	watched(0)
+	if got := invokeString(t, c, "w2", "{}"); got != `"zip"` {
+		t.Fatalf("w2 from its zip answers %s", got)
+	}
+	// Back on the folder: watched again from its next environment; then
+	// deleting the function stops it.
+	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("w2"),
+		S3Bucket: aws.String(server.DefaultHotReloadBucket), S3Key: aws.String(dir)}); err != nil {
+		t.Fatal(err)
+	}
+	invokeString(t, c, "w2", "{}")
+	watched(1)
+	if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("w2")}); err != nil {
+		t.Fatal(err)
+	}
+	watched(0)
+}

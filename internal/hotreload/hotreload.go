@@ -10,8 +10,10 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +35,10 @@ type Watcher struct {
 	onChange func(root string)
 	log      *slog.Logger
 
+	// tree serializes changes to the set of watched folders (Watch,
+	// Unwatch, a new sub-folder), so a folder being unwatched is not
+	// watched again by a walk that started before.
+	tree  sync.Mutex
 	mu    sync.Mutex
 	roots map[string]*root // by folder
 	timer map[string]*time.Timer
@@ -69,6 +75,8 @@ func New(debounce time.Duration, onChange func(root string), log *slog.Logger) (
 // for the same dir do nothing).
 func (w *Watcher) Watch(dir string) error {
 	dir = filepath.Clean(dir)
+	w.tree.Lock()
+	defer w.tree.Unlock()
 	w.mu.Lock()
 	_, ok := w.roots[dir]
 	if !ok {
@@ -86,6 +94,58 @@ func (w *Watcher) Watch(dir string) error {
 	}
 	w.log.Info("hot reload: watching folder", logkey.Path, dir)
 	return nil
+}
+
+// Unwatch stops watching dir (a root given to Watch) and the folders under
+// it that no other root holds; its generation is forgotten. Unknown
+// folders are ignored.
+func (w *Watcher) Unwatch(dir string) {
+	dir = filepath.Clean(dir)
+	w.tree.Lock()
+	defer w.tree.Unlock()
+	w.mu.Lock()
+	if _, ok := w.roots[dir]; !ok {
+		w.mu.Unlock()
+		return
+	}
+	delete(w.roots, dir)
+	if t, ok := w.timer[dir]; ok && t.Stop() {
+		w.wg.Done() // the callback will not run
+		delete(w.timer, dir)
+	}
+	var drop []string
+	for _, p := range w.fw.WatchList() {
+		if under(p, dir) && !w.heldLocked(p) {
+			drop = append(drop, p)
+		}
+	}
+	w.mu.Unlock()
+	for _, p := range drop {
+		_ = w.fw.Remove(p) // a folder deleted meanwhile is no longer watched anyway
+	}
+	w.log.Info("hot reload: stopped watching folder", logkey.Path, dir)
+}
+
+// Roots are the folders being watched (given to Watch and not unwatched).
+func (w *Watcher) Roots() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Sorted(maps.Keys(w.roots))
+}
+
+// heldLocked reports whether a watched root holds path; w.mu is held.
+func (w *Watcher) heldLocked(path string) bool {
+	for r := range w.roots {
+		if under(path, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// under reports whether path is dir or inside it.
+func under(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+string(filepath.Separator))
 }
 
 // Generation is dir's change count (0 before any change or when unwatched).
@@ -120,6 +180,19 @@ func (w *Watcher) addTree(dir string) error {
 	})
 }
 
+// addSubTree watches a folder created under a root, unless no root holds
+// it any more.
+func (w *Watcher) addSubTree(dir string) {
+	w.tree.Lock()
+	defer w.tree.Unlock()
+	w.mu.Lock()
+	held := w.heldLocked(dir)
+	w.mu.Unlock()
+	if held {
+		_ = w.addTree(dir)
+	}
+}
+
 func (w *Watcher) run() {
 	defer w.wg.Done()
 	for {
@@ -137,7 +210,7 @@ func (w *Watcher) run() {
 			}
 			if ev.Has(fsnotify.Create) {
 				if fi, err := os.Lstat(ev.Name); err == nil && fi.IsDir() {
-					_ = w.addTree(ev.Name)
+					w.addSubTree(ev.Name)
 				}
 			}
 			if ev.Op == fsnotify.Chmod || ignored(ev.Name) {
@@ -153,7 +226,7 @@ func (w *Watcher) touch(path string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for dir := range w.roots {
-		if path != dir && !strings.HasPrefix(path, dir+string(filepath.Separator)) {
+		if !under(path, dir) {
 			continue
 		}
 		if t, ok := w.timer[dir]; ok && t.Stop() {

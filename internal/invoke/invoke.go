@@ -90,6 +90,10 @@ type Service struct {
 	log   *slog.Logger
 	tmp   string
 	hot   *hotreload.Watcher // host code folders (docs/behaviour/dev-loop.md §4)
+	// hotStop ends, and hotDone waits for, the goroutine that stops
+	// watching folders no function uses any more.
+	hotStop chan struct{}
+	hotDone sync.WaitGroup
 	wg    sync.WaitGroup     // invocations finishing after their caller was answered
 
 	invocations *prometheus.CounterVec
@@ -166,14 +170,43 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("starting the hot-reload watcher: %w", err)
 	}
 	s.hot = hot
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "lambada", Name: "hot_reload_folders",
+			Help: "Host code folders this node watches for hot reload."}, func() float64 { return float64(len(hot.Roots())) }))
+	}
+	s.hotStop = make(chan struct{})
+	s.hotDone.Add(1)
+	go s.unwatchUnused()
 	s.pool.Start()
 	return nil
+}
+
+// unwatchUnused stops watching a host folder once no function or version
+// uses it (deleted, or its code updated to a zip or another folder), at
+// each change of the registry (docs/behaviour/dev-loop.md §4).
+func (s *Service) unwatchUnused() {
+	defer s.hotDone.Done()
+	for {
+		changed := s.reg.Changed()
+		for _, dir := range s.hot.Roots() {
+			if !s.reg.UsesFolder(dir) {
+				s.hot.Unwatch(dir)
+			}
+		}
+		select {
+		case <-changed:
+		case <-s.hotStop:
+			return
+		}
+	}
 }
 
 // Close stops every environment, waiting for running invocations until ctx
 // ends.
 func (s *Service) Close(ctx context.Context) error {
 	if s.hot != nil {
+		close(s.hotStop)
+		s.hotDone.Wait()
 		if err := s.hot.Close(); err != nil {
 			s.log.Warn("invoke: closing the hot-reload watcher", logkey.Err, err)
 		}
@@ -675,6 +708,11 @@ func (s *Service) taskRoot(ctx context.Context, cfg *function.Config) (string, e
 	if s.hot != nil {
 		if err := s.hot.Watch(cfg.CodeDir); err != nil {
 			return "", awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the code folder %s of %s:%s.", cfg.CodeDir, cfg.Name, cfg.Version)
+		}
+		// The function was deleted or moved off the folder while it
+		// started: unwatchUnused may have looked before this Watch.
+		if !s.reg.UsesFolder(cfg.CodeDir) {
+			s.hot.Unwatch(cfg.CodeDir)
 		}
 	}
 	return cfg.CodeDir, nil

@@ -630,6 +630,19 @@ func (r *Registry) UsesCode(hex string) bool {
 	return false
 }
 
+// UsesFolder reports whether a function or version in the view runs from
+// the host folder dir (hot reload, docs/behaviour/dev-loop.md §1).
+func (r *Registry) UsesFolder(dir string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, f := range r.funcs {
+		if f.Latest.CodeDir == dir || slices.ContainsFunc(f.Versions, func(c function.Config) bool { return c.CodeDir == dir }) {
+			return true
+		}
+	}
+	return false
+}
+
 // Code opens a stored zip by its hex SHA-256; a missing one is a
 // ResourceNotFoundException.
 func (r *Registry) Code(ctx context.Context, hex string) (io.ReadCloser, error) {
