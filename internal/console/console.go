@@ -25,10 +25,12 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
+	"github.com/lambada-dev/lambada/internal/async"
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/frontdoor"
 	"github.com/lambada-dev/lambada/internal/invoke"
 	"github.com/lambada-dev/lambada/internal/logkey"
+	"github.com/lambada-dev/lambada/internal/metricseries"
 	"github.com/lambada-dev/lambada/internal/registry"
 	"github.com/lambada-dev/lambada/internal/store"
 )
@@ -73,10 +75,17 @@ type Config struct {
 	Creds    sigv4.Credentials
 	Registry *registry.Registry
 	Invoker  *invoke.Service
+	// Async queues the test page's Event invocations.
+	Async *async.Service
 	// Events keeps the saved test events (its own bucket).
 	Events store.KV
 	// Door reads request bodies under the API's limits.
 	Door *frontdoor.Door
+	// FunctionURL renders the address of a function URL id.
+	FunctionURL func(id string) string
+	// Series is the server's last hour of metrics (the Functions table's
+	// figures).
+	Series *metricseries.Store
 	// Status describes the server for the Settings page.
 	Status func() Status
 	// SessionTTL is how long a sign-in lasts; 0 = DefaultSessionTTL.
@@ -184,6 +193,13 @@ var funcs = template.FuncMap{
 			return "–"
 		}
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
+	},
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
 	},
 	"json": func(v any) (string, error) {
 		b, err := json.MarshalIndent(v, "", "  ")

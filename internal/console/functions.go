@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/function"
+	"github.com/lambada-dev/lambada/internal/metricseries"
 )
 
 // metricsWindow is the period of the Functions table's figures.
@@ -16,6 +17,8 @@ const metricsWindow = time.Hour
 func mountFunctions(c *Console, m pageMux) {
 	m.Handle("GET "+Prefix+"functions", c.functionsPage)
 	m.Handle("GET "+Prefix+"api/functions", c.apiFunctions)
+	mountDetail(c, m)
+	mountInvoke(c, m)
 }
 
 // functionRow is one line of the Functions table.
@@ -68,6 +71,10 @@ func (c *Console) functionsPage(w http.ResponseWriter, r *http.Request, s *Sessi
 // contains query (case-insensitive), sorted by key.
 func (c *Console) functionRows(query, key string, desc bool) ([]functionRow, int) {
 	all := c.cfg.Registry.Functions()
+	var sums map[string]metricseries.Summary
+	if c.cfg.Series != nil {
+		sums = c.cfg.Series.Summaries(metricsWindow)
+	}
 	query = strings.ToLower(query)
 	rows := make([]functionRow, 0, len(all))
 	for _, f := range all {
@@ -79,7 +86,10 @@ func (c *Console) functionRows(query, key string, desc bool) ([]functionRow, int
 			Name: f.Name, Runtime: runtimeLabel(l), State: "Active", Memory: l.MemorySize, Timeout: l.Timeout,
 			LastModified: l.LastModified,
 		}
-		c.addSummary(&row)
+		if sum, ok := sums[f.Name]; ok {
+			row.Invocations, row.Errors, row.Throttles = sum.Invocations, sum.Errors, sum.Throttles
+			row.P50, row.P99 = sum.DurationP50, sum.DurationP99
+		}
 		rows = append(rows, row)
 	}
 	slices.SortStableFunc(rows, func(a, b functionRow) int {
@@ -128,9 +138,6 @@ func runtimeLabel(c *function.Config) string {
 	}
 	return c.Runtime
 }
-
-// addSummary fills the row's figures of the last metricsWindow.
-func (c *Console) addSummary(row *functionRow) {}
 
 // apiFunctions is the Functions table as JSON (?q=, ?sort=, ?dir= as the
 // page takes them).

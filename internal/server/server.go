@@ -463,7 +463,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}
 	if s.console, err = webconsole.New(webconsole.Config{
 		Creds: creds, Registry: s.reg, Invoker: s.invoker, Events: events, Door: s.door,
-		Status: s.consoleStatus, Logger: s.log,
+		Async: s.async, FunctionURL: s.urlAddress().URL,
+		Status: s.consoleStatus, Series: s.series, Logger: s.log,
 	}); err != nil {
 		return fmt.Errorf("building the console: %w", err)
 	}

@@ -280,6 +280,12 @@ func shotsDir(t testing.TB) string {
 	return dir
 }
 
+// WaitFor waits until the JavaScript expression is true in the page.
+func (c *Console) WaitFor(expr string) {
+	c.T.Helper()
+	run(c, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(StepTimeout-time.Second)))
+}
+
 var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
 // Screenshot saves the whole page as a PNG under Shots and prints its path.
