@@ -272,14 +272,23 @@ func (f *devFunc) start(ctx context.Context, wg *sync.WaitGroup, lc *lambda.Clie
 	go func() {
 		defer wg.Done()
 		defer w.Close()
+		// What DIR held when the last build ended: the build's own writes
+		// (its outputs) come back as a change, which must not start the
+		// same build again.
+		built := dirStamps(f.Dir)
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-changed:
 			}
+			if now := dirStamps(f.Dir); maps.Equal(now, built) {
+				continue
+			}
 			fmt.Fprintf(stdout, "# change in %s: running %s\n", f.Dir, f.Build)
-			if err := runBuild(ctx, f.Dir, f.Build, stdout, stderr); err != nil {
+			err := runBuild(ctx, f.Dir, f.Build, stdout, stderr)
+			built = dirStamps(f.Dir)
+			if err != nil {
 				fmt.Fprintf(stdout, "# build failed (the function keeps its previous code): %v\n", err)
 				continue
 			}
@@ -417,6 +426,31 @@ func deployDev(ctx context.Context, lc *lambda.Client, f *devFunc, bucket, dir s
 		return "", fmt.Errorf("dev: updating %s's configuration: %w", name, err)
 	}
 	return existed, nil
+}
+
+// stamp is what tells a file's change: size, mode and modification time.
+type stamp struct {
+	size  int64
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+// dirStamps stamps every file and folder under dir (.git skipped).
+func dirStamps(dir string) map[string]stamp {
+	out := map[string]stamp{}
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // gone meanwhile: absent from the stamps
+		}
+		if d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if info, err := d.Info(); err == nil {
+			out[p] = stamp{size: info.Size(), mode: info.Mode(), mtime: info.ModTime()}
+		}
+		return nil
+	})
+	return out
 }
 
 // runBuild runs cmd with sh -c in dir; its output goes to the terminal.

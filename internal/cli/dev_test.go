@@ -90,7 +90,12 @@ func invokeAnswer(c *lambda.Client, name string) (string, error) {
 
 func waitAnswer(t *testing.T, c *lambda.Client, name, want string) {
 	t.Helper()
-	waitfor.Eventually(t, 15*time.Second, func() error {
+	waitAnswerWithin(t, 15*time.Second, c, name, want)
+}
+
+func waitAnswerWithin(t *testing.T, d time.Duration, c *lambda.Client, name, want string) {
+	t.Helper()
+	waitfor.Eventually(t, d, func() error {
 		got, err := invokeAnswer(c, name)
 		if err != nil {
 			return err
@@ -251,5 +256,48 @@ func TestDevUpdatesExistingFunction(t *testing.T) {
 	}
 	if _, err := s.Client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("old")}); err != nil {
 		t.Errorf("after Ctrl-C: %v", err)
+	}
+}
+
+// --build with a real `go build` of a Go function (its own go.mod; the
+// modules come from the module cache, no network): an edit is rebuilt and
+// live, a compile error is printed and the old binary keeps answering.
+func TestDevGoBuild(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"go.mod", "go.sum", "main.go"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "devloop", "gofn", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, f), string(b))
+	}
+	t.Setenv("GOPROXY", "off")
+	t.Setenv("GOFLAGS", "-mod=readonly")
+	t.Setenv("GOWORK", "off")
+	t.Setenv("CGO_ENABLED", "0")
+	c, out, _ := startDev(t, dir, "--name", "gofn", "--build", "go build -o bootstrap .")
+	if !strings.Contains(out.String(), "# function gofn: runtime provided.al2023, handler bootstrap") {
+		t.Errorf("the guess is not printed:\n%s", out.String())
+	}
+	const build = 90 * time.Second // a link on a loaded 2-core machine
+	waitAnswerWithin(t, build, c, "gofn", `"go-v1"`)
+	src, err := os.ReadFile(filepath.Join(dir, "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "main.go"), strings.Replace(string(src), `return "go-v1", nil`, `return oops, nil`, 1))
+	waitfor.True(t, build, "the compiler's error printed", func() bool {
+		return strings.Contains(out.String(), "build failed (the function keeps its previous code)") &&
+			strings.Contains(out.String(), "undefined: oops")
+	})
+	if got, err := invokeAnswer(c, "gofn"); err != nil || got != `"go-v1"` {
+		t.Errorf("after a failed build the function answers %s, %v; want the old code", got, err)
+	}
+	write(t, filepath.Join(dir, "main.go"), strings.Replace(string(src), `"go-v1"`, `"go-v2"`, 1))
+	waitAnswerWithin(t, build, c, "gofn", `"go-v2"`)
+	// The build's own output (bootstrap written in DIR) is no new change:
+	// two builds ran for the two edits, no third.
+	if n := strings.Count(out.String(), "# change in "); n != 2 {
+		t.Errorf("%d builds after 2 edits:\n%s", n, out.String())
 	}
 }
