@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -238,55 +237,6 @@ func BenchmarkInvokeThroughput(b *testing.B) {
 	}
 }
 
-// BenchmarkColdStart: the first invoke served by a new environment. Each
-// iteration changes the Description (outside the clock), which gives
-// $LATEST a new revision, so the pool retires the warm environment and the
-// timed invoke starts a new one: sandboxed process start, the runtime's
-// init, its first /next, the event. Each timed invoke asks the function
-// for its pid, which must be new. The floor, in the same run: exec of the
-// same bootstrap binary until its first GET /next reaches a tiny Runtime
-// API stand-in, with no lambada around it.
-func BenchmarkColdStart(b *testing.B) {
-	ib := newInvokeBench(b)
-	pidEvent := []byte(`{"op":"pid"}`)
-	pid := func() (time.Duration, int) {
-		d, got, err := do(ib.hc, ib.req(b, pidEvent))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var p struct{ Pid int }
-		if err := json.Unmarshal(got, &p); err != nil || p.Pid == 0 {
-			b.Fatalf("pid answer %q: %v", got, err)
-		}
-		return d, p.Pid
-	}
-	_, last := pid() // the first environment; connections warm
-	bin := bootstrapBinary(b)
-	procFloor(b, bin) // warm the page cache for the binary
-
-	b.ResetTimer()
-	floor := make(latencies, 0, b.N)
-	for range b.N {
-		floor = append(floor, procFloor(b, bin))
-	}
-	l := make(latencies, 0, b.N)
-	for i := range b.N {
-		ib.retireWarm(b, "echo", i)
-		d, p := pid()
-		if p == last {
-			b.Fatalf("iteration %d was served by the warm environment (pid %d)", i, p)
-		}
-		last = p
-		l = append(l, d)
-	}
-	b.StopTimer()
-	b.ReportMetric(us(floor.pct(0.50)), "process-p50-µs")
-	b.ReportMetric(us(floor.pct(0.90)), "process-p90-µs")
-	b.ReportMetric(us(l.pct(0.50)), "cold-p50-µs")
-	b.ReportMetric(us(l.pct(0.90)), "cold-p90-µs")
-	b.ReportMetric(float64(l.pct(0.50))/float64(floor.pct(0.50)), "cold-p50-x-process")
-}
-
 // bootstrapBinary writes the echo bootstrap (the one servertest built for
 // the deployment package) into a temp dir and returns its path.
 func bootstrapBinary(b *testing.B) string {
@@ -366,21 +316,10 @@ func runtimeLoop(b *testing.B, bin string, n int, payload []byte) latencies {
 // that only notes when the first GET /2018-06-01/runtime/invocation/next
 // arrives, and returns the time from exec to then. The process is killed.
 func procFloor(b *testing.B, bin string) time.Duration {
-	arrived := make(chan time.Time, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/2018-06-01/runtime/invocation/next" {
-			select {
-			case arrived <- time.Now():
-			default:
-			}
-			<-r.Context().Done() // park /next like a Runtime API with no event
-			return
-		}
-		http.NotFound(w, r)
-	}))
-	defer srv.Close()
+	addr, arrived, stop := nextStandIn()
+	defer stop()
 	cmd := exec.Command(bin)
-	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + srv.Listener.Addr().String(), "PATH=/usr/bin:/bin"}
+	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + addr, "PATH=/usr/bin:/bin"}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
