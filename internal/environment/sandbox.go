@@ -62,5 +62,9 @@ func (e *Env) boxed(now time.Time) func() error {
 		return func() error { return err }
 	}
 	e.box, e.cmd = box, box.Cmd
-	return box.Start
+	return func() error {
+		err := box.Start()
+		e.cmd = box.Cmd // the started process (a spare shim's, sandbox.Box.Start)
+		return err
+	}
 }

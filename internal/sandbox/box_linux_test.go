@@ -51,6 +51,63 @@ func run(t *testing.T, h *Host, s Spec) (string, error) {
 	return out.String(), err
 }
 
+// runPipe is run with the box's stdout and stderr on one pipe: a file,
+// which a spare shim is handed (spare_linux.go), where run's buffer makes
+// Start fork a shim that inherits its output.
+func runPipe(t *testing.T, h *Host, s Spec) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s.Stdout, s.Stderr = w, w
+	if s.CodeDir == "" {
+		s.CodeDir = t.TempDir()
+	}
+	b, err := h.Prepare(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Start()
+	w.Close()
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	_, _ = out.ReadFrom(r)
+	err = b.Cmd.Wait()
+	b.Finish()
+	return out.String(), err
+}
+
+// eachStart runs f three ways: with a shim forked for the box that
+// inherits its output (run), forked and handed its output (runPipe, which
+// starts the Host's spare afterwards), and the spare (runPipe again, once
+// the spare is up).
+func eachStart(t *testing.T, h *Host, f func(how string, run func(*testing.T, *Host, Spec) (string, error))) {
+	t.Helper()
+	f("forked", run)
+	f("forked, output handed", runPipe)
+	if !h.spareUsable() {
+		t.Log("no spare shims on this host (per-box id maps at clone)")
+		return
+	}
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		h.spareMu.Lock()
+		defer h.spareMu.Unlock()
+		if h.spare == nil {
+			return errors.New("no spare shim")
+		}
+		return nil
+	})
+	taken := h.sparesTaken.Load()
+	f("spare", runPipe)
+	if h.sparesTaken.Load() != taken+1 {
+		t.Error("the spare shim was not taken")
+	}
+}
+
 func TestBoxView(t *testing.T) {
 	h := probe(t)
 	t.Logf("euid %d: %s", os.Geteuid(), h.Report())
@@ -58,31 +115,68 @@ func TestBoxView(t *testing.T) {
 	if err := os.WriteFile(code+"/hello", []byte("hi"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := run(t, h, Spec{
-		Path: "/bin/sh", Args: []string{"sh", "-c", `id -u; pwd; cat hello; echo; df -m /tmp | tail -1; echo $$; ls /; touch /var/task/x 2>&1; touch /x 2>&1; echo ok`},
-		Env: []string{"PATH=/usr/bin:/bin"}, Dir: TaskRoot, CodeDir: code, MemoryMB: 128, TmpMB: 64,
+	eachStart(t, h, func(how string, run func(*testing.T, *Host, Spec) (string, error)) {
+		out, err := run(t, h, Spec{
+			Path: "/bin/sh", Args: []string{"sh", "-c", `id -u; pwd; cat hello; echo; df -m /tmp | tail -1; echo $$; ls /; touch /var/task/x 2>&1; touch /x 2>&1; echo ok`},
+			Env: []string{"PATH=/usr/bin:/bin"}, Dir: TaskRoot, CodeDir: code, MemoryMB: 128, TmpMB: 64,
+		})
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", how, err, out)
+		}
+		lines := strings.Split(out, "\n")
+		if h.Active(UserNS) && os.Geteuid() == 0 && lines[0] != "993" {
+			t.Errorf("%s: uid %s", how, lines[0])
+		}
+		if lines[1] != TaskRoot || lines[2] != "hi" || !strings.Contains(lines[3], " 64 ") || lines[4] != "1" {
+			t.Errorf("%s: unexpected view:\n%s", how, out)
+		}
+		if strings.Count(out, "Read-only file system") != 2 || !strings.HasSuffix(out, "ok\n") {
+			t.Errorf("%s: the root or the code is writable:\n%s", how, out)
+		}
 	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	lines := strings.Split(out, "\n")
-	if h.Active(UserNS) && os.Geteuid() == 0 && lines[0] != "993" {
-		t.Errorf("uid %s", lines[0])
-	}
-	if lines[1] != TaskRoot || lines[2] != "hi" || !strings.Contains(lines[3], " 64 ") || lines[4] != "1" {
-		t.Errorf("unexpected view:\n%s", out)
-	}
-	if strings.Count(out, "Read-only file system") != 2 || !strings.HasSuffix(out, "ok\n") {
-		t.Errorf("the root or the code is writable:\n%s", out)
-	}
 }
 
 func TestBoxExecError(t *testing.T) {
 	h := probe(t)
-	_, err := run(t, h, Spec{Path: TaskRoot + "/bootstrap", Args: []string{TaskRoot + "/bootstrap"}, Dir: TaskRoot})
-	var pe *os.PathError
-	if !errors.As(err, &pe) || err.Error() != "fork/exec /var/task/bootstrap: no such file or directory" {
-		t.Fatalf("got %v", err)
+	eachStart(t, h, func(how string, run func(*testing.T, *Host, Spec) (string, error)) {
+		_, err := run(t, h, Spec{Path: TaskRoot + "/bootstrap", Args: []string{TaskRoot + "/bootstrap"}, Dir: TaskRoot})
+		var pe *os.PathError
+		if !errors.As(err, &pe) || err.Error() != "fork/exec /var/task/bootstrap: no such file or directory" {
+			t.Fatalf("%s: got %v", how, err)
+		}
+	})
+}
+
+// Close stops the spare shim: no process of the Host is left.
+func TestSpareClosed(t *testing.T) {
+	h := probe(t)
+	if !h.spareUsable() {
+		t.Skip("no spare shims on this host (per-box id maps at clone)")
+	}
+	if _, err := runPipe(t, h, Spec{Path: "/bin/true", Args: []string{"true"}, Dir: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		h.spareMu.Lock()
+		defer h.spareMu.Unlock()
+		if h.spare == nil {
+			return errors.New("no spare shim")
+		}
+		pid = h.spare.cmd.Process.Pid
+		return nil
+	})
+	h.Close()
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the spare shim %d is still there after Close (%v)", pid, err)
+	}
+	if _, err := runPipe(t, h, Spec{Path: "/bin/true", Args: []string{"true"}, Dir: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	h.spareMu.Lock()
+	defer h.spareMu.Unlock()
+	if h.spare != nil || h.refilling {
+		t.Error("a spare shim was started after Close")
 	}
 }
 

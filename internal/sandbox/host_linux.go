@@ -33,6 +33,15 @@ type Host struct {
 	idMu   sync.Mutex
 	idUsed map[int]bool // host ids of the boxes not yet finished, as offsets from hostIDBase+1000
 	idNext int
+
+	// spare is an init shim started ahead of need (spare.go), owned by
+	// the Host until a box takes it; refills run on spareWG.
+	spareMu     sync.Mutex
+	spare       *shimProc
+	spareClosed bool
+	refilling   bool
+	spareWG     sync.WaitGroup
+	sparesTaken atomic.Int64
 }
 
 // allocID hands out a host id no unfinished box of this server has. It
@@ -183,9 +192,14 @@ func (h *Host) probeCgroups(key string) {
 	}
 }
 
-// Close removes this server's parent cgroups.
+// Close stops the spare init shim and removes this server's parent
+// cgroups.
 func (h *Host) Close() {
-	if h != nil && h.cg != nil {
+	if h == nil {
+		return
+	}
+	h.closeSpare()
+	if h.cg != nil {
 		h.cg.close()
 	}
 }
@@ -245,6 +259,9 @@ type Box struct {
 	cfg      shim.Config
 	cgLimits cgroupLimits
 	id       string
+	// spareOK: the shim's clone attributes hold nothing of this box (no
+	// per-box id maps), so a spare started for the Host can serve it.
+	spareOK bool
 
 	mu sync.Mutex
 	cg *cgroupBox // nil before Start and after Finish
@@ -267,7 +284,7 @@ func (h *Host) Prepare(s Spec) (*Box, error) {
 }
 
 func (h *Host) prepare(s Spec, limits bool) (*Box, error) {
-	b := &Box{h: h, id: randomID(), hostID: -1}
+	b := &Box{h: h, id: randomID(), hostID: -1, spareOK: limits && h.spareUsable()}
 	if h.root && (h.active[UserNS] || h.active[MountNS]) {
 		id, err := h.allocID()
 		if err != nil {
@@ -356,10 +373,11 @@ func (h *Host) prepare(s Spec, limits bool) (*Box, error) {
 	return b, nil
 }
 
-// Start creates the box's cgroup, starts the shim, puts it in the cgroup,
-// hands it its configuration and waits until it exec'd the runtime. An
-// exec failure is an *os.PathError with Op "fork/exec", as os/exec's;
-// the process is then already reaped.
+// Start creates the box's cgroup, starts the shim (or takes the Host's
+// spare, spare.go), puts it in the cgroup, hands it its configuration and
+// waits until it exec'd the runtime. An exec failure is an
+// *os.PathError with Op "fork/exec", as os/exec's; the process is then
+// already reaped. Box.Cmd is the started process once Start returns.
 func (b *Box) Start() error {
 	// The cgroup is made while the shim starts: it only has to exist
 	// before the shim is told to go on.
@@ -389,48 +407,80 @@ func (b *Box) Start() error {
 		b.mu.Unlock()
 		return nil
 	}
-	// unstarted undoes what was made before the shim runs: the pipes
-	// still open, the cgroup, the box.
-	unstarted := func(err error, open ...*os.File) error {
-		for _, f := range open {
-			f.Close()
+	out, useSpare := b.outputFiles()
+	useSpare = useSpare && b.spareOK
+	defer func() {
+		if useSpare {
+			b.h.refillSpare(b.Cmd.SysProcAttr, b.cfg.UnshareUser)
 		}
-		_ = group()
-		b.Finish()
-		return err
-	}
-	cfgR, cfgW, err := os.Pipe()
-	if err != nil {
-		return unstarted(err)
-	}
-	stR, stW, err := os.Pipe()
-	if err != nil {
-		return unstarted(err, cfgR, cfgW)
-	}
-	defer stR.Close()
-	b.Cmd.ExtraFiles = []*os.File{cfgR, stW}
-	var goW *os.File
-	if b.cfg.UnshareUser {
-		var goR *os.File
-		if goR, goW, err = os.Pipe(); err != nil {
-			return unstarted(err, cfgR, cfgW, stW)
+	}()
+	for attempt := 1; ; attempt++ {
+		var sp *shimProc
+		if useSpare && attempt == 1 {
+			sp = b.h.takeSpare(b.Cmd.SysProcAttr, b.cfg.UnshareUser)
 		}
-		defer goW.Close()
-		defer goR.Close()
-		b.Cmd.ExtraFiles = append(b.Cmd.ExtraFiles, goR)
+		fromSpare := sp != nil
+		if sp == nil {
+			var err error
+			sp, err = startShim(b.Cmd, b.cfg.UnshareUser)
+			if err != nil {
+				_ = group()
+				b.Finish()
+				return fmt.Errorf("sandbox: starting the init shim: %w", err)
+			}
+			out = nil // the shim inherited its output at fork
+		}
+		b.Cmd = sp.cmd
+		status, err := b.configure(sp, out, group)
+		if err != nil {
+			return err
+		}
+		if len(status) == 0 {
+			return nil // exec'd
+		}
+		if st := shim.DecodeStatus(status); fromSpare && st.Op == "mount" {
+			// The spare's mount namespace is a copy of the host's from
+			// when it started: a mount made since is missing there. Once
+			// more with a shim started now.
+			_ = b.Cmd.Wait()
+			out, _ = b.outputFiles()
+			continue
+		}
+		return b.failed(status)
 	}
-	err = b.Cmd.Start()
-	cfgR.Close()
-	stW.Close()
-	if err != nil {
-		return unstarted(fmt.Errorf("sandbox: starting the init shim: %w", err), cfgW)
+}
+
+// outputFiles returns the box's stdout and stderr as files to hand to a
+// spare shim; ok is false when the caller's stdin, stdout or stderr cannot
+// be handed over that way (then a shim is started with them).
+func (b *Box) outputFiles() (out []*os.File, ok bool) {
+	c := b.Cmd
+	if c.Stdin != nil || len(c.ExtraFiles) > 0 {
+		return nil, false
 	}
-	fail := func(err error) error {
-		cfgW.Close()
+	if c.Stdout == nil && c.Stderr == nil {
+		return nil, true
+	}
+	so, ok1 := c.Stdout.(*os.File)
+	se, ok2 := c.Stderr.(*os.File)
+	if !ok1 || !ok2 || so == nil || se == nil {
+		return nil, false
+	}
+	return []*os.File{so, se}, true
+}
+
+// configure puts the started shim sp in the box's cgroup, sends it its
+// output (out, when not inherited) and configuration, maps its user
+// namespace, and returns what it reported on its status pipe: nothing
+// when it exec'd. An error means the box is already undone.
+func (b *Box) configure(sp *shimProc, out []*os.File, group func() error) ([]byte, error) {
+	defer sp.closeFiles()
+	fail := func(err error) ([]byte, error) {
+		sp.closeFiles()
 		b.Kill()
 		_ = b.Cmd.Wait()
 		b.Finish()
-		return err
+		return nil, err
 	}
 	if err := group(); err != nil {
 		return fail(err)
@@ -446,32 +496,28 @@ func (b *Box) Start() error {
 			return fail(fmt.Errorf("sandbox: joining the cgroup: %w", err))
 		}
 	}
-	if _, err := cfgW.Write(b.cfg.Encode()); err != nil {
+	if err := sp.send(out, b.cfg.Encode()); err != nil {
 		return fail(fmt.Errorf("sandbox: configuring the init shim: %w", err))
 	}
-	cfgW.Close()
-	if goW != nil {
+	if sp.goW != nil {
 		// The shim entered its user namespace: map it, let it go on.
 		var u [1]byte
-		if n, _ := stR.Read(u[:]); n == 1 && u[0] == 'U' {
+		if n, _ := sp.st.Read(u[:]); n == 1 && u[0] == 'U' {
 			pid := b.Cmd.Process.Pid
 			if err := writeIDMaps(pid, b.hostID); err != nil {
 				return fail(fmt.Errorf("sandbox: mapping the user namespace: %w", err))
 			}
-			_, _ = goW.Write(u[:])
+			_, _ = sp.goW.Write(u[:])
 		} else if n == 1 {
-			rest, _ := io.ReadAll(stR)
-			return b.failed(append(u[:1], rest...))
+			rest, _ := io.ReadAll(sp.st)
+			return append(u[:1], rest...), nil
 		}
 	}
-	status, err := io.ReadAll(stR)
+	status, err := io.ReadAll(sp.st)
 	if err != nil {
 		return fail(err)
 	}
-	if len(status) == 0 {
-		return nil // exec'd
-	}
-	return b.failed(status)
+	return status, nil
 }
 
 // failed reaps a shim that reported status and turns it into an error.

@@ -21,6 +21,8 @@ package shim
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -222,11 +224,41 @@ static void ls_probe_checks(struct ls_config *c) {
 	if (c->uid >= 0 && (long)getuid() != c->uid) ls_fail("probe", NULL, 0, "uid not switched");
 }
 
+// The first byte on fd 3: 'K' keeps stdout and stderr, 'O' comes with
+// the two descriptors that replace them (shim_linux.go's takeOutput).
+static void ls_take_output(void) {
+	char tag;
+	struct iovec iov = {&tag, 1};
+	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } u;
+	struct msghdr m;
+	memset(&m, 0, sizeof m);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof u.buf;
+	ssize_t n;
+	do n = recvmsg(3, &m, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+	if (n < 0) ls_failf("setup", "receiving", "stdout and stderr");
+	if (n != 1) ls_fail("setup", NULL, 0, "receiving stdout and stderr: no output byte");
+	if (tag == 'K') return;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	if (tag != 'O' || !cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		cm->cmsg_len != CMSG_LEN(2 * sizeof(int)))
+		ls_fail("setup", NULL, 0, "receiving stdout and stderr: want 2 descriptors");
+	int fd[2];
+	memcpy(fd, CMSG_DATA(cm), sizeof fd);
+	for (int i = 0; i < 2; i++) {
+		if (dup2(fd[i], 1 + i) < 0) ls_failf("setup", "dup2", "stdout/stderr");
+		close(fd[i]);
+	}
+}
+
 __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 	const char *mark = getenv("_LAMBADA_SANDBOX_SHIM");
 	if (!mark || strcmp(mark, "1") != 0) return;
 	if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0) ls_failf("setup", "status fd", "");
 	fcntl(5, F_SETFD, FD_CLOEXEC); // the go-ahead pipe, when there is one
+	ls_take_output();
 	size_t cap = 1 << 16, len = 0;
 	char *buf = malloc(cap);
 	for (;;) {

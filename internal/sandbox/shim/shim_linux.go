@@ -13,10 +13,15 @@ import (
 	"unsafe"
 )
 
-// Protocol: fd 3 carries the Config as JSON (the parent writes it once
-// the process is in its cgroup, so nothing runs unconstrained); fd 4 is
-// close-on-exec: it reaches EOF when the exec succeeded, or carries a
-// Status describing the failure, after which the shim exits 127.
+// Protocol: fd 3 is a Unix stream socket. The parent first sends one
+// byte: KeepOutput, or TakeOutput with two descriptors (SCM_RIGHTS) that
+// become the shim's stdout and stderr (a shim started before its box
+// existed, the Host's spare, has /dev/null until then). Then the Config
+// as records (codec.go), to the end of the stream; the parent writes it
+// once the process is in its cgroup or told to join it, so nothing runs
+// unconstrained. Fd 4 is close-on-exec: it reaches EOF when the exec
+// succeeded, or carries a Status describing the failure, after which the
+// shim exits 127.
 const (
 	// Env marks a process as the shim.
 	Env = "_LAMBADA_SANDBOX_SHIM"
@@ -27,6 +32,9 @@ const (
 	GoFD     = 5
 	// Failed is the shim's exit status when it could not exec.
 	Failed = 127
+	// KeepOutput and TakeOutput are the first byte on ConfigFD.
+	KeepOutput = 'K'
+	TakeOutput = 'O'
 )
 
 // Bind is one bind mount of the box.
@@ -96,6 +104,9 @@ func runShim() Status {
 	_ = os.Unsetenv(Env)
 	syscall.CloseOnExec(StatusFD)
 	syscall.CloseOnExec(GoFD)
+	if err := takeOutput(); err != nil {
+		return Status{Op: "setup", Msg: "receiving stdout and stderr: " + err.Error()}
+	}
 	f := os.NewFile(ConfigFD, "sandbox-config")
 	b, err := io.ReadAll(f)
 	f.Close()
@@ -152,6 +163,46 @@ func runShim() Status {
 	var errno syscall.Errno
 	errors.As(err, &errno)
 	return Status{Op: "fork/exec", Path: c.Path, Errno: int(errno), Msg: err.Error()}
+}
+
+// takeOutput reads the first byte on ConfigFD and, with TakeOutput,
+// makes the two descriptors that come with it stdout and stderr.
+func takeOutput() error {
+	var b [1]byte
+	oob := make([]byte, syscall.CmsgSpace(2*4))
+	var n, oobn int
+	var err error
+	for {
+		n, oobn, _, _, err = syscall.Recvmsg(ConfigFD, b[:], oob, syscall.MSG_CMSG_CLOEXEC)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	switch {
+	case err != nil:
+		return err
+	case n != 1:
+		return errors.New("no output byte")
+	case b[0] == KeepOutput:
+		return nil
+	case b[0] != TakeOutput:
+		return fmt.Errorf("unknown output byte %q", b[0])
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return fmt.Errorf("no descriptors (%v)", err)
+	}
+	fds, err := syscall.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 2 {
+		return fmt.Errorf("want 2 descriptors, got %d (%v)", len(fds), err)
+	}
+	for i, fd := range fds {
+		if err := syscall.Dup3(fd, 1+i, 0); err != nil {
+			return err
+		}
+		syscall.Close(fd)
+	}
+	return nil
 }
 
 // probeChecks verifies, inside a probe box, what the parent cannot see.
