@@ -107,6 +107,15 @@ func TestHotReloadPythonAndNode(t *testing.T) {
 		t.Errorf("GetFunction: sha %q size %d location %q type %q", aws.ToString(got.Configuration.CodeSha256),
 			got.Configuration.CodeSize, aws.ToString(got.Code.Location), aws.ToString(got.Code.RepositoryType))
 	}
+	list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range list.Functions {
+		if aws.ToString(f.FunctionName) == "hot-py" && (aws.ToString(f.CodeSha256) != "hot-reloading-hash-not-available" || f.CodeSize != 0) {
+			t.Errorf("ListFunctions: sha %q size %d", aws.ToString(f.CodeSha256), f.CodeSize)
+		}
+	}
 
 	// UpdateFunctionCode back to a zip, then to a folder again.
 	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("hot-node"),

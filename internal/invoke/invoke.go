@@ -94,7 +94,7 @@ type Service struct {
 	// watching folders no function uses any more.
 	hotStop chan struct{}
 	hotDone sync.WaitGroup
-	wg    sync.WaitGroup     // invocations finishing after their caller was answered
+	wg      sync.WaitGroup // invocations finishing after their caller was answered
 
 	invocations *prometheus.CounterVec
 	errors      *prometheus.CounterVec
