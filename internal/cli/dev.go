@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -228,7 +230,11 @@ func (f *devFunc) start(ctx context.Context, wg *sync.WaitGroup, lc *lambda.Clie
 	if f.Build != "" {
 		// The function runs from a copy that only a successful build
 		// refreshes, so a failing build keeps the old code running.
-		codeDir = filepath.Join(os.TempDir(), "lambada-dev-"+f.Name)
+		// Named by the function and its source folder: the same project
+		// finds its copy again, two projects' functions of the same
+		// name do not share one.
+		sum := sha256.Sum256([]byte(f.Dir))
+		codeDir = filepath.Join(os.TempDir(), "lambada-dev-"+f.Name+"-"+hex.EncodeToString(sum[:4]))
 		if err := runBuild(ctx, f.Dir, f.Build, stdout, stderr); err != nil {
 			fmt.Fprintf(stdout, "# build failed: %v\n", err)
 		}

@@ -147,6 +147,7 @@ func TestDevBuild(t *testing.T) {
 	// The "build" checks the source compiles, as a real build would.
 	build := "python3 -c \"import ast,sys; ast.parse(open('app.py').read())\""
 	write(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'v1'\n")
+	t.Setenv("TMPDIR", t.TempDir()) // where the built copy goes
 	c, out, _ := startDev(t, dir, "--name", "built", "--build", build)
 	waitAnswer(t, c, "built", `"v1"`)
 	write(t, filepath.Join(dir, "app.py"), "def handler(event, context) oops\n")
@@ -275,6 +276,7 @@ func TestDevGoBuild(t *testing.T) {
 	t.Setenv("GOFLAGS", "-mod=readonly")
 	t.Setenv("GOWORK", "off")
 	t.Setenv("CGO_ENABLED", "0")
+	t.Setenv("TMPDIR", t.TempDir()) // where the built copy goes
 	c, out, _ := startDev(t, dir, "--name", "gofn", "--build", "go build -o bootstrap .")
 	if !strings.Contains(out.String(), "# function gofn: runtime provided.al2023, handler bootstrap") {
 		t.Errorf("the guess is not printed:\n%s", out.String())
