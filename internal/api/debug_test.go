@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/lambada-dev/lambada/internal/sandbox"
+	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
 	"github.com/lambada-dev/lambada/internal/waitfor"
 )
@@ -173,5 +175,59 @@ def handler(event, context):
 	}
 	if again := call(); again.Pid != off.Pid {
 		t.Fatalf("breakpoint() with PYTHONBREAKPOINT=0 ended the environment: %+v after %+v", again, off)
+	}
+}
+
+// Debug mode runs the environment without the sandbox whatever
+// --isolation says (docs/behaviour/dev-loop.md §6): on a server with
+// isolation auto, a Python function listening on LAMBADA_DEBUG_PORT on
+// loopback, as a bundled debugpy.listen would, is reached from the host,
+// and the runtime runs from the folder itself.
+func TestDebugModePythonPortFromTheHost(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.Isolation = sandbox.Auto }})
+	c := s.Client
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "app.py"), `import os, socket, threading
+listener = None
+def serve():
+    while True:
+        conn, _ = listener.accept()
+        conn.sendall(b"debugger here\n")
+        conn.close()
+def handler(event, context):
+    global listener
+    if listener is None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", int(os.environ["LAMBADA_DEBUG_PORT"])))
+        listener.listen(1)
+        threading.Thread(target=serve, daemon=True).start()
+    return "listening:" + os.environ["LAMBDA_TASK_ROOT"]
+`, 0o644)
+	mustCreate(t, c, "dbg-py-port", func(in *lambda.CreateFunctionInput) {
+		in.Runtime, in.Handler, in.Code = types.RuntimePython312, aws.String("app.handler"), hotCode(dir)
+		in.Environment = &types.Environment{Variables: map[string]string{"LAMBADA_DEBUG": "1", "LAMBADA_DEBUG_PORT": strconv.Itoa(port)}}
+	})
+	// Unboxed, the runtime runs from the folder itself (in a box with a
+	// root of its own it would be /var/task).
+	if got := invokeString(t, c, "dbg-py-port", "{}"); got != strconv.Quote("listening:"+dir) {
+		t.Fatalf("answer %s", got)
+	}
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+	if err != nil {
+		t.Fatalf("the debugger port is not reachable from the host: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(conn)
+	if err != nil || string(b) != "debugger here\n" {
+		t.Fatalf("read %q, %v", b, err)
 	}
 }
