@@ -9,6 +9,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"embed"
 	"encoding/json"
@@ -92,6 +93,8 @@ type Config struct {
 	SessionTTL time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Live feeds the live pages (live.go).
+	Live Live
 }
 
 // Console serves /console/. Safe for concurrent use.
@@ -105,6 +108,11 @@ type Console struct {
 
 	mu      sync.Mutex
 	revoked map[string]time.Time // signed-out session ids → their expiry
+
+	// The live pages' long answers end with streamCtx (live.go).
+	liveOnce   sync.Once
+	streamCtx  context.Context
+	streamStop context.CancelFunc
 }
 
 // New builds the console.

@@ -52,6 +52,7 @@ const (
 	Condition   = "condition"   // an invocation record's condition
 	Destination = "destination" // a destination ARN
 	Target      = "target"      // a dead-letter target ARN
+	Sequence    = "seq"         // a record's sequence on its stream
 )
 
 // Function logs (the CloudWatch Logs surface).

@@ -17,13 +17,22 @@ const (
 	followWait = time.Second
 )
 
-// Follow calls fn with the events of each batch of group stored from since
-// on (the zero time: only batches stored from now on), in store order, and
-// then with every new batch as it is stored, until ctx ends (nil) or fn
-// returns an error (that error). A group that does not exist yet is waited
-// for. One batch is what a writer published at once: up to batchLines
-// lines, or flushDelay's worth (docs/behaviour/logs.md §2).
-func (s *Store) Follow(ctx context.Context, group string, since time.Time, fn func([]Event) error) error {
+// From is where Follow starts: after a position (a follower resuming),
+// else with the batches stored from Since on, else with those stored from
+// now on.
+type From struct {
+	Since time.Time
+	After Pos
+}
+
+// Follow calls fn with the events of each batch of group from from on, in
+// store order, and then with every new batch as it is stored, until ctx
+// ends (nil) or fn returns an error (that error); fn is called with no
+// events when a fetch waited followWait for nothing, so a caller can show
+// it is alive. A group that does not exist yet is waited for. One batch is
+// what a writer published at once: up to batchLines lines, or flushDelay's
+// worth (docs/behaviour/logs.md §2).
+func (s *Store) Follow(ctx context.Context, group string, from From, fn func([]Event) error) error {
 	var st jetstream.Stream
 	waited := false
 	for {
@@ -50,9 +59,12 @@ func (s *Store) Follow(ctx context.Context, group string, since time.Time, fn fu
 	case waited:
 		// The group appeared while Follow waited: all of it is new.
 		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
-	case !since.IsZero():
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	case from.After.Seq > 0:
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from.After.Seq
+	case !from.Since.IsZero():
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from.Since
 	}
+	q := Query{After: from.After}
 	cons, err := st.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -68,13 +80,15 @@ func (s *Store) Follow(ctx context.Context, group string, since time.Time, fn fu
 			}
 			return err
 		}
+		got := 0
 		for m := range batch.Messages() {
+			got++
 			md, err := m.Metadata()
 			if err != nil {
 				return err
 			}
 			var evs []Event
-			each(m.Subject(), m.Data(), md.Sequence.Stream, md.Timestamp.UnixMilli(), Query{}, func(e Event) bool {
+			each(m.Subject(), m.Data(), md.Sequence.Stream, md.Timestamp.UnixMilli(), q, func(e Event) bool {
 				evs = append(evs, e)
 				return true
 			})
@@ -84,6 +98,11 @@ func (s *Store) Follow(ctx context.Context, group string, since time.Time, fn fu
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 			return err
+		}
+		if got == 0 && ctx.Err() == nil {
+			if err := fn(nil); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

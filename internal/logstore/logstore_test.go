@@ -169,10 +169,14 @@ func TestFollow(t *testing.T) {
 	s, _ := open(t, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	follow := func(since time.Time) (<-chan []string, <-chan error) {
+	var lastPos Pos
+	follow := func(from From) (<-chan []string, <-chan error) {
 		ch, done := make(chan []string, 100), make(chan error, 1)
 		go func() {
-			done <- s.Follow(ctx, "/aws/lambda/fo", since, func(evs []Event) error {
+			done <- s.Follow(ctx, "/aws/lambda/fo", from, func(evs []Event) error {
+				if len(evs) == 0 {
+					return nil // idle
+				}
 				var l []string
 				for _, e := range evs {
 					l = append(l, e.Message)
@@ -184,7 +188,7 @@ func TestFollow(t *testing.T) {
 		return ch, done
 	}
 	start := time.Now()
-	live, liveDone := follow(time.Time{})
+	live, liveDone := follow(From{})
 	collect := func(ch <-chan []string, n int) []string {
 		var all []string
 		deadline := time.After(10 * time.Second)
@@ -210,12 +214,19 @@ func TestFollow(t *testing.T) {
 	if got := collect(live, 1); strings.Join(got, "") != "c\n" {
 		t.Fatalf("live = %q", got)
 	}
-	past, pastDone := follow(start.Add(-time.Second))
+	past, pastDone := follow(From{Since: start.Add(-time.Second)})
 	if got := collect(past, 3); strings.Join(got, "") != "a\nb\nc\n" {
 		t.Fatalf("from the past = %q", got)
 	}
+	// Resuming after the position of "a" (the first batch's first event).
+	all := waitFor(t, s, Query{Group: "/aws/lambda/fo"}, 3)
+	lastPos = all[0].Pos
+	resumed, resumedDone := follow(From{After: lastPos})
+	if got := collect(resumed, 2); strings.Join(got, "") != "b\nc\n" {
+		t.Fatalf("resumed after a = %q", got)
+	}
 	cancel()
-	for _, done := range []<-chan error{liveDone, pastDone} {
+	for _, done := range []<-chan error{liveDone, pastDone, resumedDone} {
 		select {
 		case err := <-done:
 			if err != nil {

@@ -465,11 +465,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Creds: creds, Registry: s.reg, Invoker: s.invoker, Events: events, Door: s.door,
 		Async: s.async, FunctionURL: s.urlAddress().URL,
 		Status: s.consoleStatus, Series: s.series, Logger: s.log,
+		Live: s.consoleLive(),
 	}); err != nil {
 		return fmt.Errorf("building the console: %w", err)
 	}
 	s.http = s.httpServer(s.routes())
 	s.http.ConnState = tracker.connState
+	s.http.RegisterOnShutdown(s.console.Shutdown) // the live tail's answers
 	if s.cfg.MetricsListen != "" {
 		var mln net.Listener
 		if mln, err = net.Listen("tcp", s.cfg.MetricsListen); err != nil {
