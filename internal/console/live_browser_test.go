@@ -274,7 +274,12 @@ func TestBrowserMonitoringAndCluster(t *testing.T) {
 	invokeEcho(t, s, "busy", map[string]any{"op": "error", "msg": "no"})
 	s.Series().Sample()
 	invokeEcho(t, s, "busy", map[string]any{"op": "echo"})
-	s.Series().Sample()
+	// An invocation is counted as its environment is given back, which
+	// may be just after its caller was answered.
+	waitfor.True(t, 10*time.Second, "the series to count 6 invocations", func() bool {
+		s.Series().Sample()
+		return s.Series().Summary("busy", time.Hour).Invocations == 6
+	})
 
 	c.SignIn()
 	c.Open("/console/monitoring?function=busy", "#charts")
