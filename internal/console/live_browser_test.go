@@ -27,24 +27,6 @@ import (
 
 const liveRole = "arn:aws:iam::000000000000:role/r"
 
-// startConsole is consoletest.Start; with CONSOLE_SHOTS set, the
-// screenshots are also copied there when the test ends (its temporary
-// folder goes).
-func startConsole(t *testing.T) *consoletest.Console {
-	c := consoletest.Start(t, servertest.Options{})
-	if dir := os.Getenv("CONSOLE_SHOTS"); dir != "" {
-		t.Cleanup(func() {
-			files, _ := filepath.Glob(filepath.Join(c.Shots, "*.png"))
-			for _, f := range files {
-				if b, err := os.ReadFile(f); err == nil {
-					_ = os.WriteFile(filepath.Join(dir, t.Name()+"-"+filepath.Base(f)), b, 0o644)
-				}
-			}
-		})
-	}
-	return c
-}
-
 // poll waits until the JavaScript expression is true in the page.
 func poll(t *testing.T, c *consoletest.Console, expr string) {
 	t.Helper()
@@ -90,7 +72,7 @@ func invokeEcho(t *testing.T, s *servertest.Server, name string, ev map[string]a
 // arrives while a page timer keeps firing and the view keeps its row cap
 // (the figures are logged, docs/console.md §5).
 func TestBrowserLogs(t *testing.T) {
-	c := startConsole(t)
+	c := consoletest.Start(t, servertest.Options{})
 	s := c.Server
 	createEcho(t, s, "talker", nil)
 	c.SignIn()
@@ -180,7 +162,7 @@ func TestBrowserLogs(t *testing.T) {
 // and the new request runs — its REPORT line is in the function's log
 // group, read through the CloudWatch Logs API.
 func TestBrowserAsyncRedrive(t *testing.T) {
-	c := startConsole(t)
+	c := consoletest.Start(t, servertest.Options{})
 	s := c.Server
 	ctx := context.Background()
 	const failures = "arn:aws:sqs:us-east-1:000000000000:failures"
@@ -265,7 +247,7 @@ func TestBrowserAsyncRedrive(t *testing.T) {
 // TestBrowserMonitoringAndCluster: the charts draw the sampled series of
 // a function that ran; the Cluster page lists this node and the storage.
 func TestBrowserMonitoringAndCluster(t *testing.T) {
-	c := startConsole(t)
+	c := consoletest.Start(t, servertest.Options{})
 	s := c.Server
 	createEcho(t, s, "busy", nil)
 	for range 4 {
