@@ -487,9 +487,10 @@ func (b *Box) configure(sp *shimProc, out []*os.File, group func() error) ([]byt
 	}
 	if cg := b.group(); cg != nil {
 		// A shim still running as host root joins v1 groups itself, which
-		// skips a kernel RCU wait (shim.Config.JoinTasks); otherwise the
-		// server moves it. Either way before it reads its configuration
-		// to the end, so before the runtime starts.
+		// skips a kernel RCU wait, once it built the root and before
+		// anything else (shim.Config.JoinTasks); otherwise the server
+		// moves it before it reads its configuration to the end. Either
+		// way before the runtime starts.
 		if tasks := cg.taskFiles(); tasks != nil && b.Cmd.SysProcAttr.Cloneflags&syscall.CLONE_NEWUSER == 0 {
 			b.cfg.JoinTasks = tasks
 		} else if err := cg.add(b.Cmd.Process.Pid); err != nil {

@@ -304,14 +304,22 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 		else if (!strcmp(rec, "cgjoin") && c.ncgjoin < 8) c.cgjoin[c.ncgjoin++] = v;
 	}
 	if (!c.path) ls_fail("setup", NULL, 0, "no path in the config");
-	// Join the box's cgroups by moving this (only) thread: Config.JoinTasks.
+	// The box's cgroups are joined by moving this (only) thread
+	// (Config.JoinTasks) once the root is built: the setup is lambada's
+	// and runs at the server's CPU share; only what follows, up to the
+	// runtime, runs in the box's groups. The files are opened now, while
+	// the host's /sys/fs/cgroup is still reachable.
+	int cgfd[8];
 	for (int i = 0; i < c.ncgjoin; i++) {
-		int fd = open(c.cgjoin[i], O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, "0", 1) != 1) ls_failf("cgroup", "joining", c.cgjoin[i]);
-		close(fd);
+		cgfd[i] = open(c.cgjoin[i], O_WRONLY | O_CLOEXEC);
+		if (cgfd[i] < 0) ls_failf("cgroup", "joining", c.cgjoin[i]);
 	}
 	if (c.root) ls_build_root(&c);
 	if (c.dir && *c.dir && chdir(c.dir) < 0) ls_failf("chdir", "chdir", c.dir);
+	for (int i = 0; i < c.ncgjoin; i++) {
+		if (write(cgfd[i], "0", 1) != 1) ls_failf("cgroup", "joining", c.cgjoin[i]);
+		close(cgfd[i]);
+	}
 	if (c.userns) {
 		// Enter a user namespace of our own now that the root is built
 		// (as host root): the server maps our ids and says go on fd 5.

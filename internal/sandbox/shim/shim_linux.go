@@ -71,8 +71,9 @@ type Config struct {
 	UnshareUser bool
 	// Probe: check inside the box that the setup took effect.
 	Probe bool
-	// JoinTasks are cgroup v1 "tasks" files the shim writes "0" to first,
-	// moving itself into the box's groups. A thread that moves itself
+	// JoinTasks are cgroup v1 "tasks" files the shim writes "0" to once
+	// the root is built, before anything else (opened first, while they
+	// are reachable), moving itself into the box's groups. A thread that moves itself
 	// skips the kernel's global threadgroup lock, whose RCU grace period
 	// costs ~5–15 ms per cold start on a quiet host when the server
 	// writes the pid to cgroup.procs instead.
@@ -115,11 +116,16 @@ func runShim() Status {
 	}
 	c := Decode(b)
 	// This locked thread is the one that execs: moving it moves the
-	// runtime-to-be (see Config.JoinTasks).
+	// runtime-to-be (see Config.JoinTasks). It moves once the root is
+	// built (the setup is lambada's, at the server's CPU share), through
+	// files opened now, while /sys/fs/cgroup is reachable.
+	var join []*os.File
 	for _, t := range c.JoinTasks {
-		if err := os.WriteFile(t, []byte("0"), 0); err != nil {
+		f, err := os.OpenFile(t, os.O_WRONLY, 0)
+		if err != nil {
 			return Status{Op: "cgroup", Msg: "joining " + t + ": " + err.Error()}
 		}
+		join = append(join, f)
 	}
 	if c.Root {
 		if err := buildRoot(&c); err != nil {
@@ -129,6 +135,13 @@ func runShim() Status {
 	if c.Dir != "" {
 		if err := syscall.Chdir(c.Dir); err != nil {
 			return Status{Op: "chdir", Msg: fmt.Sprintf("chdir %s: %v", c.Dir, err)}
+		}
+	}
+	for i, f := range join {
+		_, err := f.Write([]byte("0"))
+		f.Close()
+		if err != nil {
+			return Status{Op: "cgroup", Msg: "joining " + c.JoinTasks[i] + ": " + err.Error()}
 		}
 	}
 	for _, l := range []struct {
