@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +22,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/lambada-dev/lambada/internal/console/consoletest"
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
+	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
 	"github.com/lambada-dev/lambada/internal/waitfor"
 )
@@ -338,5 +341,46 @@ func TestLiveGuards(t *testing.T) {
 	n, _ := tail.Body.Read(buf)
 	if tail.StatusCode != 200 || tail.Header.Get("Content-Type") != "text/event-stream" || !strings.HasPrefix(string(buf[:n]), "retry: ") {
 		t.Errorf("tail: %d %q %q", tail.StatusCode, tail.Header.Get("Content-Type"), buf[:n])
+	}
+	// Stopping the server ends the open tail instead of waiting for it
+	// (Stop fails the test if the graceful stop runs out of time).
+	s.Stop(t)
+	if _, err := io.Copy(io.Discard, tail.Body); err != nil {
+		t.Errorf("the tail ended with %v, want its end", err)
+	}
+}
+
+// TestClusterPageListsNodes: two lambada nodes on one external NATS
+// server; each one's Cluster page lists both, marks itself, and says the
+// storage is external. The Async page's queue block answers htmx polls
+// alone.
+func TestClusterPageListsNodes(t *testing.T) {
+	url := natstest.StartServer(t)
+	cfg := func(c *server.Config) { c.AccessKeyID, c.SecretAccessKey = "AKIDCONSOLECLUSTER", "console-cluster-secret" }
+	a := servertest.Start(t, servertest.Options{NATSURL: url, Config: cfg})
+	b := servertest.Start(t, servertest.Options{NATSURL: url, Config: cfg})
+	v := newVisitor(t, a)
+	if resp := v.signIn(a.Creds.AccessKeyID, a.Creds.SecretAccessKey); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", resp.StatusCode)
+	}
+	var page string
+	waitfor.True(t, 20*time.Second, "both nodes on the Cluster page", func() bool {
+		_, page = v.do("GET", "/console/cluster", nil, nil)
+		return strings.Contains(page, b.Addr()) && strings.Contains(page, a.Addr())
+	})
+	if !strings.Contains(page, "(this node)") || !strings.Contains(page, "external, available") || !strings.Contains(page, `<span class="count">2</span>`) {
+		t.Errorf("cluster page:\n%s", page)
+	}
+	resp, body := v.do("GET", "/console/api/cluster", nil, nil)
+	var cl struct {
+		Status, Storage string
+		Nodes           []struct{ ID, Address string }
+	}
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &cl) != nil || cl.Status != "ok" || cl.Storage != "external" || len(cl.Nodes) != 2 {
+		t.Errorf("api/cluster: %d %s", resp.StatusCode, body)
+	}
+	resp, body = v.do("GET", "/console/async", nil, http.Header{"Hx-Request": {"true"}, "Hx-Target": {"queue"}})
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="queue-depth"`) || strings.Contains(body, "<html") {
+		t.Errorf("async queue block: %d %.500s", resp.StatusCode, body)
 	}
 }
