@@ -305,10 +305,10 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 	}
 	if (!c.path) ls_fail("setup", NULL, 0, "no path in the config");
 	// The box's cgroups are joined by moving this (only) thread
-	// (Config.JoinTasks) once the root is built: the setup is lambada's
-	// and runs at the server's CPU share; only what follows, up to the
-	// runtime, runs in the box's groups. The files are opened now, while
-	// the host's /sys/fs/cgroup is still reachable.
+	// (Config.JoinTasks) just before the exec: the setup is lambada's and
+	// runs at the server's CPU share; the runtime runs in the box's groups
+	// from its start. The files are opened now, while the host's
+	// /sys/fs/cgroup is still reachable.
 	int cgfd[8];
 	for (int i = 0; i < c.ncgjoin; i++) {
 		cgfd[i] = open(c.cgjoin[i], O_WRONLY | O_CLOEXEC);
@@ -316,10 +316,6 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 	}
 	if (c.root) ls_build_root(&c);
 	if (c.dir && *c.dir && chdir(c.dir) < 0) ls_failf("chdir", "chdir", c.dir);
-	for (int i = 0; i < c.ncgjoin; i++) {
-		if (write(cgfd[i], "0", 1) != 1) ls_failf("cgroup", "joining", c.cgjoin[i]);
-		close(cgfd[i]);
-	}
 	if (c.userns) {
 		// Enter a user namespace of our own now that the root is built
 		// (as host root): the server maps our ids and says go on fd 5.
@@ -343,6 +339,12 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 	ls_drop(&c);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) ls_failf("privileges", "no_new_privs", "");
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	// Joining moves the thread; the fds' opener (host root) is what the
+	// kernel checks, so ids and capabilities are already dropped here.
+	for (int i = 0; i < c.ncgjoin; i++) {
+		if (write(cgfd[i], "0", 1) != 1) ls_failf("cgroup", "joining", c.cgjoin[i]);
+		close(cgfd[i]);
+	}
 	if (c.probe) ls_probe_checks(&c);
 	execve(c.path, (char *const *)c.args, (char *const *)c.env);
 	ls_fail("fork/exec", c.path, errno, NULL);

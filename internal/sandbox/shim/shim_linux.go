@@ -71,9 +71,9 @@ type Config struct {
 	UnshareUser bool
 	// Probe: check inside the box that the setup took effect.
 	Probe bool
-	// JoinTasks are cgroup v1 "tasks" files the shim writes "0" to once
-	// the root is built, before anything else (opened first, while they
-	// are reachable), moving itself into the box's groups. A thread that moves itself
+	// JoinTasks are cgroup v1 "tasks" files the shim writes "0" to just
+	// before the exec (opened first, while they are reachable), moving
+	// itself into the box's groups. A thread that moves itself
 	// skips the kernel's global threadgroup lock, whose RCU grace period
 	// costs ~5–15 ms per cold start on a quiet host when the server
 	// writes the pid to cgroup.procs instead.
@@ -116,9 +116,9 @@ func runShim() Status {
 	}
 	c := Decode(b)
 	// This locked thread is the one that execs: moving it moves the
-	// runtime-to-be (see Config.JoinTasks). It moves once the root is
-	// built (the setup is lambada's, at the server's CPU share), through
-	// files opened now, while /sys/fs/cgroup is reachable.
+	// runtime-to-be (see Config.JoinTasks). It moves just before the exec
+	// (the setup is lambada's, at the server's CPU share), through files
+	// opened now, while /sys/fs/cgroup is reachable.
 	var join []*os.File
 	for _, t := range c.JoinTasks {
 		f, err := os.OpenFile(t, os.O_WRONLY, 0)
@@ -135,13 +135,6 @@ func runShim() Status {
 	if c.Dir != "" {
 		if err := syscall.Chdir(c.Dir); err != nil {
 			return Status{Op: "chdir", Msg: fmt.Sprintf("chdir %s: %v", c.Dir, err)}
-		}
-	}
-	for i, f := range join {
-		_, err := f.Write([]byte("0"))
-		f.Close()
-		if err != nil {
-			return Status{Op: "cgroup", Msg: "joining " + c.JoinTasks[i] + ": " + err.Error()}
 		}
 	}
 	for _, l := range []struct {
@@ -165,6 +158,15 @@ func runShim() Status {
 	}
 	// Changing ids cleared the parent-death signal: set it again.
 	_ = prctl(prSetPdeathsig, uintptr(syscall.SIGKILL))
+	// Joining moves this thread; the files' opener (host root) is what
+	// the kernel checks, so ids and capabilities are already dropped.
+	for i, f := range join {
+		_, err := f.Write([]byte("0"))
+		f.Close()
+		if err != nil {
+			return Status{Op: "cgroup", Msg: "joining " + c.JoinTasks[i] + ": " + err.Error()}
+		}
+	}
 	if c.Probe {
 		// Then exec the probe's command like a runtime: exiting here
 		// would cost a race-enabled test binary its 1 s exit delay.
