@@ -48,15 +48,17 @@ func newMetrics(reg prometheus.Registerer, q store.Queue) metrics {
 type depthCollector struct{ q store.Queue }
 
 var (
-	depthDesc   = prometheus.NewDesc("lambada_async_queue_depth", "Events waiting in the queue (all functions).", nil, nil)
-	oldestDesc  = prometheus.NewDesc("lambada_async_oldest_event_age_seconds", "Age of the oldest queued event.", nil, nil)
-	fnDepthDesc = prometheus.NewDesc("lambada_async_function_queue_depth", "Events of the function waiting in the queue (retries waiting for their time included).", []string{"function_name"}, nil)
+	depthDesc    = prometheus.NewDesc("lambada_async_queue_depth", "Events waiting in the queue (all functions).", nil, nil)
+	oldestDesc   = prometheus.NewDesc("lambada_async_oldest_event_age_seconds", "Age of the oldest queued event.", nil, nil)
+	fnDepthDesc  = prometheus.NewDesc("lambada_async_function_queue_depth", "Events of the function waiting in the queue (retries waiting for their time included).", []string{"function_name"}, nil)
+	fnOldestDesc = prometheus.NewDesc("lambada_async_function_oldest_event_age_seconds", "Age of the function's oldest queued event.", []string{"function_name"}, nil)
 )
 
 func (c depthCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- depthDesc
 	ch <- oldestDesc
 	ch <- fnDepthDesc
+	ch <- fnOldestDesc
 }
 
 func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
@@ -79,9 +81,12 @@ func (c depthCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	for subj, n := range depths {
+	for subj, d := range depths {
 		if fn, ok := strings.CutPrefix(subj, EventSubjectPrefix); ok {
-			ch <- prometheus.MustNewConstMetric(fnDepthDesc, prometheus.GaugeValue, float64(n), fn)
+			ch <- prometheus.MustNewConstMetric(fnDepthDesc, prometheus.GaugeValue, float64(d.N), fn)
+			if !d.Oldest.IsZero() {
+				ch <- prometheus.MustNewConstMetric(fnOldestDesc, prometheus.GaugeValue, time.Since(d.Oldest).Seconds(), fn)
+			}
 		}
 	}
 }
@@ -111,17 +116,27 @@ func (s *Service) InFlight() map[string]int {
 	return out
 }
 
-// Depths reports the events waiting per function (retries waiting for
-// their time included).
-func (s *Service) Depths(ctx context.Context) (map[string]uint64, error) {
+// FunctionDepth is one function's part of the queue.
+type FunctionDepth struct {
+	Queued    uint64        // events waiting, retries waiting for their time included
+	OldestAge time.Duration // age of the oldest of them
+}
+
+// Depths reports the events waiting per function.
+func (s *Service) Depths(ctx context.Context) (map[string]FunctionDepth, error) {
 	depths, err := s.queue.Depths(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]uint64, len(depths))
-	for subj, n := range depths {
+	now := s.cfg.Now()
+	out := make(map[string]FunctionDepth, len(depths))
+	for subj, d := range depths {
 		if fn, ok := strings.CutPrefix(subj, EventSubjectPrefix); ok {
-			out[fn] = n
+			fd := FunctionDepth{Queued: d.N}
+			if !d.Oldest.IsZero() {
+				fd.OldestAge = max(0, now.Sub(d.Oldest))
+			}
+			out[fn] = fd
 		}
 	}
 	return out, nil

@@ -39,9 +39,12 @@ func mountAsync(c *Console, m pageMux) {
 
 // queueRow is one function's line of the queue table.
 type queueRow struct {
-	Function string `json:"function"`
-	Queued   uint64 `json:"queued"`
-	InFlight int    `json:"inFlight"`
+	Function  string        `json:"function"`
+	Queued    uint64        `json:"queued"`
+	OldestAge time.Duration `json:"-"`
+	InFlight  int           `json:"inFlight"`
+	// OldestSeconds is OldestAge for the JSON API.
+	OldestSeconds float64 `json:"oldestAgeSeconds"`
 }
 
 // destination is a target some function's async settings name.
@@ -122,8 +125,9 @@ func (c *Console) asyncQueue(r *http.Request, d *asyncData) {
 		d.QueueError = "The queue does not answer: " + err.Error()
 	}
 	rows := map[string]*queueRow{}
-	for fn, n := range depths {
-		rows[fn] = &queueRow{Function: fn, Queued: n}
+	for fn, fd := range depths {
+		age := fd.OldestAge.Round(time.Second)
+		rows[fn] = &queueRow{Function: fn, Queued: fd.Queued, OldestAge: age, OldestSeconds: age.Seconds()}
 	}
 	for fn, n := range a.InFlight() {
 		if rows[fn] == nil {

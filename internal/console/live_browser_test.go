@@ -356,7 +356,9 @@ func TestLiveGuards(t *testing.T) {
 // alone.
 func TestClusterPageListsNodes(t *testing.T) {
 	url := natstest.StartServer(t)
-	cfg := func(c *server.Config) { c.AccessKeyID, c.SecretAccessKey = "AKIDCONSOLECLUSTER", "console-cluster-secret" }
+	cfg := func(c *server.Config) {
+		c.AccessKeyID, c.SecretAccessKey = "AKIDCONSOLECLUSTER", "console-cluster-secret"
+	}
 	a := servertest.Start(t, servertest.Options{NATSURL: url, Config: cfg})
 	b := servertest.Start(t, servertest.Options{NATSURL: url, Config: cfg})
 	v := newVisitor(t, a)

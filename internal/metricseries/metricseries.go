@@ -42,6 +42,7 @@ const (
 	MetricQueueDepth    = "lambada_async_queue_depth"
 	MetricQueueOldest   = "lambada_async_oldest_event_age_seconds"
 	MetricFunctionDepth = "lambada_async_function_queue_depth"
+	MetricFunctionAge   = "lambada_async_function_oldest_event_age_seconds"
 	MetricAsyncInFlight = "lambada_async_attempts_in_flight"
 	functionLabel       = "function_name"
 )
@@ -86,6 +87,7 @@ type point struct {
 	buckets                        []uint64 // cumulative counts per bound, in the step
 	concurrent                     float64
 	queued                         float64 // events of the function waiting in the queue
+	queuedAge                      float64 // age of the oldest of them (s)
 	inFlight                       float64 // async attempts running on this node
 }
 
@@ -206,7 +208,7 @@ func (s *Store) Sample() {
 			if ms := mf.GetMetric(); len(ms) > 0 {
 				sl.oldest = ms[0].GetGauge().GetValue()
 			}
-		case MetricConcurrent, MetricFunctionDepth, MetricAsyncInFlight:
+		case MetricConcurrent, MetricFunctionDepth, MetricFunctionAge, MetricAsyncInFlight:
 			gauges = append(gauges, mf)
 		}
 	}
@@ -233,6 +235,8 @@ func (s *Store) Sample() {
 				p.concurrent = v
 			case MetricFunctionDepth:
 				p.queued = v
+			case MetricFunctionAge:
+				p.queuedAge = v
 			default:
 				p.inFlight = v
 			}
@@ -430,8 +434,9 @@ type Series struct {
 	DurationP50 []Value `json:"durationP50"`
 	DurationP99 []Value `json:"durationP99"`
 	Concurrent  []Value `json:"concurrent"`
-	Queued      []Value `json:"queued"`   // the function's events waiting
-	InFlight    []Value `json:"inFlight"` // its async attempts running on this node
+	Queued      []Value `json:"queued"`    // the function's events waiting
+	QueuedAge   []Value `json:"queuedAge"` // the age of its oldest (s; the oldest of all functions' for "")
+	InFlight    []Value `json:"inFlight"`  // its async attempts running on this node
 	Depth       []Value `json:"depth"`
 	OldestAge   []Value `json:"oldestAge"` // seconds
 }
@@ -450,6 +455,7 @@ func (s *Store) Series(function string, window time.Duration) Series {
 			agg.throttles += p.throttles
 			agg.concurrent += p.concurrent
 			agg.queued += p.queued
+			agg.queuedAge = max(agg.queuedAge, p.queuedAge)
 			agg.inFlight += p.inFlight
 			if p.count > 0 && len(p.buckets) == len(s.bounds) {
 				if bk == nil {
@@ -477,6 +483,7 @@ func (s *Store) Series(function string, window time.Duration) Series {
 		out.DurationP99 = append(out.DurationP99, ms(0.99))
 		out.Concurrent = append(out.Concurrent, Value(agg.concurrent))
 		out.Queued = append(out.Queued, Value(agg.queued))
+		out.QueuedAge = append(out.QueuedAge, Value(agg.queuedAge))
 		out.InFlight = append(out.InFlight, Value(agg.inFlight))
 		out.Depth = append(out.Depth, Value(sl.depth))
 		out.OldestAge = append(out.OldestAge, Value(sl.oldest))

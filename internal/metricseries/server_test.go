@@ -52,7 +52,7 @@ func TestServerSeries(t *testing.T) {
 		store.Sample()
 		se := store.Series("ms", time.Hour)
 		last := len(se.Times) - 1
-		return last >= 0 && se.Concurrent[last] == 1 && se.InFlight[last] == 1 && se.Queued[last] >= 1 && se.Depth[last] >= 1
+		return last >= 0 && se.Concurrent[last] == 1 && se.InFlight[last] == 1 && se.Queued[last] >= 1 && se.Depth[last] >= 1 && se.QueuedAge[last] > 0
 	})
 	if _, err := invoke(types.InvocationTypeRequestResponse, map[string]any{"op": "echo"}); err == nil {
 		t.Fatal("a second call while the event holds the one slot was not throttled")

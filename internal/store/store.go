@@ -125,9 +125,15 @@ type Queue interface {
 	Consume(ctx context.Context, inFlight int, fn func(Delivery)) error
 	// Depth reports how many messages wait and when the oldest was stored.
 	Depth(ctx context.Context) (n uint64, oldest time.Time, err error)
-	// Depths reports how many messages wait per subject (subjects with
-	// none left out).
-	Depths(ctx context.Context) (map[string]uint64, error)
+	// Depths reports how many messages wait per subject and when the
+	// oldest of each was stored (subjects with none left out).
+	Depths(ctx context.Context) (map[string]SubjectDepth, error)
+}
+
+// SubjectDepth is one subject's part of a queue.
+type SubjectDepth struct {
+	N      uint64
+	Oldest time.Time
 }
 
 // Delivery is one delivery of a queued message.

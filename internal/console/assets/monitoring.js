@@ -15,7 +15,7 @@
     duration: [["p50", "durationP50", "#2ca02c"], ["p99", "durationP99", "#9467bd"]],
     concurrent: [["Concurrent", "concurrent", "#17becf"]],
     queue: [["Queue (all)", "depth", "#8c564b"], ["This function's", "queued", "#e377c2"], ["Running here", "inFlight", "#7f7f7f"]],
-    age: [["Oldest (s)", "oldestAge", "#bcbd22"]]
+    age: [["Oldest of all (s)", "oldestAge", "#bcbd22"], ["This function's (s)", "queuedAge", "#e377c2"]]
   };
   function columns(data, def) {
     var cols = [data.times || []];

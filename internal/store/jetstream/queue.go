@@ -225,8 +225,9 @@ func (q *Queue) Depth(ctx context.Context) (uint64, time.Time, error) {
 	return info.State.Msgs, info.State.FirstTime, nil
 }
 
-// Depths asks the stream for its message count per subject.
-func (q *Queue) Depths(ctx context.Context) (map[string]uint64, error) {
+// Depths asks the stream for its message count per subject, and for the
+// first message of each subject that has any.
+func (q *Queue) Depths(ctx context.Context) (map[string]store.SubjectDepth, error) {
 	st, err := q.js.Stream(ctx, q.name)
 	if err != nil {
 		return nil, wrap("stream info", err)
@@ -235,11 +236,19 @@ func (q *Queue) Depths(ctx context.Context) (map[string]uint64, error) {
 	if err != nil {
 		return nil, wrap("stream info", err)
 	}
-	out := make(map[string]uint64, len(info.State.Subjects))
+	out := make(map[string]store.SubjectDepth, len(info.State.Subjects))
 	for subj, n := range info.State.Subjects {
-		if n > 0 {
-			out[subj] = n
+		if n == 0 {
+			continue
 		}
+		d := store.SubjectDepth{N: n}
+		// The first message of the subject at or after the stream's first.
+		if m, err := st.GetMsg(ctx, info.State.FirstSeq, natsjs.WithGetMsgSubject(subj)); err == nil {
+			d.Oldest = m.Time
+		} else if !errors.Is(err, natsjs.ErrMsgNotFound) {
+			return nil, wrap("get first message", err)
+		}
+		out[subj] = d
 	}
 	return out, nil
 }

@@ -386,8 +386,8 @@ func testQueueDepth(t *testing.T, ctx context.Context, f QueueFixture) {
 	if oldest.Before(before) || oldest.After(time.Now().Add(time.Second)) {
 		t.Fatalf("oldest = %v, want about now", oldest)
 	}
-	if d, err := q.Depths(ctx); err != nil || len(d) != 1 || d[f.Subject] != 3 {
-		t.Fatalf("Depths = %v, %v; want %s: 3", d, err, f.Subject)
+	if d, err := q.Depths(ctx); err != nil || len(d) != 1 || d[f.Subject].N != 3 || !d[f.Subject].Oldest.Equal(oldest) {
+		t.Fatalf("Depths = %v, %v; want %s: 3, oldest %v", d, err, f.Subject, oldest)
 	}
 }
 
