@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -328,6 +329,37 @@ func TestLiveGuards(t *testing.T) {
 	if resp, _ := v.do("GET", "/console/api/logs/tail?function=nope", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("tail of a missing function: %d", resp.StatusCode)
 	}
+	// The filter: only matching lines are sent.
+	before := time.Now().Add(-time.Minute).UnixMilli()
+	invokeEcho(t, s, "g", map[string]any{"op": "log", "lines": []string{"keep me", "drop me", "keep too"}})
+	fctx, fcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	freq, _ := http.NewRequestWithContext(fctx, "GET", fmt.Sprintf("%s/console/api/logs/tail?function=g&filter=keep&since=%d", s.URL(), before), nil)
+	ftail, err := v.c.Do(freq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	sc := bufio.NewScanner(ftail.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for len(kept) < 2 && sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct{ Lines [][3]any }
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			t.Fatalf("event %s: %v", data, err)
+		}
+		for _, l := range ev.Lines {
+			kept = append(kept, l[2].(string))
+		}
+	}
+	fcancel()
+	ftail.Body.Close()
+	if strings.Join(kept, "|") != "keep me|keep too" {
+		t.Errorf("filtered tail sent %q, want the two keep lines", kept)
+	}
+
 	// The tail answers an event stream at once (its first comment).
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
