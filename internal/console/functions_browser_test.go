@@ -30,9 +30,13 @@ func TestBrowserFunctions(t *testing.T) {
 	cl := c.Server.Client
 	zip := servertest.GoFunction(t, "echo")
 	for _, name := range []string{"console-fn", "other-fn"} {
+		code := zip
+		if name == "other-fn" {
+			code = servertest.Zip(t, map[string]string{"bootstrap": "never run"}) // only listed
+		}
 		if _, err := cl.CreateFunction(ctx, &lambda.CreateFunctionInput{
 			FunctionName: aws.String(name), Role: aws.String("arn:aws:iam::000000000000:role/r"), Runtime: types.RuntimeProvidedal2023,
-			Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zip}, Description: aws.String(xss),
+			Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: code}, Description: aws.String(xss),
 			Environment: &types.Environment{Variables: map[string]string{"GREETING": "hello-secret-value", "HTML": xss}},
 			Tags:        map[string]string{"team": xss},
 		}); err != nil {
@@ -71,7 +75,8 @@ func TestBrowserFunctions(t *testing.T) {
 	}
 	c.Screenshot("functions-search")
 
-	c.Run(chromedp.Click(chromedp.CSS(`#fn-rows a[href$="/console-fn"]`)), chromedp.WaitVisible(chromedp.ID("config")))
+	c.Click(`#fn-rows a[href$="/console-fn"]`)
+	c.Run(chromedp.WaitVisible(chromedp.ID("config")))
 	if got := c.Text("#aliases"); !strings.Contains(got, "version 1: 75%") || !strings.Contains(got, "version 2: 25%") {
 		t.Errorf("alias weights: %q", got)
 	}
@@ -84,18 +89,19 @@ func TestBrowserFunctions(t *testing.T) {
 	if env := c.Text("#environment"); strings.Contains(env, "hello-secret-value") {
 		t.Errorf("the environment value is shown before it is revealed: %q", env)
 	}
-	c.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Show GREETING"]`)))
+	c.Click(`button[aria-label="Show GREETING"]`)
 	c.WaitText("#env-GREETING", "hello-secret-value")
-	c.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Show HTML"]`)))
+	c.Click(`button[aria-label="Show HTML"]`)
 	c.WaitText("#env-HTML", "<script>")
 	if got := c.Text("#description"); got != xss {
 		t.Errorf("description %q", got)
 	}
 	c.Screenshot("function-detail")
 
-	c.Run(chromedp.Click(chromedp.CSS(`nav.tabs a[href$="/test"]`)), chromedp.WaitVisible(chromedp.ID("payload")))
-	c.Run(chromedp.SetValue(chromedp.ID("payload"), `{"op":"log","lines":["hello from the console test"]}`),
-		chromedp.Click(chromedp.ID("invoke")))
+	c.Click(`nav.tabs a[href$="/test"]`)
+	c.Run(chromedp.WaitVisible(chromedp.ID("payload")))
+	c.SetValue("#payload", `{"op":"log","lines":["hello from the console test"]}`)
+	c.Click("#invoke")
 	c.WaitText("#r-status", "200")
 	if got := c.Text("#r-log"); !strings.Contains(got, "hello from the console test") || !strings.Contains(got, "REPORT RequestId") {
 		t.Errorf("log tail: %q", got)
@@ -114,15 +120,19 @@ func TestBrowserFunctions(t *testing.T) {
 	c.Screenshot("test-result")
 
 	// Saved events.
-	c.Run(chromedp.SetValue(chromedp.ID("event"), "greeting"), chromedp.Click(chromedp.ID("save-event")))
+	c.SetValue("#event", "greeting")
+	c.Click("#save-event")
 	c.WaitText("#saved-message", "Saved greeting")
 	c.Open("/console/functions/console-fn/test", "#payload")
-	c.Run(chromedp.SetValue(chromedp.ID("saved"), "greeting"))
+	c.SetValue("#saved", "greeting")
 	c.Run(chromedp.Evaluate[chromedp.Void](`document.getElementById("saved").dispatchEvent(new Event("change", {bubbles: true}))`))
 	c.WaitText("#payload", "hello from the console test")
+	// htmx is done once the swapped element has settled.
+	c.WaitFor(`!document.querySelector("#payload").classList.contains("htmx-settling") && !document.querySelector(".htmx-request")`)
 
 	// A function error.
-	c.Run(chromedp.SetValue(chromedp.ID("payload"), `{"op":"error","msg":"it broke"}`), chromedp.Click(chromedp.ID("invoke")))
+	c.SetValue("#payload", `{"op":"error","msg":"it broke"}`)
+	c.Click("#invoke")
 	c.WaitText("#r-fnerror", "Unhandled")
 	if got := c.Text("#r-payload"); !strings.Contains(got, "it broke") {
 		t.Errorf("error payload: %q", got)
@@ -130,7 +140,8 @@ func TestBrowserFunctions(t *testing.T) {
 	c.Screenshot("test-function-error")
 
 	// A streamed response, chunk by chunk.
-	c.Run(chromedp.SetValue(chromedp.ID("payload"), `{"op":"stream","n":3,"ms":30}`), chromedp.Click(chromedp.ID("invoke-stream")))
+	c.SetValue("#payload", `{"op":"stream","n":3,"ms":30}`)
+	c.Click("#invoke-stream")
 	c.WaitText("#result-summary", "Round trip")
 	if got := c.Text("#stream-output"); got != "chunk-0;chunk-1;chunk-2;" {
 		t.Errorf("streamed output %q", got)
@@ -149,7 +160,8 @@ func TestBrowserFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Open("/console/functions/markup/test", "#payload")
-	c.Run(chromedp.SetValue(chromedp.ID("payload"), `{"op":"echo","html":"`+strings.ReplaceAll(xss, `"`, `\"`)+`"}`), chromedp.Click(chromedp.ID("invoke")))
+	c.SetValue("#payload", `{"op":"echo","html":"`+strings.ReplaceAll(xss, `"`, `\"`)+`"}`)
+	c.Click("#invoke")
 	c.WaitText("#r-status", "200")
 	if got := c.Text("#r-payload"); !strings.Contains(got, "<script>window.xss=1</script>") {
 		t.Errorf("markup payload: %q", got)
@@ -161,7 +173,7 @@ func TestBrowserFunctions(t *testing.T) {
 		t.Errorf("window.xss = %s: markup from the function ran", v)
 	}
 	c.Open("/console/functions/console-fn", "#config")
-	c.Run(chromedp.Click(chromedp.CSS(`button[aria-label="Show HTML"]`)))
+	c.Click(`button[aria-label="Show HTML"]`)
 	c.WaitText("#env-HTML", "<script>")
 	if v := consoletest.Eval[string](c, `String(window.xss) + document.querySelectorAll("main img, main script").length`); v != "undefined0" {
 		t.Errorf("after revealing markup: %s", v)

@@ -11,6 +11,7 @@ package consoletest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -278,6 +279,29 @@ func shotsDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// SetValue sets the value of the element sel once it exists, from the
+// page's own JavaScript: chromedp's node queries can race a DOM that htmx
+// just swapped ("No node with given id found").
+func (c *Console) SetValue(sel, value string) {
+	c.T.Helper()
+	c.WaitFor(fmt.Sprintf(`document.querySelector(%s) !== null`, jsString(sel)))
+	run(c, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).value = %s`, jsString(sel), jsString(value))))
+}
+
+// Click clicks the element sel once it exists (as SetValue, from the
+// page: the element's own click(), which a keyboard's Enter also runs).
+func (c *Console) Click(sel string) {
+	c.T.Helper()
+	c.WaitFor(fmt.Sprintf(`document.querySelector(%s) !== null`, jsString(sel)))
+	run(c, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).click()`, jsString(sel))))
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // WaitFor waits until the JavaScript expression is true in the page.
