@@ -150,6 +150,13 @@ func TestBrowserFunctions(t *testing.T) {
 		t.Errorf("%d chunks shown", n)
 	}
 	c.Screenshot("test-stream")
+	c.Narrow()
+	c.Screenshot("test-stream-narrow")
+	c.Dark(true)
+	c.Open("/console/functions/console-fn", "#config")
+	c.Screenshot("function-detail-narrow-dark")
+	c.Dark(false)
+	c.Wide()
 
 	// A function returning markup as it is (Node.js does not escape it as
 	// Go's encoding/json does).
