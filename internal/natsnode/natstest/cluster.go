@@ -219,6 +219,23 @@ func (c *Cluster) StreamLeader(stream string) int {
 	return leader
 }
 
+// ConsumerLeader returns the index of the running server leading the
+// durable consumer of stream (global account), waiting until one does.
+func (c *Cluster) ConsumerLeader(stream, consumer string) int {
+	c.t.Helper()
+	leader := -1
+	c.waitFor("a leader of consumer "+consumer, func([]*server.Server) bool {
+		for i := range c.clients {
+			if s := c.Server(i); s != nil && s.JetStreamIsConsumerLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream, consumer) {
+				leader = i
+				return true
+			}
+		}
+		return false
+	})
+	return leader
+}
+
 // MetaLeader returns the index of the running JetStream meta leader.
 func (c *Cluster) MetaLeader() int {
 	c.t.Helper()

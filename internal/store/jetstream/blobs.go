@@ -51,23 +51,27 @@ func OpenBlobs(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option
 	if err != nil {
 		return nil, fmt.Errorf("open object store %q: %w", bucket, err)
 	}
-	obs, err := js.ObjectStore(ctx, bucket)
-	if errors.Is(err, natsjs.ErrBucketNotFound) {
-		obs, err = js.CreateObjectStore(ctx, natsjs.ObjectStoreConfig{
-			Bucket:      bucket,
-			Description: "lambada",
-			Storage:     natsjs.FileStorage,
-			Replicas:    o.replicas,
-		})
-		if errors.Is(err, natsjs.ErrBucketExists) || errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
-			obs, err = js.ObjectStore(ctx, bucket)
+	var obs natsjs.ObjectStore
+	err = retryAPI(ctx, func(ctx context.Context) (err error) {
+		obs, err = js.ObjectStore(ctx, bucket)
+		if errors.Is(err, natsjs.ErrBucketNotFound) {
+			obs, err = js.CreateObjectStore(ctx, natsjs.ObjectStoreConfig{
+				Bucket:      bucket,
+				Description: "lambada",
+				Storage:     natsjs.FileStorage,
+				Replicas:    o.replicas,
+			})
+			if errors.Is(err, natsjs.ErrBucketExists) || errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
+				obs, err = js.ObjectStore(ctx, bucket)
+			}
 		}
-	}
+		return err
+	})
 	if err == nil {
-		err = settle(ctx, js, objStreamPrefix+bucket, o.replicas, func() (err error) {
+		err = settle(ctx, js, objStreamPrefix+bucket, o.replicas, func(ctx context.Context) (err error) {
 			obs, err = js.ObjectStore(ctx, bucket)
 			return err
-		}, func() error {
+		}, func(ctx context.Context) error {
 			_, err := obs.GetInfo(ctx, "lambada-probe")
 			if errors.Is(err, natsjs.ErrObjectNotFound) {
 				return nil

@@ -50,16 +50,20 @@ type bodies struct {
 
 func openBodies(ctx context.Context, nc *nats.Conn, js natsjs.JetStream, stream string, ttl time.Duration, o options) (*bodies, error) {
 	bucket := BodyBucket(stream)
-	obs, err := js.ObjectStore(ctx, bucket)
-	if errors.Is(err, natsjs.ErrBucketNotFound) {
-		obs, err = js.CreateObjectStore(ctx, natsjs.ObjectStoreConfig{
-			Bucket: bucket, Description: "lambada: bodies of " + stream + " messages too large for one NATS message",
-			Storage: natsjs.FileStorage, Replicas: o.replicas, TTL: ttl,
-		})
-		if errors.Is(err, natsjs.ErrBucketExists) || errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
-			obs, err = js.ObjectStore(ctx, bucket)
+	var obs natsjs.ObjectStore
+	err := retryAPI(ctx, func(ctx context.Context) (err error) {
+		obs, err = js.ObjectStore(ctx, bucket)
+		if errors.Is(err, natsjs.ErrBucketNotFound) {
+			obs, err = js.CreateObjectStore(ctx, natsjs.ObjectStoreConfig{
+				Bucket: bucket, Description: "lambada: bodies of " + stream + " messages too large for one NATS message",
+				Storage: natsjs.FileStorage, Replicas: o.replicas, TTL: ttl,
+			})
+			if errors.Is(err, natsjs.ErrBucketExists) || errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
+				obs, err = js.ObjectStore(ctx, bucket)
+			}
 		}
-	}
+		return err
+	})
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open body bucket %q", bucket), err)
 	}

@@ -77,8 +77,12 @@ func buildOptions(opts []Option) options {
 // (a replicated stream answers only once a leader is elected and its
 // peers joined), until ctx ends. rebind is called after a configuration
 // change, before probe, so handles see the new configuration.
-func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, rebind, probe func() error) error {
-	st, err := js.Stream(ctx, stream)
+func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, rebind, probe func(context.Context) error) error {
+	var st natsjs.Stream
+	err := retryAPI(ctx, func(ctx context.Context) (err error) {
+		st, err = js.Stream(ctx, stream)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -87,25 +91,32 @@ func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, r
 		had := cfg.Replicas
 		cfg.Replicas = max(cfg.Replicas, want)
 		cfg.AllowDirect = false
-		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		if err := retryAPI(ctx, func(ctx context.Context) error {
+			_, err := js.UpdateStream(ctx, cfg)
+			return err
+		}); err != nil {
 			return fmt.Errorf("raise replicas of %s from %d to %d: %w", stream, had, cfg.Replicas, err)
 		}
-		if err := rebind(); err != nil {
+		if err := retryAPI(ctx, rebind); err != nil {
 			return err
 		}
 	}
 	for {
-		err := probe()
+		// Each round bounded: a request sent while the stream elects its
+		// leader can go unanswered (see retryAPI).
+		attempt, cancel := context.WithTimeout(ctx, apiAttempt)
+		err := probe(attempt)
 		if err == nil && want > 1 {
 			// The meta leader applies a raise after answering it, and
 			// the new peers join the stream's group as they catch up.
 			var info *natsjs.StreamInfo
-			if info, err = st.Info(ctx); err == nil && (info.Config.Replicas < want ||
+			if info, err = st.Info(attempt); err == nil && (info.Config.Replicas < want ||
 				info.Cluster == nil || len(info.Cluster.Replicas)+1 < want) {
 				err = nats.ErrNoResponders
 			}
 		}
-		if !errors.Is(err, nats.ErrNoResponders) {
+		cancel()
+		if !unanswered(err) || ctx.Err() != nil {
 			return err
 		}
 		select {
@@ -129,8 +140,7 @@ func retryAPI(ctx context.Context, try func(context.Context) error) error {
 		attempt, cancel := context.WithTimeout(ctx, apiAttempt)
 		err := try(attempt)
 		cancel()
-		unanswered := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout)
-		if err == nil || !unanswered || ctx.Err() != nil {
+		if err == nil || !unanswered(err) || ctx.Err() != nil {
 			return err
 		}
 		select {
@@ -139,6 +149,11 @@ func retryAPI(ctx context.Context, try func(context.Context) error) error {
 		case <-time.After(settleRetry):
 		}
 	}
+}
+
+// unanswered reports a JetStream API request no one answered (in time).
+func unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout)
 }
 
 // settleRetry is how often settle asks again.

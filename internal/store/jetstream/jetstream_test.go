@@ -50,25 +50,32 @@ var buckets atomic.Int64
 func bucket() string { return fmt.Sprintf("t%d", buckets.Add(1)) }
 
 // runSuites runs the conformance suites on nc, creating everything with
-// opts.
-func runSuites(t *testing.T, nc *nats.Conn, opts ...jetstream.Option) {
+// opts. On a cluster (three copies in this one process) the KV tests get
+// four times the suite's bound and the large blob is 4 MiB (32 chunks):
+// 20 MiB in three copies outlasts the object store's write bound on a
+// loaded machine under the race detector.
+func runSuites(t *testing.T, nc *nats.Conn, cluster bool, opts ...jetstream.Option) {
+	timeout, large := storetest.Timeout, storetest.LargeBlobSize
+	if cluster {
+		timeout, large = 4*storetest.Timeout, 4<<20
+	}
 	t.Run("KV", func(t *testing.T) {
-		storetest.RunKV(t, func(t *testing.T) store.KV {
+		storetest.RunKVWithin(t, func(t *testing.T) store.KV {
 			kv, err := jetstream.OpenKV(testContext(t), nc, bucket(), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return kv
-		})
+		}, timeout)
 	})
 	t.Run("Blobs", func(t *testing.T) {
-		storetest.RunBlobs(t, func(t *testing.T) store.Blobs {
+		storetest.RunBlobsLarge(t, func(t *testing.T) store.Blobs {
 			b, err := jetstream.OpenBlobs(testContext(t), nc, bucket(), opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return b
-		})
+		}, large)
 	})
 	t.Run("Stream", func(t *testing.T) {
 		storetest.RunStream(t, func(t *testing.T) (storetest.StreamReader, string) {
@@ -178,12 +185,12 @@ func runQueueSuite(t *testing.T, nc *nats.Conn, opts ...jetstream.Option) {
 
 func TestEmbedded(t *testing.T) {
 	n := startNode(t, natsnode.Config{DataDir: t.TempDir()})
-	runSuites(t, n.Conn())
+	runSuites(t, n.Conn(), false)
 }
 
 func TestExternal(t *testing.T) {
 	n := startNode(t, natsnode.Config{URL: natstest.StartServer(t)})
-	runSuites(t, n.Conn())
+	runSuites(t, n.Conn(), false)
 }
 
 // TestCluster runs the suites on a 3-node JetStream cluster with three
@@ -194,7 +201,7 @@ func TestExternal(t *testing.T) {
 func TestCluster(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
 	n := startNode(t, natsnode.Config{URL: c.URLs()})
-	runSuites(t, n.Conn(), jetstream.WithReplicas(3))
+	runSuites(t, n.Conn(), true, jetstream.WithReplicas(3))
 }
 
 // TestRaiseReplicas: what an earlier start created with one replica is
@@ -483,4 +490,87 @@ func TestPutMismatchError(t *testing.T) {
 	if !errors.Is(err, jetstream.ErrSumMismatch) {
 		t.Fatalf("err = %v, want ErrSumMismatch", err)
 	}
+}
+
+// TestClusterQueueAfterLeaderLoss: the queue's stream and consumer leaders
+// die and come back (twice) while a consumer runs, and a consumer bound
+// afterwards too: every message published before, between and after is
+// delivered, within seconds of the leaders' return.
+func TestClusterQueueAfterLeaderLoss(t *testing.T) {
+	ctx := testContext(t)
+	c := natstest.StartCluster(t, 3)
+	nc := startNode(t, natsnode.Config{URL: c.URLs()}).Conn()
+	name := strings.ToUpper(bucket())
+	sc := jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}}
+	opts := []jetstream.Option{jetstream.WithReplicas(3), jetstream.WithAckWait(storetest.QueueAckWait)}
+	open := func() store.Queue {
+		q, err := jetstream.OpenQueue(ctx, nc, sc, "workers", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	got := make(chan string, 16)
+	consume := func(q store.Queue) (stop func()) {
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			// As internal/async does: bind again when a consumption ends.
+			for cctx.Err() == nil {
+				if err := q.Consume(cctx, 4, func(d store.Delivery) {
+					m, err := d.Message()
+					if err == nil && d.Ack() == nil {
+						got <- string(m.Data)
+					}
+				}); err != nil {
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		}()
+		return func() { cancel(); <-done }
+	}
+	publish := func(q store.Queue, data string) {
+		t.Helper()
+		waitfor.Eventually(t, 30*time.Second, func() error {
+			pctx, cancel := context.WithTimeout(ctx, jetstream.OpTimeout)
+			defer cancel()
+			return q.Publish(pctx, store.Message{Subject: name + ".m", Data: []byte(data)})
+		})
+	}
+	want := func(data string) {
+		t.Helper()
+		select {
+		case g := <-got:
+			if g != data {
+				t.Fatalf("delivered %q, want %q", g, data)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%q not delivered after 30 s", data)
+		}
+	}
+	q := open()
+	stop := consume(q)
+	publish(q, "first")
+	want("first")
+	for round := range 2 {
+		// Round 0 kills the stream's leader, round 1 the consumer's.
+		leader := c.StreamLeader(name)
+		if round == 1 {
+			leader = c.ConsumerLeader(name, "workers")
+		}
+		c.Kill(leader)
+		publish(q, fmt.Sprintf("while-down-%d", round))
+		want(fmt.Sprintf("while-down-%d", round))
+		c.Restart(leader)
+		publish(q, fmt.Sprintf("after-%d", round))
+		want(fmt.Sprintf("after-%d", round))
+	}
+	stop()
+	// A consumer bound now (a node starting after the losses).
+	q = open()
+	publish(q, "late")
+	stop = consume(q)
+	defer stop()
+	want("late")
 }

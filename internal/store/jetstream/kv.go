@@ -71,10 +71,10 @@ func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (
 		return err
 	})
 	if err == nil {
-		err = settle(ctx, js, kvStreamPrefix+bucket, o.replicas, func() (err error) {
+		err = settle(ctx, js, kvStreamPrefix+bucket, o.replicas, func(ctx context.Context) (err error) {
 			kv, err = js.KeyValue(ctx, bucket)
 			return err
-		}, func() error {
+		}, func(ctx context.Context) error {
 			_, err := kv.Get(ctx, "lambada-probe")
 			if errors.Is(err, natsjs.ErrKeyNotFound) {
 				return nil
@@ -92,7 +92,7 @@ func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (
 func (s *KV) Get(ctx context.Context, key string) (store.Entry, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	e, err := s.kv.Get(ctx, key)
+	e, err := s.read(ctx, key)
 	if err != nil {
 		if errors.Is(err, natsjs.ErrKeyNotFound) {
 			return store.Entry{}, fmt.Errorf("get %q: %w", key, store.ErrNotFound)
@@ -169,6 +169,30 @@ func (s *KV) Delete(ctx context.Context, key string, rev uint64) (uint64, error)
 	return seq, nil
 }
 
+// readFirstAttempt bounds the first try of a read; each next try may take
+// twice as long, until ctx ends. A read sent to a stream's leader that dies
+// (or while a new one is elected) is never answered: asking again reaches
+// the new leader within a second or two where waiting for the lost answer
+// took the whole OpTimeout, and a slow but live server still gets longer
+// and longer tries. Reads are safe to repeat; writes are not (a lost
+// answer says nothing about whether the write happened) and are not
+// retried this way.
+const readFirstAttempt = time.Second
+
+func (s *KV) read(ctx context.Context, key string) (natsjs.KeyValueEntry, error) {
+	attempt := readFirstAttempt
+	for {
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		e, err := s.kv.Get(actx, key)
+		cancel()
+		lost := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		if err == nil || !lost || ctx.Err() != nil {
+			return e, err
+		}
+		attempt *= 2
+	}
+}
+
 // checkRevision returns store.ErrConflict unless key exists at rev. The
 // compare-and-set that follows it catches any later write, but not this
 // case: a delete marker has a revision too, and the server would accept a
@@ -177,7 +201,7 @@ func (s *KV) checkRevision(ctx context.Context, key string, rev uint64) error {
 	if rev == 0 {
 		return store.ErrConflict
 	}
-	e, err := s.kv.Get(ctx, key)
+	e, err := s.read(ctx, key)
 	switch {
 	case errors.Is(err, natsjs.ErrKeyNotFound):
 		return store.ErrConflict

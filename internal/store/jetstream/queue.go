@@ -62,15 +62,18 @@ func openStream(ctx context.Context, nc *nats.Conn, sc StreamConfig, retention n
 	if retention == natsjs.WorkQueuePolicy {
 		cfg.MaxAge = 0
 	}
-	_, err = js.Stream(ctx, sc.Name)
-	if errors.Is(err, natsjs.ErrStreamNotFound) {
-		_, err = js.CreateStream(ctx, cfg)
-		if errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
-			_, err = js.Stream(ctx, sc.Name)
+	err = retryAPI(ctx, func(ctx context.Context) error {
+		_, err := js.Stream(ctx, sc.Name)
+		if errors.Is(err, natsjs.ErrStreamNotFound) {
+			_, err = js.CreateStream(ctx, cfg)
+			if errors.Is(err, natsjs.ErrStreamNameAlreadyInUse) {
+				_, err = js.Stream(ctx, sc.Name)
+			}
 		}
-	}
+		return err
+	})
 	if err == nil {
-		err = settle(ctx, js, sc.Name, o.replicas, func() error { return nil }, func() error {
+		err = settle(ctx, js, sc.Name, o.replicas, func(context.Context) error { return nil }, func(ctx context.Context) error {
 			_, err := js.Stream(ctx, sc.Name)
 			return err
 		})
@@ -112,15 +115,18 @@ func OpenQueue(ctx context.Context, nc *nats.Conn, sc StreamConfig, consumer str
 	if err != nil {
 		return nil, err
 	}
-	_, err = js.CreateOrUpdateConsumer(ctx, sc.Name, natsjs.ConsumerConfig{
-		Durable:       consumer,
-		AckPolicy:     natsjs.AckExplicitPolicy,
-		AckWait:       o.ackWait,
-		MaxDeliver:    -1,
-		MaxAckPending: 100_000,
-		// As many copies as the stream: a consumer on one server would
-		// stop the queue with that server.
-		Replicas: o.replicas,
+	err = retryAPI(ctx, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateConsumer(ctx, sc.Name, natsjs.ConsumerConfig{
+			Durable:       consumer,
+			AckPolicy:     natsjs.AckExplicitPolicy,
+			AckWait:       o.ackWait,
+			MaxDeliver:    -1,
+			MaxAckPending: 100_000,
+			// As many copies as the stream: a consumer on one server would
+			// stop the queue with that server.
+			Replicas: o.replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open consumer %q", consumer), err)
@@ -200,14 +206,26 @@ func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Deliver
 	if err != nil {
 		return wrap("consume", err)
 	}
-	<-ctx.Done()
+	var ended error
+	select {
+	case <-ctx.Done():
+	case <-cc.Closed():
+		// nats.go ended the consumption by itself (the server answered
+		// that the consumer is gone, or the connection closed): the
+		// caller binds again.
+		ended = wrap("consume", errConsumptionEnded)
+	}
 	// Stop only asks; Closed is closed once the callback has returned for
 	// good, so no wg.Add can race with the Wait below.
 	cc.Stop()
 	<-cc.Closed()
 	wg.Wait()
-	return nil
+	return ended
 }
+
+// errConsumptionEnded: nats.go stopped consuming while the caller still
+// wanted deliveries.
+var errConsumptionEnded = errors.New("the consumption ended by itself")
 
 // Depth implements store.Queue.
 func (q *Queue) Depth(ctx context.Context) (uint64, time.Time, error) {
