@@ -31,12 +31,7 @@ func TestKillNineLosesNoAcceptedEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the real binary twice")
 	}
-	bin := filepath.Join(t.TempDir(), "lambada")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/lambada")
-	build.Dir = moduleRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLambada(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
 	creds := server.Credentials{AccessKeyID: "AKIDCRASH", SecretAccessKey: "crash-secret"}
@@ -127,6 +122,35 @@ func TestKillNineLosesNoAcceptedEvent(t *testing.T) {
 		return nil
 	})
 	t.Logf("%d accepted events all ran (%d runs in all, duplicates allowed)", len(accepted), sk.count())
+}
+
+// lambadaBinary is ./cmd/lambada built once per test binary.
+var lambadaBinary struct {
+	sync.Mutex
+	path string
+}
+
+// buildLambada builds ./cmd/lambada (once per test binary) and returns
+// its path.
+func buildLambada(t *testing.T) string {
+	t.Helper()
+	lambadaBinary.Lock()
+	defer lambadaBinary.Unlock()
+	if lambadaBinary.path != "" {
+		return lambadaBinary.path
+	}
+	dir, err := os.MkdirTemp("", "lambada-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "lambada")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/lambada")
+	build.Dir = moduleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	lambadaBinary.path = bin
+	return bin
 }
 
 func freeAddr(t *testing.T) string {

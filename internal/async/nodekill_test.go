@@ -1,0 +1,170 @@
+package async_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
+	"github.com/lambada-dev/lambada/internal/server"
+	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
+)
+
+// gatedSink records the runs of the echo function's "record" op, each
+// once it completed: a run waits while the gate is shut, and one whose
+// function died meanwhile (its request cancelled) is not recorded.
+func newGatedSink(t *testing.T) (s *sink, open func()) {
+	s = &sink{more: make(chan struct{}, 1024)}
+	gate := make(chan struct{})
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var h hit
+		_ = json.Unmarshal(b, &h)
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		}
+		h.At = time.Now()
+		s.mu.Lock()
+		s.hits = append(s.hits, h)
+		s.mu.Unlock()
+		select {
+		case s.more <- struct{}{}:
+		default:
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s, sync.OnceFunc(func() { close(gate) })
+}
+
+// metricSum adds up the samples of a counter or histogram count in a
+// Prometheus text exposition.
+func metricSum(t *testing.T, url, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	sum := 0.0
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		f := strings.Fields(line)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// On a 3-server NATS cluster, two lambada nodes drain accepted events; one
+// of them — the real binary — is killed with SIGKILL while it runs some
+// (no drain, no acknowledgement, no goodbye to the node list; its function
+// processes die with it). Every accepted event runs to completion at least
+// once: what the dead node held comes back from the queue after the
+// acknowledgement wait and runs on the other.
+func TestClusterNodeKilledMidDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the real binary")
+	}
+	const events = 60
+	bin := buildLambada(t)
+	c := natstest.StartCluster(t, 3)
+	creds := server.Credentials{AccessKeyID: "AKIDCLUSTER", SecretAccessKey: "cluster-secret"}
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	victim := exec.Command(bin, "server", "--listen", addr, "--metrics-listen", metricsAddr, "--data", t.TempDir(), "--nats", c.URLs(),
+		"--isolation", "none", "--async-workers", "8", "--async-retry-delay", "200ms", "--log-level", "warn")
+	victim.Env = append(os.Environ(), "LAMBADA_ACCESS_KEY_ID="+creds.AccessKeyID, "LAMBADA_SECRET_ACCESS_KEY="+creds.SecretAccessKey)
+	victim.Stderr = os.Stderr
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = victim.Process.Kill(); _, _ = victim.Process.Wait() })
+	waitHealthy(t, "http://"+addr)
+	a := servertest.NewClient("http://"+addr, creds)
+	b := servertest.Start(t, servertest.Options{NATSURL: c.URLs(), Config: func(cfg *server.Config) {
+		cfg.AccessKeyID, cfg.SecretAccessKey = creds.AccessKeyID, creds.SecretAccessKey
+		cfg.AsyncRetryDelay = 200 * time.Millisecond
+		cfg.AsyncWorkers = 16
+	}})
+
+	sk, open := newGatedSink(t)
+	defer open()
+	create(t, b, "drain")
+	ctx := context.Background()
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		_, err := a.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("drain")})
+		return err
+	})
+	payload, _ := json.Marshal(map[string]any{"op": "record", "url": sk.URL})
+
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		client := b.Client
+		if w%2 == 0 {
+			client = a
+		}
+		wg.Go(func() {
+			for range events / 4 {
+				out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("drain"), InvocationType: types.InvocationTypeEvent, Payload: payload})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				id, _ := middleware.GetRequestIDMetadata(out.ResultMetadata)
+				mu.Lock()
+				accepted[id] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	// The node to kill is running attempts (held at the shut gate).
+	waitfor.True(t, 30*time.Second, "attempts on the node to kill", func() bool {
+		return metricSum(t, "http://"+metricsAddr+"/metrics", "lambada_async_event_age_seconds_count") > 0
+	})
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = victim.Process.Wait()
+	t.Logf("killed the lambada node %s (pid %d) while it ran attempts", addr, victim.Process.Pid)
+	open()
+
+	hits := sk.waitFor(t, accepted, 90*time.Second)
+	runs := map[string]int{}
+	for _, h := range hits {
+		runs[h.RequestID]++
+	}
+	dups := 0
+	for _, n := range runs {
+		if n > 1 {
+			dups++
+		}
+	}
+	t.Logf("%d events accepted, all ran; %d runs, %d events ran more than once", len(accepted), len(hits), dups)
+}
