@@ -25,6 +25,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/lambada-dev/lambada/internal/api/sigv4"
 	"github.com/lambada-dev/lambada/internal/async"
 	"github.com/lambada-dev/lambada/internal/awserr"
@@ -41,6 +43,13 @@ const Prefix = "/console/"
 
 // DefaultSessionTTL is how long a sign-in lasts.
 const DefaultSessionTTL = 12 * time.Hour
+
+// Failed sign-ins: a server-wide budget of signInBurst failures, refilled
+// at signInRate per second (docs/console.md §2).
+const (
+	signInRate  = 1
+	signInBurst = 10
+)
 
 // formLimit bounds a console request body that is not a test event
 // (sign-in, sign-out, saved events' names).
@@ -106,6 +115,8 @@ type Console struct {
 	pages map[string]*template.Template
 	nav   []Page
 
+	failures *rate.Limiter // failed sign-ins
+
 	mu      sync.Mutex
 	revoked map[string]time.Time // signed-out session ids → their expiry
 
@@ -129,7 +140,8 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Door == nil {
 		cfg.Door = frontdoor.New(frontdoor.Limits{})
 	}
-	c := &Console{cfg: cfg, log: cfg.Logger, key: make([]byte, 32), mux: http.NewServeMux(), revoked: map[string]time.Time{}}
+	c := &Console{cfg: cfg, log: cfg.Logger, key: make([]byte, 32), mux: http.NewServeMux(), revoked: map[string]time.Time{},
+		failures: rate.NewLimiter(signInRate, signInBurst)}
 	if _, err := rand.Read(c.key); err != nil {
 		return nil, err
 	}

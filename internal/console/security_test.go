@@ -18,6 +18,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/console"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 // visitor is a browser without JavaScript: a cookie jar, no redirects
@@ -251,6 +252,28 @@ func TestSecurity(t *testing.T) {
 		if resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("headers %v", resp.Header)
 		}
+	})
+
+	// Last: it spends the server's budget of failed sign-ins.
+	t.Run("failed sign-ins are bounded", func(t *testing.T) {
+		v := newVisitor(t, s)
+		refused := 0
+		for i := 0; refused == 0 && i < 200; i++ {
+			switch resp := v.signIn(creds.AccessKeyID, "guess"); resp.StatusCode {
+			case http.StatusUnauthorized:
+			case http.StatusTooManyRequests:
+				refused++
+			default:
+				t.Fatalf("a guess: %d", resp.StatusCode)
+			}
+		}
+		if refused == 0 {
+			t.Fatal("200 wrong secrets in a row were all checked")
+		}
+		// The budget refills: the right secret gets in again soon.
+		waitfor.True(t, 10*time.Second, "the right secret to sign in again", func() bool {
+			return v.signIn(creds.AccessKeyID, creds.SecretAccessKey).StatusCode == http.StatusSeeOther
+		})
 	})
 }
 

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
 // Cookie names (docs/console.md §2).
@@ -212,8 +214,18 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	akid, secret := strings.TrimSpace(form.Get("access_key_id")), form.Get("secret_access_key")
 	next := safeNext(form.Get("next"))
+	// Guessing is bounded server-wide: past the failure budget nothing is
+	// checked until it refills (docs/console.md §2).
+	if c.failures.Tokens() < 1 {
+		w.Header().Set("Retry-After", "1")
+		c.showSignIn(w, r, http.StatusTooManyRequests, signInData{Next: next, AccessKeyID: akid,
+			Error: "Too many failed sign-ins: wait a moment and try again."})
+		return
+	}
 	want, principal, ok := c.cfg.Creds.Lookup(akid, "")
 	if !ok || strings.HasPrefix(principal, "function:") || subtle.ConstantTimeCompare([]byte(want), []byte(secret)) != 1 {
+		c.failures.Allow()
+		c.log.Warn("console: sign-in refused", logkey.Remote, r.RemoteAddr)
 		c.showSignIn(w, r, http.StatusUnauthorized, signInData{Next: next, AccessKeyID: akid,
 			Error: "The access key id or the secret access key is wrong."})
 		return
