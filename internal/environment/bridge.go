@@ -43,6 +43,10 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 			close(prev.idle)
 		}
 		e.mu.Unlock()
+		if prev.cold && e.box != nil {
+			// The cold start is over: the sandbox may prepare the next one.
+			e.box.Ready()
+		}
 	}
 
 	var c *call

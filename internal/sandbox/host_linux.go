@@ -273,6 +273,24 @@ type Box struct {
 	peak   atomic.Int64
 	oom    atomic.Bool
 	finish sync.Once
+
+	// refill (guarded by mu) starts the Host's next spare shim
+	// (spare_linux.go); nil when this box could not have used one. Called
+	// once, by Ready or Finish.
+	refill     func()
+	refillOnce sync.Once
+}
+
+// Ready says the box's runtime is up and has served its first
+// invocation: the moment to start the Host's next spare shim, off any
+// cold start's path (docs/behaviour/isolation.md §6).
+func (b *Box) Ready() {
+	b.mu.Lock()
+	refill := b.refill
+	b.mu.Unlock()
+	if refill != nil {
+		b.refillOnce.Do(refill)
+	}
 }
 
 // Prepare makes a box for s; nothing starts until Start.
@@ -409,11 +427,15 @@ func (b *Box) Start() error {
 	}
 	out, useSpare := b.outputFiles()
 	useSpare = useSpare && b.spareOK
-	defer func() {
-		if useSpare {
-			b.h.refillSpare(b.Cmd.SysProcAttr, b.cfg.UnshareUser)
-		}
-	}()
+	if useSpare {
+		// The next spare starts once this box's runtime is up (Ready) or
+		// gone (Finish), not while it starts: on a busy host the fork
+		// would compete with this very cold start.
+		attr, unshareUser := b.Cmd.SysProcAttr, b.cfg.UnshareUser
+		b.mu.Lock()
+		b.refill = func() { b.h.refillSpare(attr, unshareUser) }
+		b.mu.Unlock()
+	}
 	for attempt := 1; ; attempt++ {
 		var sp *shimProc
 		if useSpare && attempt == 1 {
@@ -592,6 +614,7 @@ func (b *Box) Finish() {
 		if b.hostID >= 0 {
 			b.h.releaseID(b.hostID)
 		}
+		b.Ready() // no later moment to start the next spare
 	})
 }
 

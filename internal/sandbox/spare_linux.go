@@ -16,8 +16,9 @@ import (
 // and pid namespaces and blocks reading its configuration, before it
 // has done anything else (the C constructor, or the Go init, waits on
 // shim.ConfigFD). A box takes it instead of forking one, and a new spare
-// is started after that box exec'd its runtime, off the cold start's
-// path.
+// is started once that box's runtime has served its first invocation
+// (Box.Ready) or has ended (Box.Finish): on a busy host a fork during the
+// cold start would compete with it.
 //
 // A spare is no weaker than a shim started for the box: it is the same
 // program with the same clone attributes (only boxes whose attributes
