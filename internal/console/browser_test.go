@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/lambada-dev/lambada/internal/console/consoletest"
 	"github.com/lambada-dev/lambada/internal/servertest"
 )
@@ -26,6 +28,16 @@ func TestBrowserSignIn(t *testing.T) {
 		}
 	}
 	c.Screenshot("functions-empty")
+	// The keyboard: the first Tab reaches the skip link, the next ones the
+	// navigation in order.
+	c.Run(chromedp.KeyEvent("\t"))
+	if got := consoletest.Eval[string](c, `document.activeElement.textContent`); got != "Skip to content" {
+		t.Errorf("first Tab focuses %q", got)
+	}
+	c.Run(chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t"))
+	if got := consoletest.Eval[string](c, `document.activeElement.textContent`); got != "Functions" {
+		t.Errorf("third Tab focuses %q", got)
+	}
 	c.Open("/console/settings", "#protections")
 	if got := c.Text("#isolation-mode"); got == "" {
 		t.Error("settings: no isolation mode")
