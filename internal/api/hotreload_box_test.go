@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -33,4 +35,24 @@ func TestHotReloadSandboxed(t *testing.T) {
 	t.Logf("task root in the box: %s", got)
 	writeFile(t, filepath.Join(dir, "app.py"), "def handler(event, context):\n    return 'v2'\n", 0o644)
 	waitAnswer(t, c, "hot-box", "{}", `"v2"`)
+
+	// A layer from a folder is the box's /opt, and live too.
+	layer := t.TempDir()
+	if err := os.Mkdir(filepath.Join(layer, "python"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(layer, "python", "shared.py"), "V = 'layer-v1'\n", 0o644)
+	lv, err := c.PublishLayerVersion(context.Background(), &lambda.PublishLayerVersionInput{LayerName: aws.String("hot-box-layer"),
+		Content: &types.LayerVersionContentInput{S3Bucket: aws.String(server.DefaultHotReloadBucket), S3Key: aws.String(layer)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "app.py"), "import shared\ndef handler(event, context):\n    return shared.V\n", 0o644)
+	if _, err := c.UpdateFunctionConfiguration(context.Background(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("hot-box"),
+		Layers: []string{aws.ToString(lv.LayerVersionArn)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitAnswer(t, c, "hot-box", "{}", `"layer-v1"`)
+	writeFile(t, filepath.Join(layer, "python", "shared.py"), "V = 'layer-v2'\n", 0o644)
+	waitAnswer(t, c, "hot-box", "{}", `"layer-v2"`)
 }

@@ -229,13 +229,80 @@ func TestHotReloadRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Layers: the marker is refused clearly.
-	_, err := c.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("hot"),
-		Content: &types.LayerVersionContentInput{S3Bucket: aws.String("hot-reload"), S3Key: aws.String(t.TempDir())}})
-	if code, msg, status := servertest.APIError(err); code != "InvalidParameterValueException" ||
-		msg != "Layer content from a host folder (hot reload) is not supported by this server; publish the layer as a zip." || status != http.StatusBadRequest {
-		t.Errorf("PublishLayerVersion hot-reload: %s %q %d", code, msg, status)
+	// Layers: the same refusals; no layer version is published.
+	for _, tc := range cases[:3] {
+		_, err := c.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("hot"),
+			Content: &types.LayerVersionContentInput{S3Bucket: aws.String(tc.bucket), S3Key: aws.String(tc.key)}})
+		if code, msg, status := servertest.APIError(err); code != "InvalidParameterValueException" || msg != tc.msg || status != http.StatusBadRequest {
+			t.Errorf("PublishLayerVersion %s: %s %q %d", tc.name, code, msg, status)
+		}
 	}
+	if got, err := c.ListLayerVersions(ctx, &lambda.ListLayerVersionsInput{LayerName: aws.String("hot")}); err != nil || len(got.LayerVersions) != 0 {
+		t.Errorf("refused layer versions were published: %v %v", got, err)
+	}
+}
+
+// A layer whose content is a host folder: GetLayerVersion shows it as a
+// function's folder code is shown, and an edit in it is live in every
+// function using it — alone (the folder is /opt) or merged with a zip
+// layer — without any call; the folder is watched while a function uses it.
+func TestHotReloadLayer(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{})
+	c := s.Client
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "python"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "python", "shared.py"), "V = 'layer-v1'\n", 0o644)
+	hot, err := c.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("hot"),
+		Content: &types.LayerVersionContentInput{S3Bucket: aws.String("hot-reload"), S3Key: aws.String(dir)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetLayerVersion(ctx, &lambda.GetLayerVersionInput{LayerName: aws.String("hot"), VersionNumber: aws.Int64(hot.Version)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(got.Content.CodeSha256) != "hot-reloading-hash-not-available" || got.Content.CodeSize != 0 || aws.ToString(got.Content.Location) != "file://"+dir {
+		t.Errorf("GetLayerVersion: sha %q size %d location %q", aws.ToString(got.Content.CodeSha256), got.Content.CodeSize, aws.ToString(got.Content.Location))
+	}
+	zipped, err := c.PublishLayerVersion(ctx, &lambda.PublishLayerVersionInput{LayerName: aws.String("zipped"),
+		Content: &types.LayerVersionContentInput{ZipFile: servertest.Zip(t, map[string]string{"python/other.py": "W = 'zip'\n"})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, layers := range map[string][]string{
+		"alone":  {aws.ToString(hot.LayerVersionArn)},
+		"merged": {aws.ToString(zipped.LayerVersionArn), aws.ToString(hot.LayerVersionArn)},
+	} {
+		mustCreate(t, c, name, func(in *lambda.CreateFunctionInput) {
+			in.Runtime, in.Handler, in.Layers = types.RuntimePython312, aws.String("app.handler"), layers
+			in.Code = &types.FunctionCode{ZipFile: servertest.Zip(t, map[string]string{"app.py": "import shared\n" +
+				"def handler(event, context):\n    try:\n        import other\n        w = other.W\n    except ImportError:\n        w = '-'\n    return shared.V + ':' + w\n"})}
+		})
+	}
+	if got := invokeString(t, c, "alone", "{}"); got != `"layer-v1:-"` {
+		t.Fatalf("alone answers %s", got)
+	}
+	if got := invokeString(t, c, "merged", "{}"); got != `"layer-v1:zip"` {
+		t.Fatalf("merged answers %s", got)
+	}
+	writeFile(t, filepath.Join(dir, "python", "shared.py"), "V = 'layer-v2'\n", 0o644)
+	waitAnswer(t, c, "alone", "{}", `"layer-v2:-"`)
+	waitAnswer(t, c, "merged", "{}", `"layer-v2:zip"`)
+	if !strings.Contains(string(s.MetricsText(t)), "lambada_hot_reload_folders 1\n") {
+		t.Error("the layer's folder is not counted as watched")
+	}
+	for _, name := range []string{"alone", "merged"} {
+		if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitfor.True(t, 10*time.Second, "the layer's folder unwatched", func() bool {
+		return strings.Contains(string(s.MetricsText(t)), "lambada_hot_reload_folders 0\n")
+	})
 }
 
 // TestHotReloadBeyondLoopback: on a listener that is not loopback, host

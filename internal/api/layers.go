@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/registry"
@@ -50,6 +51,11 @@ func (h *Handler) layerVersion(q *request, name string, lv *function.LayerVersio
 	w := h.layerItem(name, lv)
 	w.LayerArn = h.reg.LayerARN(name, 0)
 	w.Content = &wireLayerContent{Location: h.blobURL(q.r, lv.CodeHex), CodeSha256: lv.CodeSha256, CodeSize: lv.CodeSize}
+	if lv.CodeDir != "" {
+		// A host folder: its file: URL, as for a function's code
+		// (docs/behaviour/dev-loop.md §3).
+		w.Content.Location = (&url.URL{Scheme: "file", Path: lv.CodeDir}).String()
+	}
 	return w
 }
 

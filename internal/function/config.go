@@ -2,6 +2,7 @@ package function
 
 import (
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -90,6 +91,25 @@ type LayerRef struct {
 	CodeHex      string `json:"codeHex"`
 	CodeSize     int64  `json:"codeSize"`
 	UnzippedSize int64  `json:"unzippedSize"`
+	// CodeDir is the layer version's host folder (hot reload); CodeHex
+	// is "" then.
+	CodeDir string `json:"codeDir,omitempty"`
+}
+
+// Folders lists the host folders c runs from: its code's (hot reload)
+// and its layers', in order, without repeats.
+func (c *Config) Folders() []string {
+	var out []string
+	add := func(d string) {
+		if d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	add(c.CodeDir)
+	for _, l := range c.Layers {
+		add(l.CodeDir)
+	}
+	return out
 }
 
 // LayerHexes lists the zips of c's layers in order.

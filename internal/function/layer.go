@@ -97,6 +97,9 @@ type LayerVersion struct {
 	CompatibleRuntimes      []string  `json:"compatibleRuntimes"`
 	CompatibleArchitectures []string  `json:"compatibleArchitectures"`
 	CodeHex                 string    `json:"codeHex"`
+	// CodeDir, when set, is a host folder that is the layer's content
+	// itself (hot reload, docs/behaviour/dev-loop.md §1); CodeHex is "".
+	CodeDir string `json:"codeDir,omitempty"`
 	CodeSha256              string    `json:"codeSha256"`
 	CodeSize                int64     `json:"codeSize"`
 	UnzippedSize            int64     `json:"unzippedSize"`

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/codezip"
+	"github.com/lambada-dev/lambada/internal/function"
 	"github.com/lambada-dev/lambada/internal/logkey"
 )
 
@@ -203,18 +204,35 @@ func (c *codeCache) path(ctx context.Context, hex string) (string, error) {
 	return c.once(ctx, hex, func(dir string) error { return c.extract(ctx, hex, dir) })
 }
 
-// optPath returns the merged tree of a function's layers (hexes of their
-// zips in order) for its /opt, built once per ordered set from the
-// unpacked layers in code (docs/behaviour/layers.md §6); "" when none.
-func (c *codeCache) optPath(ctx context.Context, code *codeCache, hexes []string) (string, error) {
-	if len(hexes) == 0 {
+// optPath returns the merged tree of a function's layers (in order) for
+// its /opt, built once per ordered set from the unpacked layers in code
+// (docs/behaviour/layers.md §6); "" when none. A layer from a host folder
+// (hot reload, docs/behaviour/dev-loop.md §1) is merged from the folder as
+// it is; gen is the folder's change count, part of the tree's key, so a
+// change makes a new tree. A lone folder layer is used as it is.
+func (c *codeCache) optPath(ctx context.Context, code *codeCache, layers []function.LayerRef, gen func(dir string) uint64) (string, error) {
+	if len(layers) == 0 {
 		return "", nil
 	}
-	sum := sha256.Sum256([]byte(strings.Join(hexes, ",")))
+	if len(layers) == 1 && layers[0].CodeDir != "" {
+		return layers[0].CodeDir, nil
+	}
+	keys := make([]string, len(layers))
+	for i, l := range layers {
+		keys[i] = l.CodeHex
+		if l.CodeDir != "" {
+			keys[i] = "dir:" + l.CodeDir + "#" + strconv.FormatUint(gen(l.CodeDir), 10)
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.Join(keys, ",")))
 	return c.once(ctx, hex.EncodeToString(sum[:]), func(dir string) error {
-		srcs := make([]string, len(hexes))
-		for i, h := range hexes {
-			p, err := code.path(ctx, h)
+		srcs := make([]string, len(layers))
+		for i, l := range layers {
+			if l.CodeDir != "" {
+				srcs[i] = l.CodeDir
+				continue
+			}
+			p, err := code.path(ctx, l.CodeHex)
 			if err != nil {
 				return err
 			}

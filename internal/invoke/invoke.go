@@ -238,10 +238,23 @@ func (s *Service) valid(k pool.Key) bool {
 // from a host folder the folder's change count, so a change to the folder
 // retires the environments (docs/behaviour/dev-loop.md §4).
 func (s *Service) revision(c *function.Config) string {
-	if c.CodeDir == "" || s.hot == nil {
+	dirs := c.Folders()
+	if len(dirs) == 0 || s.hot == nil {
 		return c.RevisionID
 	}
-	return c.RevisionID + "#" + strconv.FormatUint(s.hot.Generation(c.CodeDir), 10)
+	r := c.RevisionID
+	for _, d := range dirs {
+		r += "#" + strconv.FormatUint(s.hot.Generation(d), 10)
+	}
+	return r
+}
+
+// generation is a host folder's change count (0 without a watcher).
+func (s *Service) generation(dir string) uint64 {
+	if s.hot == nil {
+		return 0
+	}
+	return s.hot.Generation(dir)
 }
 
 // Invoke runs one synchronous or dry-run invocation (docs/behaviour/invoke.md
@@ -645,7 +658,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 		}
 		return nil, awserr.Internal(err)
 	}
-	optDir, err := s.opt.optPath(ctx, s.code, cfg.LayerHexes())
+	optDir, err := s.opt.optPath(ctx, s.code, cfg.Layers, s.generation)
 	if err != nil {
 		if awserr.Is(err, awserr.ResourceNotFound) {
 			return nil, awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the stored layers of %s:%s.", cfg.Name, cfg.Version)
@@ -699,21 +712,27 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 	return &env{Env: e, tmp: tmp}, nil
 }
 
-// taskRoot is cfg's code folder: the host folder itself (watched from now
-// on) or the unpacked zip.
+// taskRoot is cfg's code folder: the host folder itself or the unpacked
+// zip. Host folders, its code's and its layers', are watched from now on.
 func (s *Service) taskRoot(ctx context.Context, cfg *function.Config) (string, error) {
+	if s.hot != nil {
+		for _, dir := range cfg.Folders() {
+			if err := s.hot.Watch(dir); err != nil {
+				what := "layer"
+				if dir == cfg.CodeDir {
+					what = "code"
+				}
+				return "", awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the %s folder %s of %s:%s.", what, dir, cfg.Name, cfg.Version)
+			}
+			// The function was deleted or moved off the folder while it
+			// started: unwatchUnused may have looked before this Watch.
+			if !s.reg.UsesFolder(dir) {
+				s.hot.Unwatch(dir)
+			}
+		}
+	}
 	if cfg.CodeDir == "" {
 		return s.code.path(ctx, cfg.CodeHex)
-	}
-	if s.hot != nil {
-		if err := s.hot.Watch(cfg.CodeDir); err != nil {
-			return "", awserr.Newf(awserr.InvalidZipFile, "Lambda was unable to read the code folder %s of %s:%s.", cfg.CodeDir, cfg.Name, cfg.Version)
-		}
-		// The function was deleted or moved off the folder while it
-		// started: unwatchUnused may have looked before this Watch.
-		if !s.reg.UsesFolder(cfg.CodeDir) {
-			s.hot.Unwatch(cfg.CodeDir)
-		}
 	}
 	return cfg.CodeDir, nil
 }

@@ -120,7 +120,6 @@ const (
 	MsgHotReloadRelative = "When using hot reloading, the archive key has to be an absolute path! Your archive key: %s"
 	MsgHotReloadMissing  = "The hot-reload folder %s does not exist on the lambada host."
 	MsgHotReloadNotDir   = "The hot-reload path %s is not a folder."
-	MsgHotReloadLayer    = "Layer content from a host folder (hot reload) is not supported by this server; publish the layer as a zip."
 )
 
 // HotReloadSha256 and HotReloadSize are what a function whose code is a
@@ -631,12 +630,13 @@ func (r *Registry) UsesCode(hex string) bool {
 }
 
 // UsesFolder reports whether a function or version in the view runs from
-// the host folder dir (hot reload, docs/behaviour/dev-loop.md §1).
+// the host folder dir, as its code or a layer's (hot reload,
+// docs/behaviour/dev-loop.md §1).
 func (r *Registry) UsesFolder(dir string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, f := range r.funcs {
-		if f.Latest.CodeDir == dir || slices.ContainsFunc(f.Versions, func(c function.Config) bool { return c.CodeDir == dir }) {
+		if slices.Contains(f.Latest.Folders(), dir) || slices.ContainsFunc(f.Versions, func(c function.Config) bool { return slices.Contains(c.Folders(), dir) }) {
 			return true
 		}
 	}

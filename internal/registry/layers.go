@@ -162,29 +162,36 @@ func (r *Registry) PublishLayerVersion(ctx context.Context, rawName string, in *
 			"Layers can only be published in this server's region and account: "+r.LayerARN(name, 0)+".")
 	}
 	c := in.Content
+	var lv function.LayerVersion
 	switch {
 	case c.S3Bucket != nil && r.cfg.HotReloadBucket != "" && *c.S3Bucket == r.cfg.HotReloadBucket:
-		return "", nil, awserr.New(awserr.InvalidParameterValue, MsgHotReloadLayer)
+		// A host folder (docs/behaviour/dev-loop.md §1): nothing stored.
+		dir, err := r.hostFolder(c.S3Key)
+		if err != nil {
+			return "", nil, err
+		}
+		lv = function.LayerVersion{CodeDir: dir, CodeSha256: HotReloadSha256, CodeSize: HotReloadSize, Created: r.now()}
 	case c.S3Bucket != nil || c.S3Key != nil || c.S3ObjectVersion != nil || c.S3ObjectStorageMode != nil:
 		return "", nil, notSupported("Content from S3 (S3Bucket, S3Key, S3ObjectVersion, S3ObjectStorageMode)")
 	case c.ZipFile == nil:
 		return "", nil, awserr.New(awserr.InvalidParameterValue, "Please provide a source for layer content.")
-	}
-	zip, err := base64.StdEncoding.DecodeString(*c.ZipFile)
-	if err != nil {
-		return "", nil, awserr.New(awserr.InvalidParameterValue,
-			"Could not unzip uploaded file. Please check your file, then try to upload again.")
-	}
-	info, err := codezip.Inspect(zip)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := r.putCode(ctx, zip, info); err != nil {
-		return "", nil, err
-	}
-	lv := function.LayerVersion{
-		CodeHex: info.Sha256Hex, CodeSha256: info.Sha256Base64, CodeSize: info.Size, UnzippedSize: info.UnzippedSize,
-		Created: r.now(),
+	default:
+		zip, err := base64.StdEncoding.DecodeString(*c.ZipFile)
+		if err != nil {
+			return "", nil, awserr.New(awserr.InvalidParameterValue,
+				"Could not unzip uploaded file. Please check your file, then try to upload again.")
+		}
+		info, err := codezip.Inspect(zip)
+		if err != nil {
+			return "", nil, err
+		}
+		if err := r.putCode(ctx, zip, info); err != nil {
+			return "", nil, err
+		}
+		lv = function.LayerVersion{
+			CodeHex: info.Sha256Hex, CodeSha256: info.Sha256Base64, CodeSize: info.Size, UnzippedSize: info.UnzippedSize,
+			Created: r.now(),
+		}
 	}
 	if in.Description != nil {
 		lv.Description = *in.Description
@@ -643,7 +650,7 @@ func (r *Registry) resolveLayers(arns []string, codeUnzipped int64) ([]function.
 		if !ok || account != r.cfg.AccountID || !found {
 			return nil, awserr.Newf(awserr.InvalidParameterValue, "Layer version %s does not exist.", a)
 		}
-		refs = append(refs, function.LayerRef{Arn: a, CodeHex: lv.CodeHex, CodeSize: lv.CodeSize, UnzippedSize: lv.UnzippedSize})
+		refs = append(refs, function.LayerRef{Arn: a, CodeHex: lv.CodeHex, CodeSize: lv.CodeSize, UnzippedSize: lv.UnzippedSize, CodeDir: lv.CodeDir})
 	}
 	for i, a := range arns {
 		_, _, name, _, _ := function.LayerRefParts(a)
