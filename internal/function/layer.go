@@ -97,13 +97,13 @@ type LayerVersion struct {
 	CompatibleRuntimes      []string  `json:"compatibleRuntimes"`
 	CompatibleArchitectures []string  `json:"compatibleArchitectures"`
 	CodeHex                 string    `json:"codeHex"`
-	// CodeDir, when set, is a host folder that is the layer's content
-	// itself (hot reload, docs/behaviour/dev-loop.md §1); CodeHex is "".
-	CodeDir string `json:"codeDir,omitempty"`
 	CodeSha256              string    `json:"codeSha256"`
 	CodeSize                int64     `json:"codeSize"`
 	UnzippedSize            int64     `json:"unzippedSize"`
 	Created                 time.Time `json:"created"`
+	// CodeDir, when set, is a host folder that is the layer's content
+	// itself (hot reload, docs/behaviour/dev-loop.md §1); CodeHex is "".
+	CodeDir string `json:"codeDir,omitempty"`
 	// Policy is the version's permission statements; PolicyRevision
 	// changes with every add or remove.
 	Policy         []LayerStatement `json:"policy,omitempty"`
