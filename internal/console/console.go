@@ -221,10 +221,6 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"json": func(v any) (string, error) {
-		b, err := json.MarshalIndent(v, "", "  ")
-		return string(b), err
-	},
 }
 
 // cacheAssets lets the browser keep the embedded assets for a while: they
