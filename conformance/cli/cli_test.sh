@@ -473,8 +473,39 @@ if [[ $rc -ne 254 && $rc -ne 255 ]] || ! grep -q "(ResourceNotFoundException)" "
 fi
 ok "filter-log-events of a missing group (exit $rc, ResourceNotFoundException)"
 }
+# Hot reload (docs/behaviour/dev-loop.md), as a LocalStack script writes
+# it: --code / --content S3Bucket=hot-reload,S3Key=<folder>. Needs the
+# server on this machine's loopback, as the Go harness runs it.
+hot_reload_steps() {
+step="hot reload create-function"
+fh="cli-hot-$run_id"
+cleanup+=("$fh")
+mkdir -p "$tmp/hot" "$tmp/hot-layer/python"
+printf 'import shared\ndef handler(event, context):\n    return "v1:" + shared.V\n' >"$tmp/hot/app.py"
+printf 'V = "layer1"\n' >"$tmp/hot-layer/python/shared.py"
+out=$(lam publish-layer-version --layer-name "cli-hot-layer-$run_id" --content "S3Bucket=hot-reload,S3Key=$tmp/hot-layer")
+check "$out" 'd["Content"]["CodeSha256"]' hot-reloading-hash-not-available 'd["Content"]["CodeSize"]' 0 \
+	'd["Content"]["Location"]' "file://$tmp/hot-layer"
+layer_arn=$(jget "$out" 'd["LayerVersionArn"]')
+out=$(lam create-function --function-name "$fh" --runtime python3.12 --handler app.handler --role "$role" \
+	--code "S3Bucket=hot-reload,S3Key=$tmp/hot" --layers "$layer_arn")
+check "$out" 'd["CodeSha256"]' hot-reloading-hash-not-available 'd["CodeSize"]' 0
+step="hot reload invoke after edits"
+lam invoke --function-name "$fh" "$tmp/hot.json" >/dev/null
+check "$(cat "$tmp/hot.json")" 'd' v1:layer1
+printf 'import shared\ndef handler(event, context):\n    return "v2:" + shared.V\n' >"$tmp/hot/app.py"
+printf 'V = "layer2"\n' >"$tmp/hot-layer/python/shared.py"
+# Live ~50 ms after the save; each aws call takes longer than that.
+for _ in 1 2 3 4 5; do
+	lam invoke --function-name "$fh" "$tmp/hot.json" >/dev/null
+	[[ "$(cat "$tmp/hot.json")" == '"v2:layer2"' ]] && break
+done
+check "$(cat "$tmp/hot.json")" 'd' v2:layer2
+}
+
 if [[ -n "${LAMBADA_ECHO_ZIP:-}" ]]; then
 	invoke_steps
+	hot_reload_steps
 else
 	echo "# LAMBADA_ECHO_ZIP is not set: skipping invoke (run through go test ./conformance/)"
 fi
