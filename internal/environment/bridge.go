@@ -61,8 +61,13 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	// the pipe round trip.
 	var prefix []byte
 	switch {
-	case c.cold:
+	case c.cold && c.req.NeedLog:
 		prefix = e.logs.sync()
+	case c.cold:
+		// Nobody reads this log: the init output the reader has so far,
+		// without the pipe round trip (a goroutine hand-off on the cold
+		// start's path); the sink gets every line in order either way.
+		prefix = e.logs.take()
 	case c.req.NeedLog:
 		// Output since the last collection belongs to invocations whose
 		// log nobody read, not to this one.
