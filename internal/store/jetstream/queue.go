@@ -206,26 +206,14 @@ func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Deliver
 	if err != nil {
 		return wrap("consume", err)
 	}
-	var ended error
-	select {
-	case <-ctx.Done():
-	case <-cc.Closed():
-		// nats.go ended the consumption by itself (the server answered
-		// that the consumer is gone, or the connection closed): the
-		// caller binds again.
-		ended = wrap("consume", errConsumptionEnded)
-	}
+	<-ctx.Done()
 	// Stop only asks; Closed is closed once the callback has returned for
 	// good, so no wg.Add can race with the Wait below.
 	cc.Stop()
 	<-cc.Closed()
 	wg.Wait()
-	return ended
+	return nil
 }
-
-// errConsumptionEnded: nats.go stopped consuming while the caller still
-// wanted deliveries.
-var errConsumptionEnded = errors.New("the consumption ended by itself")
 
 // Depth implements store.Queue.
 func (q *Queue) Depth(ctx context.Context) (uint64, time.Time, error) {
