@@ -96,7 +96,13 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.Listen, "listen", server.DefaultListen, "address of the Lambda API, /health and /metrics")
 	fs.StringVar(&cfg.DataDir, "data", server.DefaultDataDir, "folder for all of lambada's state")
 	fs.StringVar(&cfg.NATSURL, "nats", "", "use an external NATS JetStream server or cluster (nats://…) instead of the embedded one")
-	fs.IntVar(&cfg.Replicas, "replicas", server.DefaultReplicas, "JetStream servers keeping a copy of every bucket and stream (0: 1 embedded, the cluster's servers up to 3 with --nats; also LAMBADA_REPLICAS)")
+	var natsCluster string
+	fs.StringVar(&natsCluster, "nats-cluster", "", "be a node of a NATS cluster: the cluster listeners of its servers, comma-separated (nats://host:6222,…; this node's own may be listed); needs LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY, shared by every node")
+	fs.StringVar(&cfg.NATSClusterListen, "nats-cluster-listen", server.DefaultNATSClusterListen, "with --nats-cluster: this node's cluster listener (the other nodes' routes arrive here)")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", server.DefaultNATSListen, "with --nats-cluster: this node's NATS client listener (for nats tools or lambada --nats, with the key pair)")
+	fs.StringVar(&cfg.NATSClusterName, "nats-cluster-name", server.DefaultNATSClusterName, "with --nats-cluster: the cluster's name, the same on every node")
+	fs.StringVar(&cfg.NATSName, "nats-name", "", "with --nats-cluster: this node's NATS server name, unique in the cluster and the same at every start (default: chosen at the first start and kept in --data)")
+	fs.IntVar(&cfg.Replicas, "replicas", server.DefaultReplicas, "JetStream servers keeping a copy of every bucket and stream (0: 1 embedded, the cluster's servers up to 3 with --nats or --nats-cluster; also LAMBADA_REPLICAS)")
 	fs.StringVar(&cfg.Region, "region", server.DefaultRegion, "the AWS region lambada serves")
 	fs.StringVar(&cfg.AccountID, "account-id", server.DefaultAccountID, "the 12-digit account id in every ARN")
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", server.DefaultMaxConcurrency, "account concurrency limit, like AWS's")
@@ -139,6 +145,23 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "lambada server: unexpected argument %q\n", fs.Arg(0))
 		return errUsage
+	}
+	for _, r := range strings.Split(natsCluster, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			cfg.NATSCluster = append(cfg.NATSCluster, r)
+		}
+	}
+	if natsCluster != "" && len(cfg.NATSCluster) == 0 {
+		fmt.Fprintln(stderr, "lambada server: --nats-cluster needs the cluster's route URLs")
+		return errUsage
+	}
+	if len(cfg.NATSCluster) == 0 {
+		for _, name := range []string{"nats-cluster-listen", "nats-listen", "nats-cluster-name", "nats-name"} {
+			if flagSet(fs, name) {
+				fmt.Fprintf(stderr, "lambada server: --%s needs --nats-cluster\n", name)
+				return errUsage
+			}
+		}
 	}
 	if v := os.Getenv("LAMBADA_REPLICAS"); v != "" && !flagSet(fs, "replicas") {
 		n, err := strconv.Atoi(v)

@@ -83,6 +83,14 @@ const (
 	MaxConnections = "max_connections" // the --max-connections limit
 	Open           = "open"            // connections open now
 	Replicas       = "replicas"        // copies of every bucket and stream
+	// --nats-cluster (docs/behaviour/cluster.md §6).
+	Cluster       = "cluster"        // the NATS cluster's name
+	ServerName    = "server_name"    // this NATS server's name in its cluster
+	Routes        = "routes"         // the NATS cluster's route URLs
+	ClusterListen = "cluster_listen" // the NATS cluster (route) listener
+	ClientListen  = "client_listen"  // the NATS client listener
+	Connected     = "connected"      // how many routes are connected
+	Waited        = "waited"         // how long something has been waited for
 )
 
 // Cluster membership and concurrency shares.

@@ -67,6 +67,10 @@ type Config struct {
 	// Logger receives connection events and, in embedded mode, the
 	// server's own log. Nil discards.
 	Logger *slog.Logger
+	// Cluster, in embedded mode, makes the embedded server one node of a
+	// NATS cluster (--nats-cluster); nil = a server alone without any
+	// listener.
+	Cluster *Cluster
 }
 
 // Node is a started NATS connection, and in embedded mode the server behind
@@ -181,6 +185,9 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 		where = "the embedded server"
+		if c := n.cfg.Cluster; c != nil {
+			opts = append(opts, nats.UserInfo(c.User, c.Password))
+		}
 		nc, err = nats.Connect("", append(opts, nats.InProcessServer(srv))...)
 	} else {
 		where = redact(n.cfg.URL)
@@ -206,7 +213,11 @@ func (n *Node) Start(ctx context.Context) error {
 	n.stop = stop
 	n.probes.Add(1)
 	go n.probe(pctx, nc)
-	if srv != nil {
+	if srv != nil && n.cfg.Cluster != nil {
+		n.log.Info("nats ready", slog.Bool(logkey.Embedded, true), slog.String(logkey.Store, filepath.Join(n.cfg.DataDir, StoreSubdir)),
+			slog.String(logkey.Cluster, srv.ClusterName()), slog.String(logkey.ServerName, srv.Name()),
+			slog.String(logkey.ClientListen, srv.ClientURL()), slog.String(logkey.ClusterListen, srv.ClusterAddr().String()))
+	} else if srv != nil {
 		n.log.Info("nats ready", slog.Bool(logkey.Embedded, true), slog.String(logkey.Store, filepath.Join(n.cfg.DataDir, StoreSubdir)))
 	} else {
 		n.log.Info("nats ready", slog.Bool(logkey.Embedded, false), slog.String(logkey.URL, where))
@@ -231,13 +242,19 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, fmt.Errorf("natsnode: create store directory: %w", err)
 	}
-	srv, err := server.NewServer(&server.Options{
+	opts := &server.Options{
 		ServerName: serverName,
 		DontListen: true,
 		JetStream:  true,
 		StoreDir:   storeDir,
 		NoSigs:     true,
-	})
+	}
+	if n.cfg.Cluster != nil {
+		if err := n.clusterOptions(opts, n.cfg.Cluster); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("natsnode: configure embedded server: %w", err)
 	}
@@ -251,6 +268,12 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 	if !srv.ReadyForConnections(wait) {
 		shutdown(srv)
 		return nil, fmt.Errorf("natsnode: embedded server not ready after %s (store %s)", wait, storeDir)
+	}
+	if n.cfg.Cluster != nil {
+		if err := n.waitForCluster(ctx, srv); err != nil {
+			shutdown(srv)
+			return nil, err
+		}
 	}
 	return srv, nil
 }
@@ -282,14 +305,15 @@ func checkJetStream(ctx context.Context, nc *nats.Conn, where string) error {
 const MaxAutoReplicas = 3
 
 // AutoReplicas is the number of copies lambada keeps of every stream when
-// not told (--replicas): 1 for the embedded server; with an external NATS,
-// the servers of its cluster (those the connected server announces, and
-// the seeds), capped at MaxAutoReplicas. why says how it was chosen, for
-// the log.
+// not told (--replicas): 1 for the embedded server alone; with an external
+// NATS, the servers of its cluster (those the connected server announces,
+// and the seeds); with --nats-cluster the servers of the JetStream meta
+// group; capped at MaxAutoReplicas. why says how it was chosen, for the
+// log.
 func (n *Node) AutoReplicas() (replicas int, why string) {
 	servers := n.ClusterServers()
 	switch {
-	case n.Embedded():
+	case n.Embedded() && !n.Clustered():
 		return 1, "embedded server"
 	case servers <= 1:
 		return 1, "the NATS server is not clustered"
@@ -301,8 +325,12 @@ func (n *Node) AutoReplicas() (replicas int, why string) {
 }
 
 // ClusterServers counts the NATS servers this node knows of: 1 embedded,
-// otherwise the seeds and the servers the cluster announced.
+// the JetStream meta group's size with --nats-cluster, otherwise the seeds
+// and the servers the cluster announced.
 func (n *Node) ClusterServers() int {
+	if n.Clustered() {
+		return n.clusterSize()
+	}
 	nc := n.Conn()
 	if n.Embedded() || nc == nil {
 		return 1

@@ -80,6 +80,10 @@ const (
 	// DefaultReplicas 0 lets the server choose at start
 	// (natsnode.AutoReplicas).
 	DefaultReplicas = 0
+	// --nats-cluster mode (docs/behaviour/cluster.md §6).
+	DefaultNATSClusterName   = natsnode.DefaultClusterName
+	DefaultNATSClusterListen = natsnode.DefaultClusterListen
+	DefaultNATSListen        = natsnode.DefaultClientListen
 
 	registryBucket    = "lambada_registry"
 	nodesBucket       = "lambada_nodes"
@@ -99,6 +103,17 @@ type Config struct {
 	Listen  string
 	DataDir string
 	NATSURL string // "" = embedded JetStream
+	// NATSCluster, when not empty, makes the embedded NATS server a node
+	// of a NATS cluster whose servers' cluster listeners these are
+	// (--nats-cluster; docs/behaviour/cluster.md §6). It needs the key
+	// pair set explicitly: every node shares it, and it guards the NATS
+	// listeners.
+	NATSCluster []string
+	// NATSClusterName, NATSClusterListen, NATSListen and NATSName are
+	// the cluster's name, this node's cluster and client listeners and
+	// its server name (--nats-cluster-name, --nats-cluster-listen,
+	// --nats-listen, --nats-name); "" = natsnode's defaults.
+	NATSClusterName, NATSClusterListen, NATSListen, NATSName string
 	// Replicas is how many JetStream servers keep a copy of every bucket
 	// and stream (--replicas); 0 chooses (natsnode.AutoReplicas).
 	Replicas  int
@@ -290,6 +305,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.FunctionLogs != FunctionLogsStdout && cfg.FunctionLogs != FunctionLogsOff {
 		return nil, fmt.Errorf("function logs must be %q or %q, not %q", FunctionLogsStdout, FunctionLogsOff, cfg.FunctionLogs)
 	}
+	if cfg.NATSURL != "" && len(cfg.NATSCluster) > 0 {
+		return nil, errors.New("--nats and --nats-cluster exclude each other: use an external NATS, or be a node of a NATS cluster")
+	}
+	if len(cfg.NATSCluster) > 0 && cfg.AccessKeyID == "" {
+		return nil, errors.New("--nats-cluster needs LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY: every node of the cluster serves with the same key pair, and it guards the NATS listeners")
+	}
 	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
 		return nil, errors.New("set both LAMBADA_ACCESS_KEY_ID and LAMBADA_SECRET_ACCESS_KEY, or neither")
 	}
@@ -340,7 +361,15 @@ func (s *Server) Start(ctx context.Context) (err error) {
 
 	s.minter = fncreds.New(s.creds.SecretAccessKey)
 	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.node = natsnode.New(natsnode.Config{URL: s.cfg.NATSURL, DataDir: s.cfg.DataDir, Logger: s.log})
+	ncfg := natsnode.Config{URL: s.cfg.NATSURL, DataDir: s.cfg.DataDir, Logger: s.log}
+	if len(s.cfg.NATSCluster) > 0 {
+		ncfg.Cluster = &natsnode.Cluster{
+			Name: s.cfg.NATSClusterName, ServerName: s.cfg.NATSName, Routes: s.cfg.NATSCluster,
+			Listen: s.cfg.NATSClusterListen, ClientListen: s.cfg.NATSListen,
+			User: s.creds.AccessKeyID, Password: s.creds.SecretAccessKey,
+		}
+	}
+	s.node = natsnode.New(ncfg)
 	if err := s.node.Start(ctx); err != nil {
 		return fmt.Errorf("starting storage: %w", err)
 	}
@@ -400,7 +429,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		Environments: func() int { return s.invoker.Environments() },
 	}, nodes)
 	var shares invoke.Shares
-	if !s.node.Embedded() {
+	if s.node.Shared() {
 		kv, err := jetstream.OpenKV(ctx, s.node.Conn(), concurrencyBucket, replicas)
 		if err != nil {
 			return fmt.Errorf("opening the concurrency bucket: %w", err)
@@ -519,7 +548,9 @@ func (s *Server) chooseReplicas() (jetstream.Option, error) {
 	}
 	if servers := s.node.ClusterServers(); n > servers {
 		where := "the embedded NATS server is one server"
-		if !s.node.Embedded() {
+		if s.node.Clustered() {
+			where = fmt.Sprintf("the NATS cluster has %d JetStream server(s)", servers)
+		} else if !s.node.Embedded() {
 			where = fmt.Sprintf("the NATS at %s has %d server(s)", s.cfg.NATSURL, servers)
 		}
 		return nil, fmt.Errorf("--replicas %d: %s; ask for at most %d", n, where, servers)
@@ -543,6 +574,9 @@ func codeURLKey(secret string) []byte {
 }
 
 func (s *Server) storageMode() string {
+	if len(s.cfg.NATSCluster) > 0 {
+		return "cluster"
+	}
 	if s.cfg.NATSURL == "" {
 		return "embedded"
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -50,6 +51,17 @@ func Start(t testing.TB, opt Options) *Server {
 	if opt.DataDir == "" {
 		opt.DataDir = t.TempDir()
 	}
+	s, err := start(t, opt)
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	waitHealthy(t, s.URL())
+	return s
+}
+
+// start boots a server without failing t (it may run on another
+// goroutine) and registers its stop; the caller waits for /health.
+func start(t testing.TB, opt Options) (*Server, error) {
 	cfg := server.Config{
 		Listen:  "127.0.0.1:0",
 		DataDir: opt.DataDir,
@@ -67,19 +79,18 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
-		t.Fatalf("servertest: %v", err)
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := srv.Start(ctx); err != nil {
-		t.Fatalf("servertest: starting: %v", err)
+		return nil, fmt.Errorf("starting: %w", err)
 	}
 	s := &Server{Server: srv, DataDir: opt.DataDir}
 	s.Creds, _ = srv.Credentials()
 	t.Cleanup(func() { s.Stop(t) })
-	waitHealthy(t, srv.URL())
 	s.Client = NewClient(srv.URL(), s.Creds)
-	return s
+	return s, nil
 }
 
 // Stop closes the server (also done at cleanup; safe twice).

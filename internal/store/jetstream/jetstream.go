@@ -75,12 +75,17 @@ func buildOptions(opts []Option) options {
 // that was already acknowledged, which a compare-and-set must never see),
 // then probe retried while the cluster has no responder for the stream yet
 // (a replicated stream answers only once a leader is elected and its
-// peers joined), until ctx ends. rebind is called after a configuration
-// change, before probe, so handles see the new configuration.
+// peers joined), until ctx ends. rebind is called before probe, so that
+// handles see the configuration settled.
 func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, rebind, probe func(context.Context) error) error {
 	var st natsjs.Stream
 	err := retryAPI(ctx, func(ctx context.Context) (err error) {
 		st, err = js.Stream(ctx, stream)
+		if errors.Is(err, natsjs.ErrStreamNotFound) {
+			// Just opened: a cluster where several nodes created it at
+			// once may not show it to every server yet.
+			err = nats.ErrNoResponders
+		}
 		return err
 	})
 	if err != nil {
@@ -91,15 +96,20 @@ func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, r
 		had := cfg.Replicas
 		cfg.Replicas = max(cfg.Replicas, want)
 		cfg.AllowDirect = false
+		// Nodes starting together all raise the stream just created; a
+		// request the cluster leaves unanswered is asked again.
 		if err := retryAPI(ctx, func(ctx context.Context) error {
 			_, err := js.UpdateStream(ctx, cfg)
 			return err
 		}); err != nil {
 			return fmt.Errorf("raise replicas of %s from %d to %d: %w", stream, had, cfg.Replicas, err)
 		}
-		if err := retryAPI(ctx, rebind); err != nil {
-			return err
-		}
+	}
+	// Always: the handle was bound before this read, possibly before
+	// another node starting at the same time turned direct gets off; a
+	// handle that still sends them would hear no responder for ever.
+	if err := retryAPI(ctx, rebind); err != nil {
+		return err
 	}
 	for {
 		// Each round bounded: a request sent while the stream elects its
@@ -131,13 +141,21 @@ func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, r
 // A request sent while a cluster elects its meta leader can go unanswered
 // (nothing tells the caller); asking again reaches the new leader, where
 // waiting on the first request would use up the caller's whole deadline.
-const apiAttempt = 5 * time.Second
+// So does a create of a stream that another node is creating at the same
+// moment (nodes starting together): the first attempt is therefore short
+// (firstAPIAttempt), each next one twice as long up to apiAttempt. Asking
+// again is harmless: every request made here creates or binds what exists.
+const (
+	apiAttempt      = 5 * time.Second
+	firstAPIAttempt = time.Second
+)
 
-// retryAPI runs try with a deadline of apiAttempt each time until it
-// succeeds, fails for another reason, or ctx ends.
+// retryAPI runs try with a deadline of firstAPIAttempt, then twice as long
+// each time up to apiAttempt, until it succeeds, fails for another reason,
+// or ctx ends.
 func retryAPI(ctx context.Context, try func(context.Context) error) error {
-	for {
-		attempt, cancel := context.WithTimeout(ctx, apiAttempt)
+	for wait := firstAPIAttempt; ; wait = min(2*wait, apiAttempt) {
+		attempt, cancel := context.WithTimeout(ctx, wait)
 		err := try(attempt)
 		cancel()
 		if err == nil || !unanswered(err) || ctx.Err() != nil {
