@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,9 @@ const (
 	EventSubjectPrefix = "lambada.events."
 	// DestinationSubjectPrefix is where records for non-Lambda destinations go.
 	DestinationSubjectPrefix = "lambada.destinations."
+	// AttemptRecordTTL is how long Config.Attempts must keep a record:
+	// past the longest event age, no copy of the event runs any more.
+	AttemptRecordTTL = function.DefaultMaximumEventAgeInSeconds*time.Second + time.Hour
 )
 
 // Config configures the async service.
@@ -49,6 +53,12 @@ type Config struct {
 	RetryDelay time.Duration
 	// InFlight bounds the attempts this node runs at once.
 	InFlight int
+	// Attempts, when set, records every attempt that ran (a key per
+	// event and attempt, kept AttemptRecordTTL), so that an attempt run
+	// again — its acknowledgement lost, or its node gone after the run —
+	// is counted in lambada_async_duplicate_attempts_total
+	// (docs/behaviour/cluster.md §7).
+	Attempts store.KV
 	Logger   *slog.Logger
 	Metrics  prometheus.Registerer
 	Now      func() time.Time
@@ -220,6 +230,9 @@ func (s *Service) handle(d store.Delivery) {
 		Function: ev.Function, Qualifier: ev.Qualifier, RequestID: ev.RequestID,
 		Payload: ev.Payload, TraceHeader: ev.Trace,
 	})
+	if out.Kind == invoke.Succeeded || out.Kind == invoke.FunctionFailed {
+		s.recordRun(&ev, log)
+	}
 	switch out.Kind {
 	case invoke.Gone:
 		log.Warn("async: function or qualifier no longer exists; event dropped", logkey.Qualifier, ev.Qualifier)
@@ -325,6 +338,28 @@ func (s *Service) versionARN(ev *event) string {
 		return s.reg.ARN(ev.Function, q)
 	}
 	return s.reg.ARN(res.Config.Name, res.Config.Version)
+}
+
+// recordRun notes that attempt ev.Attempts of ev ran, before the attempt
+// is settled. Finding the note already there means this attempt had run
+// before and its settlement was lost (an acknowledgement lost in a storage
+// failover, a node gone after the run, a retry's copy published twice): a
+// duplicate that at-least-once allows, counted and logged
+// (docs/behaviour/cluster.md §7). A failed note is only logged: it costs a
+// duplicate going uncounted, never an event.
+func (s *Service) recordRun(ev *event, log *slog.Logger) {
+	if s.cfg.Attempts == nil {
+		return
+	}
+	key := ev.RequestID + "." + strconv.Itoa(ev.Attempts)
+	_, err := s.cfg.Attempts.Create(context.Background(), key, []byte(s.cfg.Now().UTC().Format(time.RFC3339Nano)))
+	switch {
+	case errors.Is(err, store.ErrExists):
+		s.m.duplicates.WithLabelValues(ev.Function).Inc()
+		log.Warn("async: attempt ran again after it had already run (at least once)", logkey.Attempts, ev.Attempts+1)
+	case err != nil:
+		log.Debug("async: recording the attempt failed", logkey.Err, err)
+	}
 }
 
 func (s *Service) ack(d store.Delivery, log *slog.Logger) {

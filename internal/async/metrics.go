@@ -22,6 +22,7 @@ type metrics struct {
 	deliveries       *prometheus.CounterVec
 	deliveryFailures *prometheus.CounterVec
 	deadLetterErrors *prometheus.CounterVec
+	duplicates       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, q store.Queue) metrics {
@@ -35,11 +36,12 @@ func newMetrics(reg prometheus.Registerer, q store.Queue) metrics {
 		deliveries:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "destination_deliveries_total", Help: "Invocation records delivered to destinations, by destination type."}, []string{"function_name", "type"}),
 		deliveryFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "destination_delivery_failures_total", Help: "Destination deliveries that failed (AWS DestinationDeliveryFailures)."}, fn),
 		deadLetterErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "dead_letter_errors_total", Help: "Dead-letter deliveries that failed (AWS DeadLetterErrors)."}, fn),
+		duplicates:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "async_duplicate_attempts_total", Help: "Attempts that ran again after the same attempt of the same event had already run (at-least-once duplicates)."}, fn),
 	}
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.received, m.age, m.dropped, m.retries, m.throttled, m.deliveries, m.deliveryFailures, m.deadLetterErrors)
+	reg.MustRegister(m.received, m.age, m.dropped, m.retries, m.throttled, m.deliveries, m.deliveryFailures, m.deadLetterErrors, m.duplicates)
 	reg.MustRegister(depthCollector{q: q})
 	return m
 }

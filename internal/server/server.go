@@ -88,6 +88,7 @@ const (
 	registryBucket    = "lambada_registry"
 	nodesBucket       = "lambada_nodes"
 	concurrencyBucket = "lambada_concurrency"
+	attemptsBucket    = "lambada_attempts"
 	codeBucket        = "lambada_code"
 	eventStream       = "LAMBADA_EVENTS"
 	eventConsumer     = "lambada-workers"
@@ -459,9 +460,13 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening the destination stream: %w", err)
 	}
+	attempts, err := jetstream.OpenKV(ctx, s.node.Conn(), attemptsBucket, replicas, jetstream.WithTTL(async.AttemptRecordTTL))
+	if err != nil {
+		return fmt.Errorf("opening the attempts bucket: %w", err)
+	}
 	s.async = async.New(async.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, RetryDelay: s.cfg.AsyncRetryDelay,
-		InFlight: s.cfg.AsyncWorkers, Logger: s.log, Metrics: s.metrics,
+		InFlight: s.cfg.AsyncWorkers, Attempts: attempts, Logger: s.log, Metrics: s.metrics,
 	}, queue, records, s.invoker, s.reg)
 	creds := apiCredentials{
 		static: sigv4.StaticCredentials{s.creds.AccessKeyID: s.creds.SecretAccessKey},

@@ -39,6 +39,13 @@ type Option func(*options)
 type options struct {
 	replicas int
 	ackWait  time.Duration
+	ttl      time.Duration
+}
+
+// WithTTL makes a KV bucket created by OpenKV forget every entry ttl after
+// it was written (JetStream's MaxAge); 0 keeps entries.
+func WithTTL(ttl time.Duration) Option {
+	return func(o *options) { o.ttl = ttl }
 }
 
 // WithReplicas sets how many servers of a JetStream cluster keep a copy of

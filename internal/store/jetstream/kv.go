@@ -61,6 +61,7 @@ func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (
 				Bucket:      bucket,
 				Description: "lambada",
 				History:     kvHistory,
+				TTL:         o.ttl,
 				Storage:     natsjs.FileStorage,
 				Replicas:    o.replicas,
 			})
