@@ -38,6 +38,12 @@ const (
 	// be starting); ClusterWaitLog is how often the wait is logged.
 	DefaultClusterFormTimeout = 2 * time.Minute
 	ClusterWaitLog            = 5 * time.Second
+	// ClusterPeersWait is how long Start waits, once the meta leader is
+	// elected, for enough listed servers to be online to place every
+	// stream's copies (up to MaxAutoReplicas): a cluster forming from
+	// nothing has them within a second or two; a node starting while
+	// another is down goes on without it after this.
+	ClusterPeersWait = 10 * time.Second
 
 	// ServerNameFile holds, under Config.DataDir, the name this node's
 	// server chose at its first start: JetStream knows its peers by name,
@@ -241,13 +247,20 @@ func (n *Node) waitForCluster(ctx context.Context, srv *server.Server) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	nextLog := start
+	want := min(len(n.cfg.Cluster.Routes), MaxAutoReplicas)
+	var elected time.Time // when a meta leader was first seen
 	for {
-		leader, size := metaLeader(srv)
-		if leader != "" && srv.JetStreamIsCurrent() {
-			n.log.Info("nats cluster formed", slog.String(logkey.Cluster, srv.ClusterName()),
-				slog.String(logkey.ServerName, srv.Name()), slog.String(logkey.Node, leader),
-				slog.Int(logkey.Count, size), slog.Duration(logkey.Waited, time.Since(start).Round(time.Millisecond)))
-			return nil
+		m := meta(srv)
+		if m.leader != "" && srv.JetStreamIsCurrent() {
+			if elected.IsZero() {
+				elected = time.Now()
+			}
+			if m.online >= want || time.Since(elected) >= ClusterPeersWait {
+				n.log.Info("nats cluster formed", slog.String(logkey.Cluster, srv.ClusterName()),
+					slog.String(logkey.ServerName, srv.Name()), slog.String(logkey.Node, m.leader),
+					slog.Int(logkey.Count, m.online), slog.Duration(logkey.Waited, time.Since(start).Round(time.Millisecond)))
+				return nil
+			}
 		}
 		if now := time.Now(); !now.Before(nextLog) {
 			n.log.Info("waiting for the nats cluster to elect a JetStream meta leader",
@@ -265,25 +278,41 @@ func (n *Node) waitForCluster(ctx context.Context, srv *server.Server) error {
 	}
 }
 
-// metaLeader is the name of the JetStream meta leader srv knows of ("" =
-// none yet) and the size of the meta group.
-func metaLeader(srv *server.Server) (string, int) {
-	jsz, err := srv.Jsz(nil)
-	if err != nil || jsz == nil || jsz.Meta == nil {
-		return "", 0
-	}
-	return jsz.Meta.Leader, jsz.Meta.Size
+// metaInfo is what srv knows of the JetStream meta group: its leader
+// ("" = none yet), its size, and how many of its servers are online.
+type metaInfo struct {
+	leader       string
+	size, online int
 }
 
-// clusterSize is the number of JetStream servers in the cluster's meta
-// group, as the embedded server knows it (at least 1).
+func meta(srv *server.Server) metaInfo {
+	jsz, err := srv.Jsz(nil)
+	if err != nil || jsz == nil || jsz.Meta == nil {
+		return metaInfo{}
+	}
+	m := metaInfo{leader: jsz.Meta.Leader, size: jsz.Meta.Size}
+	if m.leader != "" {
+		m.online = 1
+	}
+	for _, p := range jsz.Meta.Replicas {
+		if p != nil && !p.Offline {
+			m.online++
+		}
+	}
+	return m
+}
+
+// clusterSize is the number of JetStream servers in the cluster: the meta
+// group's size, or the servers listed in the routes when more (a group
+// still forming may know fewer than there are; NATS expects the list to
+// name every server).
 func (n *Node) clusterSize() int {
 	n.mu.Lock()
 	srv := n.srv
 	n.mu.Unlock()
-	if srv == nil {
-		return 1
+	size := len(n.cfg.Cluster.Routes)
+	if srv != nil {
+		size = max(size, meta(srv).size)
 	}
-	_, size := metaLeader(srv)
 	return max(size, 1)
 }

@@ -401,8 +401,20 @@ func (s serverLog) logf(level slog.Level, format string, v []any) {
 }
 
 func (s serverLog) Noticef(format string, v ...any) { s.logf(slog.LevelDebug, format, v) }
-func (s serverLog) Warnf(format string, v ...any)   { s.logf(slog.LevelWarn, format, v) }
-func (s serverLog) Fatalf(format string, v ...any)  { s.logf(slog.LevelError, format, v) }
-func (s serverLog) Errorf(format string, v ...any)  { s.logf(slog.LevelError, format, v) }
-func (s serverLog) Debugf(format string, v ...any)  { s.logf(slog.LevelDebug, format, v) }
-func (s serverLog) Tracef(format string, v ...any)  { s.logf(slog.LevelDebug, format, v) }
+
+// plaintextWarning is nats-server's warning about passwords in its
+// options; with --nats-cluster they come from the process's environment,
+// never from a configuration file, so the warning is routine (debug).
+const plaintextWarning = "Plaintext passwords detected"
+
+func (s serverLog) Warnf(format string, v ...any) {
+	if strings.HasPrefix(format, plaintextWarning) {
+		s.logf(slog.LevelDebug, format, v)
+		return
+	}
+	s.logf(slog.LevelWarn, format, v)
+}
+func (s serverLog) Fatalf(format string, v ...any) { s.logf(slog.LevelError, format, v) }
+func (s serverLog) Errorf(format string, v ...any) { s.logf(slog.LevelError, format, v) }
+func (s serverLog) Debugf(format string, v ...any) { s.logf(slog.LevelDebug, format, v) }
+func (s serverLog) Tracef(format string, v ...any) { s.logf(slog.LevelDebug, format, v) }
