@@ -2,6 +2,7 @@ package servertest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"testing"
@@ -33,7 +34,7 @@ func StartCluster(t testing.TB, n int, config func(*server.Config)) *Cluster {
 	routes := make([]string, n)
 	listens := make([]string, n)
 	for i := range n {
-		port := freePort(t)
+		port := FreePort(t)
 		listens[i] = fmt.Sprintf("127.0.0.1:%d", port)
 		routes[i] = "nats://" + listens[i]
 	}
@@ -105,14 +106,23 @@ func (c *Cluster) Restart(i int) *Server {
 	return s
 }
 
-// freePort asks the kernel for a free loopback port; a cluster listener
-// needs one known before the servers start (their routes name it).
-func freePort(t testing.TB) int {
+// FreePort finds a free loopback port below the kernel's ephemeral range
+// (32768 and up on Linux): a cluster listener needs one known before the
+// servers start (their routes name it), and between this check and the
+// server's bind a port from the ephemeral range could be taken by any
+// outgoing connection on a busy machine; below it, only by another
+// explicit bind.
+func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("servertest: find a free port: %v", err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("servertest: no free port below the ephemeral range")
+	return 0
 }
