@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -320,5 +321,62 @@ func TestUnprivileged(t *testing.T) {
 	// Every box would run as the server's own uid: no peer check.
 	if !strings.Contains(string(out), RuntimeAPIPeer+" (needs a root server") {
 		t.Errorf("%s not reported missing as nobody:\n%s", RuntimeAPIPeer, out)
+	}
+}
+
+// A box takes the Host's spare group (made without limits after the
+// previous box) and its limits are written before the runtime joins it.
+func TestSpareGroup(t *testing.T) {
+	h := probe(t)
+	if h.cg == nil || h.cg.v2 {
+		t.Skip("no cgroup v1 groups on this host")
+	}
+	if _, err := run(t, h, Spec{Path: "/bin/true", Args: []string{"true"}, Dir: "/", MemoryMB: 64}); err != nil {
+		t.Fatal(err)
+	}
+	var spare *cgroupBox
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		h.spareMu.Lock()
+		defer h.spareMu.Unlock()
+		if spare = h.spareCG; spare == nil {
+			return errors.New("no spare group")
+		}
+		return nil
+	})
+	var out syncbuf.Buffer
+	b, err := h.Prepare(Spec{
+		Path: "/bin/sh", Args: []string{"sh", "-c", `echo started; sleep 30`},
+		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/", CodeDir: t.TempDir(), MemoryMB: 32, Stdout: &out, Stderr: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { b.Kill(); _ = b.Cmd.Wait(); b.Finish() }()
+	cg := b.group()
+	if cg != spare {
+		t.Fatal("the box did not take the spare group")
+	}
+	want := map[string]string{}
+	if h.Active(CgroupMemory) {
+		want["memory/memory.limit_in_bytes"] = strconv.Itoa((32 + MemoryOverheadMB) << 20)
+	}
+	if h.Active(CgroupPids) {
+		want["pids/pids.max"] = strconv.Itoa(MaxProcesses)
+	}
+	if h.Active(CgroupCPU) {
+		want["cpu/cpu.shares"] = strconv.Itoa(max(2, 32*1024/MBPerVCPU))
+	}
+	for f, v := range want {
+		c, name, _ := strings.Cut(f, "/")
+		got, err := os.ReadFile(cg.file(c, name))
+		if err != nil || strings.TrimSpace(string(got)) != v {
+			t.Errorf("%s: %q (%v), want %s", f, got, err, v)
+		}
+		if procs := readProcs(cg.file(c, "")); !slices.Contains(procs, b.Cmd.Process.Pid) {
+			t.Errorf("the runtime %d is not in the box's %s group (%v)", b.Cmd.Process.Pid, c, procs)
+		}
 	}
 }

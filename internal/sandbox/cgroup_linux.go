@@ -214,52 +214,24 @@ func (r *cgroupRoot) create(id string, l cgroupLimits) (*cgroupBox, error) {
 	b := &cgroupBox{root: r, name: filepath.Join(r.key, id)}
 	rel := "/" + filepath.Join(cgroupParent, b.name)
 	if r.v2 {
-		res := &cgroup2.Resources{}
-		if l.memoryBytes > 0 && r.ctrl["memory"] {
-			zero := int64(0)
-			res.Memory = &cgroup2.Memory{Max: &l.memoryBytes, Swap: &zero}
-		}
-		if l.pids > 0 && r.ctrl["pids"] {
-			res.Pids = &cgroup2.Pids{Max: l.pids}
-		}
-		if l.cpuShares > 0 && r.ctrl["cpu"] {
-			w := sharesToWeight(l.cpuShares)
-			res.CPU = &cgroup2.CPU{Weight: &w}
-		}
-		m, err := cgroup2.NewManager(cgroupMount, rel, res)
+		m, err := cgroup2.NewManager(cgroupMount, rel, r.v2Resources(l))
 		if err != nil {
 			return nil, fmt.Errorf("creating cgroup %s: %w", rel, err)
 		}
 		b.v2 = m
 		return b, nil
 	}
-	res := &specs.LinuxResources{}
 	var subs []cgroup1.Subsystem
 	if r.ctrl["memory"] {
 		subs = append(subs, cgroup1.NewMemory(cgroupMount, cgroup1.OptionalSwap()))
-		if l.memoryBytes > 0 {
-			mem := l.memoryBytes
-			res.Memory = &specs.LinuxMemory{Limit: &mem}
-			if _, err := os.Stat(filepath.Join(cgroupMount, "memory", "memory.memsw.limit_in_bytes")); err == nil {
-				res.Memory.Swap = &mem // no swap beyond the limit
-			}
-		}
 	}
 	if r.ctrl["pids"] {
 		subs = append(subs, cgroup1.NewPids(cgroupMount))
-		if l.pids > 0 {
-			p := l.pids
-			res.Pids = &specs.LinuxPids{Limit: &p}
-		}
 	}
 	if r.ctrl["cpu"] {
 		subs = append(subs, cgroup1.NewCpu(cgroupMount))
-		if l.cpuShares > 0 {
-			s := l.cpuShares
-			res.CPU = &specs.LinuxCPU{Shares: &s}
-		}
 	}
-	cg, err := cgroup1.New(cgroup1.StaticPath(rel), res,
+	cg, err := cgroup1.New(cgroup1.StaticPath(rel), r.v1Resources(l),
 		cgroup1.WithHierarchy(func() ([]cgroup1.Subsystem, error) { return subs, nil }))
 	if err != nil {
 		for _, dir := range r.dirs(id) {
@@ -269,6 +241,53 @@ func (r *cgroupRoot) create(id string, l cgroupLimits) (*cgroupBox, error) {
 	}
 	b.v1 = cg
 	return b, nil
+}
+
+// v2Resources are the v2 settings for l.
+func (r *cgroupRoot) v2Resources(l cgroupLimits) *cgroup2.Resources {
+	res := &cgroup2.Resources{}
+	if l.memoryBytes > 0 && r.ctrl["memory"] {
+		mem, zero := l.memoryBytes, int64(0)
+		res.Memory = &cgroup2.Memory{Max: &mem, Swap: &zero}
+	}
+	if l.pids > 0 && r.ctrl["pids"] {
+		res.Pids = &cgroup2.Pids{Max: l.pids}
+	}
+	if l.cpuShares > 0 && r.ctrl["cpu"] {
+		w := sharesToWeight(l.cpuShares)
+		res.CPU = &cgroup2.CPU{Weight: &w}
+	}
+	return res
+}
+
+// v1Resources are the v1 settings for l.
+func (r *cgroupRoot) v1Resources(l cgroupLimits) *specs.LinuxResources {
+	res := &specs.LinuxResources{}
+	if r.ctrl["memory"] && l.memoryBytes > 0 {
+		mem := l.memoryBytes
+		res.Memory = &specs.LinuxMemory{Limit: &mem}
+		if _, err := os.Stat(filepath.Join(cgroupMount, "memory", "memory.memsw.limit_in_bytes")); err == nil {
+			res.Memory.Swap = &mem // no swap beyond the limit
+		}
+	}
+	if r.ctrl["pids"] && l.pids > 0 {
+		p := l.pids
+		res.Pids = &specs.LinuxPids{Limit: &p}
+	}
+	if r.ctrl["cpu"] && l.cpuShares > 0 {
+		s := l.cpuShares
+		res.CPU = &specs.LinuxCPU{Shares: &s}
+	}
+	return res
+}
+
+// apply sets l on a group made without limits (the Host's spare group,
+// spare_linux.go), as create would have.
+func (b *cgroupBox) apply(l cgroupLimits) error {
+	if b.v2 != nil {
+		return b.v2.Update(b.root.v2Resources(l))
+	}
+	return b.v1.Update(b.root.v1Resources(l))
 }
 
 // sharesToWeight converts cgroup v1 cpu.shares to v2 cpu.weight the way

@@ -40,6 +40,8 @@ type Host struct {
 	spare       *shimProc
 	spareClosed bool
 	refilling   bool
+	spareCG     *cgroupBox // a box group made ahead of need, without limits
+	refillingCG bool
 	spareWG     sync.WaitGroup
 	sparesTaken atomic.Int64
 }
@@ -404,12 +406,24 @@ func (b *Box) Start() error {
 		err error
 	}
 	var cgDone chan made
-	if b.h.cg != nil && b.cgLimits != (cgroupLimits{}) {
+	wantGroup := b.h.cg != nil && b.cgLimits != (cgroupLimits{})
+	if wantGroup {
 		cgDone = make(chan made, 1)
-		go func() {
-			cg, err := b.h.cg.create(b.id, b.cgLimits)
-			cgDone <- made{cg, err}
-		}()
+		// The Host's spare group, made ahead of need (spare_linux.go),
+		// with this box's limits written now.
+		if cg := b.h.takeSpareGroup(); cg != nil {
+			if err := cg.apply(b.cgLimits); err == nil {
+				cgDone <- made{cg, nil}
+			} else {
+				_ = cg.remove()
+			}
+		}
+		if len(cgDone) == 0 {
+			go func() {
+				cg, err := b.h.cg.create(b.id, b.cgLimits)
+				cgDone <- made{cg, err}
+			}()
+		}
 	}
 	group := func() error {
 		if cgDone == nil {
@@ -427,13 +441,20 @@ func (b *Box) Start() error {
 	}
 	out, useSpare := b.outputFiles()
 	useSpare = useSpare && b.spareOK
-	if useSpare {
-		// The next spare starts once this box's runtime is up (Ready) or
+	if useSpare || wantGroup {
+		// The next spares start once this box's runtime is up (Ready) or
 		// gone (Finish), not while it starts: on a busy host the fork
 		// would compete with this very cold start.
 		attr, unshareUser := b.Cmd.SysProcAttr, b.cfg.UnshareUser
 		b.mu.Lock()
-		b.refill = func() { b.h.refillSpare(attr, unshareUser) }
+		b.refill = func() {
+			if useSpare {
+				b.h.refillSpare(attr, unshareUser)
+			}
+			if wantGroup {
+				b.h.refillSpareGroup()
+			}
+		}
 		b.mu.Unlock()
 	}
 	for attempt := 1; ; attempt++ {
