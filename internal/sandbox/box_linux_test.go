@@ -148,6 +148,45 @@ func TestBoxExecError(t *testing.T) {
 	})
 }
 
+// A spare shim killed while it waited is not handed to a box: the box
+// starts from a fresh shim.
+func TestSpareKilled(t *testing.T) {
+	h := probe(t)
+	if !h.spareUsable() {
+		t.Skip("no spare shims on this host (per-box id maps at clone)")
+	}
+	if _, err := runPipe(t, h, Spec{Path: "/bin/true", Args: []string{"true"}, Dir: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	var sp *shimProc
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		h.spareMu.Lock()
+		defer h.spareMu.Unlock()
+		if sp = h.spare; sp == nil {
+			return errors.New("no spare shim")
+		}
+		return nil
+	})
+	if !sp.alive() {
+		t.Fatal("a waiting spare reported dead")
+	}
+	_ = sp.cmd.Process.Kill()
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		if sp.alive() {
+			return errors.New("the killed spare still alive")
+		}
+		return nil
+	})
+	taken := h.sparesTaken.Load()
+	out, err := runPipe(t, h, Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "echo fresh"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/"})
+	if err != nil || out != "fresh\n" {
+		t.Fatalf("after the spare was killed: %q %v", out, err)
+	}
+	if h.sparesTaken.Load() != taken {
+		t.Error("the dead spare was taken")
+	}
+}
+
 // Close stops the spare shim: no process of the Host is left.
 func TestSpareClosed(t *testing.T) {
 	h := probe(t)

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"reflect"
 	"syscall"
+	"unsafe"
 
 	"github.com/lambada-dev/lambada/internal/sandbox/shim"
 )
@@ -120,6 +121,16 @@ func (p *shimProc) send(out []*os.File, cfg []byte) error {
 // closeFiles closes the server's ends (twice is harmless).
 func (p *shimProc) closeFiles() { closeFiles(p.cfg, p.st, p.goW) }
 
+// alive reports whether the shim has not exited (killed from outside
+// while it waited): waitid with WNOWAIT looks without reaping it.
+func (p *shimProc) alive() bool {
+	const pPID, wNOHANG, wEXITED, wNOWAIT = 1, 0x1, 0x4, 0x1000000
+	var info [128]byte // siginfo_t; si_pid at offset 16 stays 0 while it runs
+	_, _, e := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(p.cmd.Process.Pid),
+		uintptr(unsafe.Pointer(&info[0])), wNOHANG|wEXITED|wNOWAIT, 0, 0)
+	return e == 0 && *(*int32)(unsafe.Pointer(&info[16])) == 0
+}
+
 // discard kills an unused shim and reaps it.
 func (p *shimProc) discard() {
 	p.closeFiles()
@@ -137,7 +148,7 @@ func (h *Host) takeSpare(attr *syscall.SysProcAttr, unshareUser bool) *shimProc 
 	if sp == nil {
 		return nil
 	}
-	if sp.unshareUser != unshareUser || !reflect.DeepEqual(sp.attr, attr) {
+	if sp.unshareUser != unshareUser || !reflect.DeepEqual(sp.attr, attr) || !sp.alive() {
 		sp.discard()
 		return nil
 	}
