@@ -149,34 +149,38 @@ func bareEcho(b *testing.B, n int, body []byte) latencies {
 // BenchmarkInvokeWarm: a warm synchronous Invoke of the echo function with a
 // ~100 B payload through the full stack (SigV4 verify, routing, resolve,
 // pool acquire, Runtime API next/response with the function process, result
-// encoding) with raw signed POSTs, against a bare loopback POST that echoes
-// the same bytes, in the same run. Then the same invoke through the
-// aws-sdk-go-v2 client, the figure users see. The cold start is excluded.
+// encoding) with raw signed POSTs, against the floor (floor_test.go: the
+// same bootstrap behind a front door that only hands the event to /next and
+// the /response back), one call of each in turn so both see the same
+// machine. Then a bare loopback POST echoing the same bytes, and the same
+// invoke through the aws-sdk-go-v2 client, the figure users see. The cold
+// start is excluded.
 func BenchmarkInvokeWarm(b *testing.B) {
 	ib := newInvokeBench(b)
+	fl := newFloor(b, bootstrapBinary(b), 1)
+	fhc := keepAliveClient()
 	for range 200 {
 		ib.invoke(b, echoPayload, echoPayload)
 	}
+	fl.warm(b, fhc, ib.sg, echoPayload, 200)
 	b.ResetTimer()
-	base := bareEcho(b, b.N, echoPayload)
-	l := make(latencies, 0, b.N)
-	for range b.N {
-		l = append(l, ib.invoke(b, echoPayload, echoPayload))
-	}
+	l, floor := alternate(b.N, func() time.Duration {
+		return ib.invoke(b, echoPayload, echoPayload)
+	}, func() time.Duration {
+		d, got, err := do(fhc, fl.req(b, ib.sg, echoPayload))
+		if err != nil || !bytes.Equal(got, echoPayload) {
+			b.Fatalf("floor: %v %q", err, got)
+		}
+		return d
+	})
 	b.StopTimer()
+	reportFloor(b, "invoke", l, floor)
+	base := bareEcho(b, min(b.N, 2000), echoPayload)
 	report(b, "bare", base, nil)
-	report(b, "invoke", l, base)
-	// The other floor: the same aws-lambda-go bootstrap driven by a
-	// stand-in Runtime API that does nothing but hand out the event and
-	// take the answer. bare + loop is what any implementation pays.
-	loop := runtimeLoop(b, bootstrapBinary(b), b.N, echoPayload)
-	report(b, "loop", loop, nil)
-	floor := float64(base.pct(0.50) + loop.pct(0.50))
-	b.ReportMetric(float64(l.pct(0.50))/floor, "invoke-p50-x-(bare+loop)")
 
 	ctx := context.Background()
 	sdk := make(latencies, 0, b.N)
-	for range b.N {
+	for range min(b.N, 2000) {
 		t0 := time.Now()
 		out, err := ib.s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: echoPayload})
 		if err != nil {
@@ -188,26 +192,33 @@ func BenchmarkInvokeWarm(b *testing.B) {
 		}
 		sdk = append(sdk, d)
 	}
-	report(b, "sdk", sdk, base)
+	report(b, "sdk", sdk, nil)
+	b.ReportMetric(float64(sdk.pct(0.50))/float64(floor.pct(0.50)), "sdk-p50-x-floor")
 }
 
 // BenchmarkInvokeThroughput: b.N signed warm invokes spread over c
-// goroutines. Reports invokes/s, the errors seen (non-200 or a function
-// error; expect 0) and the scaling against c=1 of the same run. The pool is
+// goroutines, against the floor (floor_test.go) running c bootstrap
+// processes, in the same run: half of b.N on each, twice in turn (floor,
+// lambada, floor, lambada), so both see the same machine. Reports both
+// rates, lambada ÷ floor, the errors seen (non-200 or a function error;
+// expect 0) and the scaling against c=1 of the same run. lambada's pool is
 // warmed at each concurrency first so no cold start is inside the clock.
 func BenchmarkInvokeThroughput(b *testing.B) {
 	ib := newInvokeBench(b)
+	bin := bootstrapBinary(b)
 	var rate1 float64 // invokes/s at c=1, measured first in this run
 	for _, c := range []int{1, 2, 4, 8} {
 		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
-			run := func(n int) (time.Duration, latencies, int64) {
+			fl := newFloor(b, bin, c)
+			fhc := keepAliveClient()
+			run := func(n int, hc *http.Client, mk func() *http.Request) (time.Duration, latencies, int64) {
 				reqs := make([]*http.Request, n) // signed before the clock
 				for i := range reqs {
-					reqs[i] = ib.req(b, echoPayload)
+					reqs[i] = mk()
 				}
 				var errs atomic.Int64
 				total, all, _ := fanOut(n, c, func(i int) (time.Duration, error) {
-					d, got, err := do(ib.hc, reqs[i])
+					d, got, err := do(hc, reqs[i])
 					if err == nil && !bytes.Equal(got, echoPayload) {
 						err = fmt.Errorf("unexpected answer %q", got)
 					}
@@ -218,16 +229,31 @@ func BenchmarkInvokeThroughput(b *testing.B) {
 				})
 				return total, all, errs.Load()
 			}
-			if _, _, errs := run(20 * c); errs != 0 { // warm c environments
+			toLambada := func() *http.Request { return ib.req(b, echoPayload) }
+			toFloor := func() *http.Request { return fl.req(b, ib.sg, echoPayload) }
+			if _, _, errs := run(20*c, ib.hc, toLambada); errs != 0 { // warm c environments
 				b.Fatalf("%d errors while warming up", errs)
 			}
+			if _, _, errs := run(20*c, fhc, toFloor); errs != 0 {
+				b.Fatalf("floor: %d errors while warming up", errs)
+			}
 			b.ResetTimer()
-			total, l, errs := run(b.N)
+			var lt, ft time.Duration
+			var l, fll latencies
+			var errs, ferrs int64
+			for _, half := range []int{b.N / 2, b.N - b.N/2} {
+				t, lat, e := run(half, fhc, toFloor)
+				ft, fll, ferrs = ft+t, append(fll, lat...), ferrs+e
+				t, lat, e = run(half, ib.hc, toLambada)
+				lt, l, errs = lt+t, append(l, lat...), errs+e
+			}
 			b.StopTimer()
-			rate := float64(b.N) / total.Seconds()
+			rate, frate := float64(b.N)/lt.Seconds(), float64(b.N)/ft.Seconds()
 			b.ReportMetric(rate, "invokes/s")
-			b.ReportMetric(float64(errs), "errors")
-			report(b, "invoke", l, nil)
+			b.ReportMetric(frate, "floor-invokes/s")
+			b.ReportMetric(rate/frate, "rate-x-floor")
+			b.ReportMetric(float64(errs+ferrs), "errors")
+			reportFloor(b, "invoke", l, fll)
 			if c == 1 {
 				rate1 = rate
 			} else if rate1 > 0 {
@@ -338,11 +364,15 @@ func procFloor(b *testing.B, bin string) time.Duration {
 }
 
 // BenchmarkInvokePayload: p50 of warm invokes whose event (and so answer)
-// has the given size, against a bare loopback POST that echoes the same
-// bytes. The event is a JSON object whose "data" string pads it to size:
-// echo reads "op" from an object, so a bare JSON string would be refused.
+// has the given size, against the floor (floor_test.go, one process) with
+// the same event, one call of each in turn, and a bare loopback POST that
+// echoes the same bytes. The event is a JSON object whose "data" string
+// pads it to size: echo reads "op" from an object, so a bare JSON string
+// would be refused.
 func BenchmarkInvokePayload(b *testing.B) {
 	ib := newInvokeBench(b)
+	fl := newFloor(b, bootstrapBinary(b), 1)
+	fhc := keepAliveClient()
 	for _, sz := range []struct {
 		name string
 		n    int
@@ -352,26 +382,30 @@ func BenchmarkInvokePayload(b *testing.B) {
 			for range 5 {
 				ib.invoke(b, ev, ev)
 			}
+			fl.warm(b, fhc, ib.sg, ev, 5)
 			b.ResetTimer()
-			base := bareEcho(b, b.N, ev)
-			l := make(latencies, 0, b.N)
-			for range b.N {
-				// Signing hashes the body: client work, kept off the clock.
-				b.StopTimer()
-				req := ib.req(b, ev)
-				b.StartTimer()
-				d, got, err := do(ib.hc, req)
+			one := func(hc *http.Client, req *http.Request) time.Duration {
+				d, got, err := do(hc, req)
 				if err != nil {
 					b.Fatal(err)
 				}
 				if len(got) != len(ev) {
 					b.Fatalf("echo answered %d bytes, want %d", len(got), len(ev))
 				}
-				l = append(l, d)
+				return d
 			}
+			// Signing hashes the body: client work, outside the latencies.
+			l, floor := alternate(b.N, func() time.Duration {
+				return one(ib.hc, ib.req(b, ev))
+			}, func() time.Duration {
+				return one(fhc, fl.req(b, ib.sg, ev))
+			})
 			b.StopTimer()
+			base := bareEcho(b, b.N, ev)
 			b.ReportMetric(us(base.pct(0.50)), "bare-p50-µs")
+			b.ReportMetric(us(floor.pct(0.50)), "floor-p50-µs")
 			b.ReportMetric(us(l.pct(0.50)), "invoke-p50-µs")
+			b.ReportMetric(float64(l.pct(0.50))/float64(floor.pct(0.50)), "invoke-p50-x-floor")
 			b.ReportMetric(float64(l.pct(0.50))/float64(base.pct(0.50)), "invoke-p50-x-bare")
 		})
 	}
@@ -392,6 +426,8 @@ func paddedEvent(n int) []byte {
 // (connection, header parsing, body read). It also holds whatever
 // lambada's background goroutines allocated meanwhile (NATS, the reaper),
 // and the function process, a separate process, is not counted at all.
+// The floor (floor_test.go) is measured the same way: what its Runtime API
+// and front door allocate beyond the bare server.
 func BenchmarkInvokeAllocs(b *testing.B) {
 	ib := newInvokeBench(b)
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -426,10 +462,14 @@ func BenchmarkInvokeAllocs(b *testing.B) {
 		ib.sg.sign(b, req, echoPayload) // the same headers on the wire
 		return req
 	}
+	fl := newFloor(b, bootstrapBinary(b), 1)
+	toFloor := func() *http.Request { return fl.req(b, ib.sg, echoPayload) }
 	measure(200, toLambada) // warm: environment, connections, pools
 	measure(200, toBare)
+	measure(200, toFloor)
 	b.ResetTimer()
 	baseN, baseB := measure(b.N, toBare)
+	floorN, floorB := measure(b.N, toFloor)
 	allN, allB := measure(b.N, toLambada)
 	b.StopTimer()
 	per := func(v uint64) float64 { return float64(v) / float64(b.N) }
@@ -437,4 +477,6 @@ func BenchmarkInvokeAllocs(b *testing.B) {
 	b.ReportMetric(per(allN), "total-allocs/op")
 	b.ReportMetric(per(allN)-per(baseN), "server-allocs/op")
 	b.ReportMetric(per(allB)-per(baseB), "server-B/op")
+	b.ReportMetric(per(floorN)-per(baseN), "floor-allocs/op")
+	b.ReportMetric(per(floorB)-per(baseB), "floor-B/op")
 }

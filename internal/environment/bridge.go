@@ -38,14 +38,25 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 			e.collectNow(prev)
 		}
 		e.mu.Lock()
+		fin := false
 		if e.cur == prev {
 			e.cur = nil
 			close(prev.idle)
+			prev.idled = true
+			fin = prev.detached && !prev.finished
+			if fin {
+				prev.finished = true
+			}
 		}
 		e.mu.Unlock()
 		if prev.cold && e.box != nil {
 			// The cold start is over: the sandbox may prepare the next one.
 			e.box.Ready()
+		}
+		if fin {
+			// Its caller was answered long ago: END and REPORT now, before
+			// the next invocation's START.
+			e.finishDetached(prev, false)
 		}
 	}
 
@@ -99,7 +110,9 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	e.mu.Unlock()
 	// START goes into the pipe before the runtime has the event: the
 	// runtime's output for it comes after.
-	e.logs.record(recordStart, c.req.ID, []byte(e.startLine(c)))
+	if e.logs.sink != nil {
+		e.logs.record(recordStart, c.req.ID, []byte(e.startLine(c)))
+	}
 	close(c.ready)
 	return inv, nil
 }
@@ -127,19 +140,11 @@ func (e *Env) complete(c *call, r Result) error {
 		return runtimeapi.ErrInvalidRequestID
 	}
 	c.result = r
+	c.end = time.Now()
+	// Wakes the caller waiting in Pending.Await: the one hand-off from
+	// the runtime's request to the caller's.
 	close(c.done)
-	// The caller is answered from here, on the runtime's own request: one
-	// goroutine hand-off less than waking Invoke first. The environment
-	// may take its next invocation from now on (it waits for /next).
-	cb := c.req.OnResult
-	if cb != nil {
-		c.early = true
-		e.busy = false
-	}
 	e.mu.Unlock()
-	if cb != nil {
-		cb(r)
-	}
 	return nil
 }
 

@@ -95,13 +95,6 @@ type Request struct {
 	// log is best effort: output still in the pipe when the runtime asks
 	// for the next invocation is counted with the next one.
 	NeedLog bool
-	// OnResult, when set, is called once with the outcome (Body,
-	// ContentType, FunctionError) as soon as the runtime posted it, before
-	// the invocation's log is complete: the caller can be answered while the
-	// environment finishes (the runtime's next /next, the log's END and
-	// REPORT). Invoke still returns the whole Result afterwards; failures
-	// that end the environment call it with that whole Result.
-	OnResult func(Result)
 	// Stream, when set, receives the /response body as it arrives
 	// (InvokeWithResponseStream): the body is never buffered, the size cap
 	// is runtimeapi.MaxStreamedResponse and a mid-stream failure (error
@@ -143,9 +136,9 @@ type Result struct {
 // Env.mu.
 type call struct {
 	req      Request
-	early    bool // complete called req.OnResult (and cleared Env.busy)
 	deadline time.Time
 	dispatch time.Time
+	end      time.Time // when the result was recorded
 	cold     bool
 
 	begun    bool // a /response or /error began: no second result
@@ -160,6 +153,11 @@ type call struct {
 	linesSet bool
 	// startLogged: the START record went to the log sink (at dispatch).
 	startLogged bool
+	// detached: the caller took the result and does not wait for the
+	// idle phase (Pending.Detach); idled: the runtime asked for its next
+	// invocation (or exited) after this one; finished: the END and REPORT
+	// records of a detached call were written (or are not needed).
+	detached, idled, finished bool
 }
 
 // Env is one environment. Lock order: Env.mu only; logs.mu is taken without
@@ -340,7 +338,18 @@ func (e *Env) wait() {
 	if kb > e.maxRSSKB {
 		e.maxRSSKB = kb
 	}
+	// A detached call whose runtime exited before asking for the next
+	// invocation: its log ends here.
+	c := e.cur
+	fin := c != nil && c.detached && !c.finished
+	if fin {
+		c.finished = true
+	}
 	e.mu.Unlock()
+	if fin {
+		e.collectNow(c)
+		e.finishDetached(c, true)
+	}
 	close(e.exited)
 }
 
@@ -391,57 +400,73 @@ func (e *Env) Close() error {
 	return nil
 }
 
-// Invoke runs one invocation to its end. ctx bounds only the wait before
-// dispatch: once dispatched, the invocation runs to completion (docs/behaviour/invoke.md
-// §4). A Result with Broken set means the process is gone or killed.
+// Invoke runs one invocation to its end: Dispatch, Await and Finish. ctx
+// bounds only the wait before dispatch: once dispatched, the invocation
+// runs to completion (docs/behaviour/invoke.md §4). A Result with Broken
+// set means the process is gone or killed.
 func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
+	p, res, err := e.Dispatch(ctx, req)
+	if p == nil {
+		return res, err
+	}
+	if res, over := p.Await(); over {
+		return res, nil
+	}
+	return p.Finish(), nil
+}
+
+// Pending is an invocation handed to the runtime. Its three phases run on
+// the caller's goroutine: Dispatch (until the runtime's /next took it),
+// Await (until its result, the deadline or the process exit) and then
+// either Finish (until the runtime asks for the next invocation: the
+// whole log) or Detach (the caller needs only the result; the log's END
+// and REPORT are written when the runtime asks for its next invocation
+// or exits). A Pending is used by one goroutine.
+type Pending struct {
+	e     *Env
+	c     *call
+	t     *time.Timer // the invocation's deadline
+	freed bool        // Env.busy was cleared for this call
+}
+
+// Dispatch hands req to the runtime once it asks for it (its /next),
+// waiting at most until req's deadline (a slow init may use all of it,
+// docs/behaviour/runtime-api.md §7) or ctx's end. It returns the Pending
+// invocation, or, when it ended before the runtime took it, its whole
+// Result (the runtime failed its init, exited or timed out) or an error:
+// ErrBusy, ErrBroken (the runtime died after an earlier invocation: this
+// one belongs on a fresh environment), ctx.Err().
+func (e *Env) Dispatch(ctx context.Context, req Request) (*Pending, Result, error) {
 	if req.ID == "" {
-		return Result{}, errors.New("invoke: empty request id")
+		return nil, Result{}, errors.New("invoke: empty request id")
 	}
 	e.mu.Lock()
 	if e.broken || e.closed {
 		e.mu.Unlock()
-		return Result{}, ErrBroken
+		return nil, Result{}, ErrBroken
 	}
 	if e.busy {
 		e.mu.Unlock()
-		return Result{}, ErrBusy
+		return nil, Result{}, ErrBusy
 	}
 	e.busy = true
 	cold := !e.coldUsed
 	e.coldUsed = true
 	e.mu.Unlock()
-	// The environment takes its next invocation as soon as this one has a
-	// result: the next dispatch simply waits for the runtime's /next, while
-	// this call finishes its log.
-	var freeOnce sync.Once
-	free := func() {
-		freeOnce.Do(func() {
-			e.mu.Lock()
-			e.busy = false
-			e.mu.Unlock()
-		})
-	}
-	defer free()
 
 	arrival := time.Now()
 	c := &call{req: req, cold: cold, done: make(chan struct{}), idle: make(chan struct{}), ready: make(chan struct{})}
-	timeout := time.Duration(e.spec.TimeoutSec) * time.Second
-
+	p := &Pending{e: e, c: c}
 	if e.startErr != nil {
 		ferr := runtimeapi.NewFunctionError("Runtime.InvalidEntrypoint",
 			fmt.Sprintf("RequestId: %s Error: %v", req.ID, e.startErr))
-		return e.fail(c, arrival, ferr, "", nil), nil
+		return nil, p.over(e.fail(c, arrival, ferr, "", nil)), nil
 	}
-
-	// Wait for the runtime's /next. A slow init may run up to the
-	// invocation's own deadline (docs/behaviour/runtime-api.md §7).
 	bound := req.Deadline
 	if bound.IsZero() {
-		bound = arrival.Add(timeout)
+		bound = arrival.Add(time.Duration(e.spec.TimeoutSec) * time.Second)
 	}
-	t := time.NewTimer(time.Until(bound))
-	defer t.Stop()
+	p.t = time.NewTimer(time.Until(bound))
 	select {
 	case e.dispatchCh <- c:
 	case <-e.initFailed:
@@ -450,15 +475,14 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		e.mu.Unlock()
 		e.killGroup()
 		<-e.exited
-		return e.fail(c, arrival, ferr, "", e.logs.sync()), nil
+		return nil, p.over(e.fail(c, arrival, ferr, "", e.logs.sync())), nil
 	case <-e.exited:
 		if !cold {
-			// The runtime died after an earlier invocation ended: this
-			// one was never dispatched and belongs on a fresh environment.
 			e.mu.Lock()
 			e.broken = true
 			e.mu.Unlock()
-			return Result{}, ErrBroken
+			p.over(Result{})
+			return nil, Result{}, ErrBroken
 		}
 		// Exit before the first next: Runtime.ExitError (or the init error
 		// posted just before exiting).
@@ -468,25 +492,51 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		if ferr == nil {
 			ferr = e.exitError(req.ID)
 		}
-		return e.fail(c, arrival, ferr, "", e.logs.sync()), nil
-	case <-t.C:
+		return nil, p.over(e.fail(c, arrival, ferr, "", e.logs.sync())), nil
+	case <-p.t.C:
 		e.killGroup()
 		<-e.exited
-		return e.fail(c, arrival, e.timeoutError(req.ID), "timeout", e.logs.sync()), nil
+		return nil, p.over(e.fail(c, arrival, e.timeoutError(req.ID), "timeout", e.logs.sync())), nil
 	case <-ctx.Done():
 		// Nothing was dispatched: the next invocation is still the cold one.
 		e.mu.Lock()
 		e.coldUsed = !cold
 		e.mu.Unlock()
-		return Result{}, ctx.Err()
+		p.over(Result{})
+		return nil, Result{}, ctx.Err()
 	}
-
-	// Dispatched.
+	// Next closes ready right after taking c, before it answers the
+	// runtime: this rarely waits.
 	<-c.ready
 	e.mu.Lock()
 	deadline := c.deadline
 	e.mu.Unlock()
-	t.Reset(time.Until(deadline))
+	p.t.Reset(time.Until(deadline))
+	return p, Result{}, nil
+}
+
+// over ends p's use of the environment: its timer stops and the
+// environment may take the next invocation. It returns res.
+func (p *Pending) over(res Result) Result {
+	if p.t != nil {
+		p.t.Stop()
+	}
+	if !p.freed {
+		p.freed = true
+		p.e.mu.Lock()
+		p.e.busy = false
+		p.e.mu.Unlock()
+	}
+	return res
+}
+
+// Await waits for the runtime's result. over reports that the invocation
+// ended without one, or that the environment had to end it (deadline,
+// process exit): res is then the whole Result, Broken set, and nothing of
+// p is used further. Otherwise res has the result (Body, ContentType,
+// FunctionError, Duration) and the caller goes on with Finish or Detach.
+func (p *Pending) Await() (res Result, over bool) {
+	e, c := p.e, p.c
 	select {
 	case <-c.done:
 	case <-e.exited:
@@ -496,9 +546,9 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 			e.mu.Lock()
 			c.timedOut = true // the request id is no longer current
 			e.mu.Unlock()
-			return e.fail(c, c.dispatch, e.exitError(req.ID), "", e.logs.sync()), nil
+			return p.over(e.fail(c, c.dispatch, e.exitError(c.req.ID), "", e.logs.sync())), true
 		}
-	case <-t.C:
+	case <-p.t.C:
 		e.mu.Lock()
 		late := false
 		select {
@@ -511,19 +561,24 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		if !late {
 			e.killGroup()
 			<-e.exited
-			return e.fail(c, c.dispatch, e.timeoutError(req.ID), "timeout", e.logs.sync()), nil
+			return p.over(e.fail(c, c.dispatch, e.timeoutError(c.req.ID), "timeout", e.logs.sync())), true
 		}
+		// The deadline passed with the result in: the idle phase has no
+		// time left.
 	}
-	end := time.Now()
 	e.mu.Lock()
-	answered := c.early
+	res = c.result
+	res.Duration = c.end.Sub(c.dispatch)
 	e.mu.Unlock()
-	if answered {
-		// complete cleared busy and answered the caller; a later free
-		// must not clear the next invocation's busy flag.
-		freeOnce.Do(func() {})
-	}
+	return res, false
+}
 
+// Finish is the idle phase after Await: it waits until the runtime asks
+// for the next invocation (the log of this one is then complete), exits,
+// or the deadline passes, and returns the whole Result with its log.
+func (p *Pending) Finish() Result {
+	e, c := p.e, p.c
+	defer p.over(Result{})
 	// The result is in. Its log ends when the runtime asks for the next
 	// invocation (Next collects the lines), exits, or the deadline passes.
 	broken := false
@@ -539,7 +594,7 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 		case <-c.idle:
 		case <-e.exited:
 			broken = true
-		case <-t.C:
+		case <-p.t.C:
 		}
 	}
 	lines := e.collect(c)
@@ -554,8 +609,51 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 	if res.FunctionError != nil && isPlatformError(res.FunctionError.Type) {
 		status = res.FunctionError.Type
 	}
-	e.finish(c, &res, c.dispatch, end, status, lines)
-	return res, nil
+	e.finish(c, &res, c.dispatch, c.end, status, lines)
+	return res
+}
+
+// Detach ends the caller's part after a successful Await: the environment
+// takes its next invocation at once (the next Dispatch waits for the
+// runtime's /next), and this one's END and REPORT records are written
+// when the runtime asks for the next invocation or exits, without a
+// goroutine waiting for it. Result.Log is not built: use Finish to read
+// the log. A result that needs a new process (Await's res from a
+// cut-off stream) must be finished, not detached.
+func (p *Pending) Detach() {
+	e, c := p.e, p.c
+	e.mu.Lock()
+	c.detached = true
+	fin := c.idled && !c.finished
+	if fin {
+		c.finished = true
+	}
+	e.mu.Unlock()
+	p.over(Result{})
+	if fin {
+		e.finishDetached(c, false)
+	}
+}
+
+// finishDetached writes the END and REPORT records of a detached call to
+// the log sink (nothing without one: nobody reads them).
+func (e *Env) finishDetached(c *call, broken bool) {
+	if e.logs.sink == nil {
+		return
+	}
+	e.mu.Lock()
+	res := c.result
+	if c.cold {
+		res.InitDuration = e.initDur
+	}
+	e.mu.Unlock()
+	res.Broken = broken
+	res.Duration = c.end.Sub(c.dispatch)
+	status := ""
+	if res.FunctionError != nil && isPlatformError(res.FunctionError.Type) {
+		status = res.FunctionError.Type
+	}
+	e.logs.record(recordEnd, c.req.ID, e.tailRecords(c, &res, status))
 }
 
 // collect takes the log lines of c once (whoever comes first: Next or
@@ -664,6 +762,26 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 	}
 	res.Duration = end.Sub(start)
 	startLine := e.startLine(c)
+	tail := e.tailRecords(c, res, status)
+	b := make([]byte, 0, len(prefix)+len(startLine)+len(lines)+len(tail))
+	b = append(b, prefix...)
+	b = append(b, startLine...)
+	b = append(b, lines...)
+	b = append(b, tail...)
+	e.mu.Lock()
+	logged := c.startLogged
+	c.startLogged = true
+	e.mu.Unlock()
+	if !logged {
+		e.logs.record(recordStart, c.req.ID, []byte(startLine))
+	}
+	e.logs.record(recordEnd, c.req.ID, tail)
+	res.Log = b
+}
+
+// tailRecords is the text that ends c's log: the timeout line, END and
+// REPORT (Text) or the platform.report record (JSON).
+func (e *Env) tailRecords(c *call, res *Result, status string) []byte {
 	var tail bytes.Buffer
 	if e.jsonFormat() {
 		e.reportRecord(&tail, c, res, status)
@@ -674,20 +792,7 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 	if !e.jsonFormat() {
 		e.reportLine(&tail, c, res, status)
 	}
-	var b bytes.Buffer
-	b.Write(prefix)
-	b.WriteString(startLine)
-	b.Write(lines)
-	b.Write(tail.Bytes())
-	e.mu.Lock()
-	logged := c.startLogged
-	c.startLogged = true
-	e.mu.Unlock()
-	if !logged {
-		e.logs.record(recordStart, c.req.ID, []byte(startLine))
-	}
-	e.logs.record(recordEnd, c.req.ID, tail.Bytes())
-	res.Log = b.Bytes()
+	return tail.Bytes()
 }
 
 // startLine is the START record of c ("" when the system level hides it).

@@ -96,6 +96,8 @@ type Service struct {
 	hotDone sync.WaitGroup
 	wg      sync.WaitGroup // invocations finishing after their caller was answered
 
+	fnMetrics sync.Map // function name → *fnMetrics
+
 	invocations *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	throttles   *prometheus.CounterVec
@@ -352,7 +354,7 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 	}
 	r := result(cfg, out)
 	if r.FunctionError != "" {
-		s.errors.WithLabelValues(cfg.Name).Inc()
+		s.metricsOf(cfg.Name).errors.Inc()
 	}
 	if q.LogType == LogTail {
 		r.LogResult = base64.StdEncoding.EncodeToString(tail(out.Log, LogTailBytes))
@@ -523,7 +525,7 @@ func (s *Service) RunEvent(ctx context.Context, ev EventAttempt) EventOutcome {
 	out.Kind = Succeeded
 	if out.Result.FunctionError != "" {
 		out.Kind = FunctionFailed
-		s.errors.WithLabelValues(cfg.Name).Inc()
+		s.metricsOf(cfg.Name).errors.Inc()
 	}
 	return out
 }
@@ -559,20 +561,20 @@ func pickVersion(res registry.Resolved) *function.Config {
 // that died while idle (before it was dispatched to).
 const maxAttempts = 3
 
-// outcome is how one environment's Invoke ended.
-type outcome struct {
-	res environment.Result
-	err error
-}
-
-// run takes an environment and runs req on it. With needLog false the
-// caller is answered as soon as the runtime posted its result, while a
-// goroutine lets the environment finish (its next /next, END and REPORT)
-// and only then gives it and the concurrency slot back. done is called
-// exactly once, when the environment is released.
+// run takes an environment and runs req on it, on the caller's goroutine:
+// dispatch to the runtime's /next, then the wait for its result. A
+// successful result whose log nobody reads (needLog false, req.NeedLog
+// false) is answered at once: the environment and the concurrency slot go
+// back right away, and the runtime's next /next writes the log's END and
+// REPORT (environment.Pending.Detach). With needLog (Tail) the caller waits
+// for the whole log. A function error (the runtime may exit next, as
+// aws-lambda-go does after a panic) or a log mirrored at debug level is
+// answered at once while a goroutine finishes the invocation and only then
+// gives the environment and the slot back. done is called exactly once,
+// when the environment is released.
 func (s *Service) run(ctx context.Context, cfg *function.Config, req environment.Request, needLog bool, done func()) (environment.Result, error) {
 	key := pool.Key{Function: cfg.Name, Version: cfg.Version, Revision: s.revision(cfg)}
-	done = onceFunc(done)
+	m := s.metricsOf(cfg.Name)
 	for attempt := 1; ; attempt++ {
 		lease, err := s.pool.Acquire(ctx, key, func(ctx context.Context) (*env, error) { return s.start(ctx, cfg) })
 		if err != nil {
@@ -580,55 +582,85 @@ func (s *Service) run(ctx context.Context, cfg *function.Config, req environment
 			return environment.Result{}, err
 		}
 		if lease.Cold {
-			s.coldStarts.WithLabelValues(cfg.Name).Inc()
+			m.coldStarts.Inc()
 		}
-		early := make(chan environment.Result, 1)
-		if !needLog {
-			req.OnResult = func(r environment.Result) { early <- r }
-		}
-		finished := make(chan outcome, 1)
-		s.wg.Add(1)
-		go func(lease *pool.Lease[*env], cold bool) {
-			defer s.wg.Done()
-			start := time.Now()
-			res, err := lease.Env.Invoke(ctx, req)
+		start := time.Now()
+		p, res, err := lease.Env.Dispatch(ctx, req)
+		if p == nil {
+			// It ended before the runtime took it.
 			lease.Release(err != nil || res.Broken)
-			if err == nil {
-				s.invocations.WithLabelValues(cfg.Name).Inc()
-				s.duration.WithLabelValues(cfg.Name).Observe(time.Since(start).Seconds())
-				s.mirror(cfg, req.ID, cold, res)
+			if errors.Is(err, environment.ErrBroken) && attempt < maxAttempts {
+				continue // the runtime died while idle: a fresh environment
 			}
-			if !errors.Is(err, environment.ErrBroken) || attempt >= maxAttempts {
+			done()
+			if err != nil {
+				return environment.Result{}, awserr.Internal(fmt.Errorf("invoking %s:%s: %w", cfg.Name, cfg.Version, err))
+			}
+			s.ended(m, cfg, req.ID, lease.Cold, start, res)
+			return res, nil
+		}
+		res, over := p.Await()
+		switch {
+		case over:
+			lease.Release(true)
+			done()
+			s.ended(m, cfg, req.ID, lease.Cold, start, res)
+		case needLog:
+			res = p.Finish()
+			lease.Release(res.Broken)
+			done()
+			s.ended(m, cfg, req.ID, lease.Cold, start, res)
+		case res.FunctionError == nil && !req.NeedLog:
+			p.Detach()
+			lease.Release(false)
+			done()
+			m.invocations.Inc()
+			m.duration.Observe(time.Since(start).Seconds())
+		default:
+			// Keep the environment until it is idle; Acquire waits for it
+			// rather than starting another.
+			lease.Finishing()
+			s.wg.Add(1)
+			go func(cold bool) {
+				defer s.wg.Done()
+				full := p.Finish()
+				lease.Release(full.Broken)
 				done()
-			}
-			finished <- outcome{res, err}
-		}(lease, lease.Cold)
-
-		var o outcome
-		select {
-		case r := <-early:
-			if r.FunctionError == nil {
-				// A successful runtime stays up: the environment takes its
-				// next invocation (which waits for the runtime's /next) and
-				// this one's concurrency slot is free.
-				lease.Release(false)
-				done()
-			} else {
-				// After an error the runtime may exit (aws-lambda-go does
-				// after a panic): keep the environment until it is idle.
-				lease.Finishing()
-			}
-			return r, nil
-		case o = <-finished:
+				s.ended(m, cfg, req.ID, cold, start, full)
+			}(lease.Cold)
 		}
-		if errors.Is(o.err, environment.ErrBroken) && attempt < maxAttempts {
-			continue
-		}
-		if o.err != nil {
-			return environment.Result{}, awserr.Internal(fmt.Errorf("invoking %s:%s: %w", cfg.Name, cfg.Version, o.err))
-		}
-		return o.res, nil
+		return res, nil
 	}
+}
+
+// ended counts an invocation that ran to its end and mirrors its log.
+func (s *Service) ended(m *fnMetrics, cfg *function.Config, id string, cold bool, start time.Time, res environment.Result) {
+	m.invocations.Inc()
+	m.duration.Observe(time.Since(start).Seconds())
+	s.mirror(cfg, id, cold, res)
+}
+
+// fnMetrics are one function's series, looked up once (curried label
+// values) instead of on every invocation.
+type fnMetrics struct {
+	invocations, errors, coldStarts prometheus.Counter
+	duration                        prometheus.Observer
+}
+
+// metricsOf returns name's series. The cache is keyed by function name
+// only; a deleted function's entry is small and is kept.
+func (s *Service) metricsOf(name string) *fnMetrics {
+	if m, ok := s.fnMetrics.Load(name); ok {
+		return m.(*fnMetrics)
+	}
+	m := &fnMetrics{
+		invocations: s.invocations.WithLabelValues(name),
+		errors:      s.errors.WithLabelValues(name),
+		coldStarts:  s.coldStarts.WithLabelValues(name),
+		duration:    s.duration.WithLabelValues(name),
+	}
+	v, _ := s.fnMetrics.LoadOrStore(name, m)
+	return v.(*fnMetrics)
 }
 
 // mirror writes an invocation's log lines (its Result.Log: the output
@@ -776,10 +808,4 @@ func tail(log []byte, n int) []byte {
 		return log
 	}
 	return log[len(log)-n:]
-}
-
-// onceFunc makes f safe to call more than once.
-func onceFunc(f func()) func() {
-	var once sync.Once
-	return func() { once.Do(f) }
 }
