@@ -24,6 +24,9 @@ type functionLogs struct {
 }
 
 func (f *functionLogs) Open(cfg *function.Config, stream string) environment.LogSink {
+	if f.store == nil && f.console == nil {
+		return nil // no sink: no platform records in the output pipe
+	}
 	l := &envLog{name: cfg.Name, console: f.console}
 	if f.store != nil {
 		l.w = f.store.Writer(cfg.LogGroupName(), stream)
