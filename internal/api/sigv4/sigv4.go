@@ -79,6 +79,8 @@ type Verifier struct {
 	Region string
 
 	signers sync.Map // credential → *v4.Signer, see signerFor
+	keysMu  sync.Mutex
+	keys    map[keyID]*signingKey // the fast path's derived keys (fast.go)
 	// Service is the signing name; "" means DefaultService.
 	Service string
 	// Creds resolves access keys. Required.
@@ -211,6 +213,15 @@ func (v *Verifier) signatureMatches(r *http.Request, body []byte, auth authoriza
 	if !ok {
 		return false
 	}
+	if v.fastMatch(r, payloadHash, auth, secret, token, signingTime) {
+		return true
+	}
+	return v.sdkMatch(r, payloadHash, auth, secret, token, signingTime)
+}
+
+// sdkMatch rebuilds the request the client signed and has the SDK's
+// signer sign it (docs/behaviour/api-common.md §7.3).
+func (v *Verifier) sdkMatch(r *http.Request, payloadHash string, auth authorization, secret, token string, signingTime time.Time) bool {
 
 	rawPath, rawQuery := requestTarget(r)
 	// The signer builds the canonical query from URL.Query(), which silently
