@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,6 +69,10 @@ type Handler struct {
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	seriesMu  sync.RWMutex
+	counters  map[opKey]prometheus.Counter
+	observers map[string]prometheus.Observer
 }
 
 // New builds the handler and registers its metrics.
@@ -81,7 +86,8 @@ func New(cfg Config) *Handler {
 	if cfg.Door == nil {
 		cfg.Door = frontdoor.New(frontdoor.Limits{})
 	}
-	h := &Handler{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, door: cfg.Door}
+	h := &Handler{cfg: cfg, reg: cfg.Registry, log: cfg.Logger, door: cfg.Door,
+		counters: map[opKey]prometheus.Counter{}, observers: map[string]prometheus.Observer{}}
 	h.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "lambada", Name: "api_requests_total",
 		Help: "Lambda API requests by operation and HTTP status.",
@@ -174,6 +180,8 @@ type response struct {
 	headers map[string]string
 	// written: the operation wrote the whole answer itself (a stream).
 	written bool
+	// lengthSet: the operation set Content-Length for raw itself.
+	lengthSet bool
 }
 
 type operation func(q *request) (response, error)
@@ -184,8 +192,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()["x-amzn-RequestId"] = []string{id}
 	if isLogs(r) {
 		op, status := h.serveLogs(w, r, id)
-		h.requests.WithLabelValues("logs:"+op, strconv.Itoa(status)).Inc()
-		h.latency.WithLabelValues("logs:" + op).Observe(time.Since(start).Seconds())
+		h.observe("logs:"+op, status, time.Since(start))
 		return
 	}
 
@@ -195,14 +202,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		name = rt.name
 	}
 	status, principal := h.serve(w, r, rt, params, err, id)
-	h.requests.WithLabelValues(name, strconv.Itoa(status)).Inc()
-	h.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	h.observe(name, status, time.Since(start))
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
 		// principal names the caller: the server's access key id, or
 		// "function:<name>" for a function calling back.
 		h.log.Debug("api request", logkey.RequestID, id, logkey.Operation, name, logkey.Principal, principal, logkey.Method, r.Method,
 			logkey.Path, r.URL.EscapedPath(), logkey.Status, status, logkey.Duration, time.Since(start))
 	}
+}
+
+// opKey names one series of api_requests_total.
+type opKey struct {
+	op     string
+	status int
+}
+
+// observe counts a request of op answered with status after d. The series
+// are looked up once per operation and status (curried), not per request.
+func (h *Handler) observe(op string, status int, d time.Duration) {
+	k := opKey{op, status}
+	h.seriesMu.RLock()
+	c, ok := h.counters[k]
+	o, ok2 := h.observers[op]
+	h.seriesMu.RUnlock()
+	if !ok || !ok2 {
+		c, o = h.requests.WithLabelValues(op, strconv.Itoa(status)), h.latency.WithLabelValues(op)
+		h.seriesMu.Lock()
+		h.counters[k], h.observers[op] = c, o
+		h.seriesMu.Unlock()
+	}
+	c.Inc()
+	o.Observe(d.Seconds())
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, params []string, matchErr error, id string) (int, string) {
@@ -256,8 +286,8 @@ func writeRaw(w http.ResponseWriter, resp response) int {
 	for k, v := range resp.headers {
 		w.Header().Set(k, v)
 	}
-	if resp.raw != nil {
-		w.Header().Set("Content-Length", strconv.Itoa(len(resp.raw)))
+	if resp.raw != nil && !resp.lengthSet {
+		w.Header()["Content-Length"] = []string{strconv.Itoa(len(resp.raw))}
 	}
 	w.WriteHeader(resp.status)
 	if len(resp.raw) > 0 {
@@ -284,6 +314,9 @@ func withUserType(e *awserr.Error) *awserr.Error {
 
 // parseQuery decodes a raw query accepting both %20 and + for spaces.
 func parseQuery(raw string) url.Values {
+	if raw == "" {
+		return nil // reads of a nil url.Values find nothing
+	}
 	v, err := url.ParseQuery(raw)
 	if err != nil {
 		v = url.Values{}

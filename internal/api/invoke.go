@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
@@ -45,21 +46,22 @@ func (h *Handler) invoke(q *request) (response, error) {
 	if res.Status != http.StatusOK {
 		return response{status: res.Status, headers: map[string]string{}}, nil
 	}
-	headers := map[string]string{
-		"Content-Type":           "application/json",
-		"X-Amz-Executed-Version": res.ExecutedVersion,
-	}
-	if res.FunctionError != "" {
-		headers["X-Amz-Function-Error"] = res.FunctionError
-	}
-	if res.LogResult != "" {
-		headers["X-Amz-Log-Result"] = res.LogResult
-	}
+	// Straight into the answer's header (canonical keys): no map per
+	// invoke.
 	raw := res.Payload
 	if raw == nil {
 		raw = []byte{}
 	}
-	return response{status: http.StatusOK, raw: raw, headers: headers}, nil
+	hd := q.w.Header()
+	vals := []string{"application/json", res.ExecutedVersion, strconv.Itoa(len(raw)), res.FunctionError, res.LogResult}
+	hd["Content-Type"], hd["X-Amz-Executed-Version"], hd["Content-Length"] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
+	if res.FunctionError != "" {
+		hd["X-Amz-Function-Error"] = vals[3:4:4]
+	}
+	if res.LogResult != "" {
+		hd["X-Amz-Log-Result"] = vals[4:5:5]
+	}
+	return response{status: http.StatusOK, raw: raw, lengthSet: true}, nil
 }
 
 // accept queues an Event invocation (Invoke with Event, InvokeAsync): 202

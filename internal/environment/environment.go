@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -179,6 +180,7 @@ type Env struct {
 	box        *sandbox.Box // nil without a sandbox
 	dispatchCh chan *call
 	initFailed chan struct{}
+	timer      *time.Timer // the deadline of the invocation holding busy (Pending.t)
 
 	mu        sync.Mutex
 	initDone  bool
@@ -424,7 +426,8 @@ func (e *Env) Invoke(ctx context.Context, req Request) (Result, error) {
 // or exits). A Pending is used by one goroutine.
 type Pending struct {
 	e     *Env
-	c     *call
+	c     *call // &cv
+	cv    call
 	t     *time.Timer // the invocation's deadline
 	freed bool        // Env.busy was cleared for this call
 }
@@ -455,8 +458,9 @@ func (e *Env) Dispatch(ctx context.Context, req Request) (*Pending, Result, erro
 	e.mu.Unlock()
 
 	arrival := time.Now()
-	c := &call{req: req, cold: cold, done: make(chan struct{}), idle: make(chan struct{}), ready: make(chan struct{})}
-	p := &Pending{e: e, c: c}
+	p := &Pending{e: e, cv: call{req: req, cold: cold, done: make(chan struct{}), idle: make(chan struct{}), ready: make(chan struct{})}}
+	c := &p.cv
+	p.c = c
 	if e.startErr != nil {
 		ferr := runtimeapi.NewFunctionError("Runtime.InvalidEntrypoint",
 			fmt.Sprintf("RequestId: %s Error: %v", req.ID, e.startErr))
@@ -466,7 +470,14 @@ func (e *Env) Dispatch(ctx context.Context, req Request) (*Pending, Result, erro
 	if bound.IsZero() {
 		bound = arrival.Add(time.Duration(e.spec.TimeoutSec) * time.Second)
 	}
-	p.t = time.NewTimer(time.Until(bound))
+	// One timer per environment, reused: only the invocation holding
+	// busy uses it, and over stops it before busy is cleared.
+	if e.timer == nil {
+		e.timer = time.NewTimer(time.Until(bound))
+	} else {
+		e.timer.Reset(time.Until(bound))
+	}
+	p.t = e.timer
 	select {
 	case e.dispatchCh <- c:
 	case <-e.initFailed:
@@ -611,6 +622,24 @@ func (p *Pending) Finish() Result {
 	}
 	e.finish(c, &res, c.dispatch, c.end, status, lines)
 	return res
+}
+
+// Free lets the environment take its next invocation while the caller
+// still runs Finish on another goroutine (to read the whole log): Finish
+// then waits on a timer of its own for the rest of the deadline.
+func (p *Pending) Free() {
+	e, c := p.e, p.c
+	e.mu.Lock()
+	deadline := c.deadline
+	e.mu.Unlock()
+	p.t.Stop()
+	p.t = time.NewTimer(time.Until(deadline))
+	if !p.freed {
+		p.freed = true
+		e.mu.Lock()
+		e.busy = false
+		e.mu.Unlock()
+	}
 }
 
 // Detach ends the caller's part after a successful Await: the environment
@@ -783,6 +812,7 @@ func (e *Env) finish(c *call, res *Result, start, end time.Time, status string, 
 // REPORT (Text) or the platform.report record (JSON).
 func (e *Env) tailRecords(c *call, res *Result, status string) []byte {
 	var tail bytes.Buffer
+	tail.Grow(256)
 	if e.jsonFormat() {
 		e.reportRecord(&tail, c, res, status)
 	} else if status == "timeout" {
@@ -803,7 +833,7 @@ func (e *Env) startLine(c *call) string {
 	case e.jsonFormat():
 		return platformRecord("platform.start", map[string]string{"requestId": c.req.ID, "functionArn": c.req.InvokedARN, "version": e.spec.Version})
 	}
-	return fmt.Sprintf("START RequestId: %s Version: %s\n", c.req.ID, e.spec.Version)
+	return "START RequestId: " + c.req.ID + " Version: " + e.spec.Version + "\n"
 }
 
 // reportRecord writes the JSON platform.report record of c.
@@ -834,20 +864,36 @@ func (e *Env) reportRecord(tail *bytes.Buffer, c *call, res *Result, status stri
 
 // reportLine writes the Text END and REPORT lines of c.
 func (e *Env) reportLine(tail *bytes.Buffer, c *call, res *Result, status string) {
-	fmt.Fprintf(tail, "END RequestId: %s\n", c.req.ID)
-	ms := float64(res.Duration.Microseconds()) / 1000
-	billed := (res.Duration + time.Millisecond - 1) / time.Millisecond
-	fmt.Fprintf(tail, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		c.req.ID, ms, billed, e.spec.MemoryMB, e.maxMemoryMB())
+	var a [32]byte
+	ms := func(d time.Duration) []byte {
+		return strconv.AppendFloat(a[:0], float64(d.Microseconds())/1000, 'f', 2, 64)
+	}
+	tail.WriteString("END RequestId: ")
+	tail.WriteString(c.req.ID)
+	tail.WriteString("\nREPORT RequestId: ")
+	tail.WriteString(c.req.ID)
+	tail.WriteString("\tDuration: ")
+	tail.Write(ms(res.Duration))
+	tail.WriteString(" ms\tBilled Duration: ")
+	tail.Write(strconv.AppendInt(a[:0], int64((res.Duration+time.Millisecond-1)/time.Millisecond), 10))
+	tail.WriteString(" ms\tMemory Size: ")
+	tail.Write(strconv.AppendInt(a[:0], int64(e.spec.MemoryMB), 10))
+	tail.WriteString(" MB\tMax Memory Used: ")
+	tail.Write(strconv.AppendInt(a[:0], e.maxMemoryMB(), 10))
+	tail.WriteString(" MB\t")
 	if c.cold {
-		fmt.Fprintf(tail, "Init Duration: %.2f ms\t", float64(res.InitDuration.Microseconds())/1000)
+		tail.WriteString("Init Duration: ")
+		tail.Write(ms(res.InitDuration))
+		tail.WriteString(" ms\t")
 	}
 	switch status {
 	case "":
 	case "timeout":
 		tail.WriteString("Status: timeout\t")
 	default:
-		fmt.Fprintf(tail, "Status: error\tError Type: %s\t", status)
+		tail.WriteString("Status: error\tError Type: ")
+		tail.WriteString(status)
+		tail.WriteByte('\t')
 	}
 	tail.WriteByte('\n')
 }

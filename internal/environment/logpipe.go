@@ -159,11 +159,15 @@ func (p *logPipe) line(l []byte) {
 		}
 		kind := rest[0]
 		id, text, _ := bytes.Cut(rest[1:], []byte("\t"))
-		if kind == recordStart {
+		if kind == recordStart && string(id) != p.cur {
 			p.cur = string(id)
 		}
 		if p.sink != nil && string(text) != "\n" {
-			p.sink.Line(text, time.Now(), string(id))
+			rid := p.cur
+			if string(id) != rid {
+				rid = string(id)
+			}
+			p.sink.Line(text, time.Now(), rid)
 		}
 		if kind == recordEnd {
 			p.cur = ""
@@ -214,7 +218,16 @@ func (p *logPipe) record(kind byte, requestID string, text []byte) {
 		}
 		text = []byte("\n") // only the request id's boundary
 	}
-	var b []byte
+	n := 0
+	for rest := text; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		rest = rest[len(line):]
+		n += len(recordPrefix) + 1 + len(requestID) + 1 + len(line) + 1
+	}
+	b := make([]byte, 0, n)
 	for len(text) > 0 {
 		line := text
 		if i := bytes.IndexByte(text, '\n'); i >= 0 {

@@ -566,12 +566,13 @@ const maxAttempts = 3
 // successful result whose log nobody reads (needLog false, req.NeedLog
 // false) is answered at once: the environment and the concurrency slot go
 // back right away, and the runtime's next /next writes the log's END and
-// REPORT (environment.Pending.Detach). With needLog (Tail) the caller waits
-// for the whole log. A function error (the runtime may exit next, as
-// aws-lambda-go does after a panic) or a log mirrored at debug level is
-// answered at once while a goroutine finishes the invocation and only then
-// gives the environment and the slot back. done is called exactly once,
-// when the environment is released.
+// REPORT (environment.Pending.Detach); one whose log is mirrored at debug
+// level too, while a goroutine waits for the log. With needLog (Tail) the
+// caller waits for the whole log. A function error (the runtime may exit
+// next, as aws-lambda-go does after a panic) is answered at once while a
+// goroutine finishes the invocation and only then gives the environment
+// and the slot back. done is called exactly once, when the environment is
+// released.
 func (s *Service) run(ctx context.Context, cfg *function.Config, req environment.Request, needLog bool, done func()) (environment.Result, error) {
 	key := pool.Key{Function: cfg.Name, Version: cfg.Version, Revision: s.revision(cfg)}
 	m := s.metricsOf(cfg.Name)
@@ -616,6 +617,17 @@ func (s *Service) run(ctx context.Context, cfg *function.Config, req environment
 			done()
 			m.invocations.Inc()
 			m.duration.Observe(time.Since(start).Seconds())
+		case res.FunctionError == nil:
+			// Its log is mirrored at debug level: the environment and the
+			// slot go back now, a goroutine waits for the whole log.
+			p.Free()
+			lease.Release(false)
+			done()
+			s.wg.Add(1)
+			go func(cold bool) {
+				defer s.wg.Done()
+				s.ended(m, cfg, req.ID, cold, start, p.Finish())
+			}(lease.Cold)
 		default:
 			// Keep the environment until it is idle; Acquire waits for it
 			// rather than starting another.

@@ -76,7 +76,8 @@ type Pool[E Env] struct {
 	// waiting counts Acquires waiting for one of them.
 	finishing map[Key]int
 	waiting   map[Key]int
-	released  chan struct{} // closed and replaced on every release
+	released  chan struct{} // closed and replaced on a release while watched
+	watched   bool          // an Acquire waits on released
 
 	stop    chan struct{}
 	wg      sync.WaitGroup // the reaper
@@ -169,6 +170,7 @@ func (p *Pool[E]) Acquire(ctx context.Context, key Key, start func(context.Conte
 		if p.finishing[key] > p.waiting[key] && wait > 0 {
 			p.waiting[key]++
 			ch := p.released
+			p.watched = true
 			p.retireLocked(stale, dead)
 			p.mu.Unlock()
 			t := time.NewTimer(wait)
@@ -269,8 +271,11 @@ func (p *Pool[E]) release(e *entry[E], broken bool) {
 			delete(p.finishing, e.key)
 		}
 	}
-	close(p.released)
-	p.released = make(chan struct{})
+	if p.watched {
+		close(p.released)
+		p.released = make(chan struct{})
+		p.watched = false
+	}
 	if broken || p.closed {
 		p.mu.Unlock()
 		p.closeAll([]*entry[E]{e}, "broken or shutting down")

@@ -307,20 +307,34 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	h := w.Header()
-	setHeader(h, hdrRequestID, inv.RequestID)
-	if !inv.Deadline.IsZero() {
-		h.Set(hdrDeadline, strconv.FormatInt(inv.Deadline.UnixMilli(), 10))
+	// The header values share one backing array: one allocation, not one
+	// per header (each key gets a full slice of length 1).
+	vals := make([]string, 0, 8)
+	set := func(key, v string) {
+		if v == "" {
+			return
+		}
+		if hasControl(v) {
+			setHeader(h, key, v)
+			return
+		}
+		vals = append(vals, v)
+		h[key] = vals[len(vals)-1 : len(vals) : len(vals)] // the keys are canonical already
 	}
-	setHeader(h, hdrFunctionARN, inv.InvokedFunctionARN)
-	setHeader(h, hdrTraceID, inv.TraceID)
-	setHeader(h, hdrClientContext, inv.ClientContext)
-	setHeader(h, hdrCognitoIdentity, inv.CognitoIdentity)
+	set(hdrRequestID, inv.RequestID)
+	if !inv.Deadline.IsZero() {
+		set(hdrDeadline, strconv.FormatInt(inv.Deadline.UnixMilli(), 10))
+	}
+	set(hdrFunctionARN, inv.InvokedFunctionARN)
+	set(hdrTraceID, inv.TraceID)
+	set(hdrClientContext, inv.ClientContext)
+	set(hdrCognitoIdentity, inv.CognitoIdentity)
 	payload := inv.Payload
 	if len(payload) == 0 {
 		payload = []byte("{}")
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	set("Content-Type", "application/json")
+	set("Content-Length", strconv.Itoa(len(payload)))
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(payload); err != nil {
 		// Dispatched but not delivered: the environment learns it from the
@@ -507,8 +521,8 @@ var acceptedBody = []byte(`{"status":"OK"}`)
 
 func writeAccepted(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(acceptedBody)))
+	v := []string{"application/json", strconv.Itoa(len(acceptedBody))}
+	h["Content-Type"], h["Content-Length"] = v[0:1:1], v[1:2:2]
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(acceptedBody)
 }
@@ -520,12 +534,28 @@ func setHeader(h http.Header, key, v string) {
 	if v == "" {
 		return
 	}
+	if !hasControl(v) {
+		h[key] = []string{v} // the keys are canonical already
+		return
+	}
 	h.Set(key, strings.Map(func(r rune) rune {
 		if (r < 0x20 && r != '\t') || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, v))
+}
+
+// hasControl reports whether v holds a byte setHeader may replace (a
+// control character; non-ASCII bytes take the same path, where invalid
+// UTF-8 becomes U+FFFD).
+func hasControl(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c >= 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // clip shortens a runtime-supplied value quoted in a message.
