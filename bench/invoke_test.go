@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,12 +212,15 @@ func BenchmarkInvokeThroughput(b *testing.B) {
 		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) {
 			fl := newFloor(b, bin, c)
 			fhc := keepAliveClient()
+			var cpu time.Duration // of the last run
 			run := func(n int, hc *http.Client, mk func() *http.Request) (time.Duration, latencies, int64) {
 				reqs := make([]*http.Request, n) // signed before the clock
 				for i := range reqs {
 					reqs[i] = mk()
 				}
 				var errs atomic.Int64
+				c0 := processCPU()
+				defer func() { cpu = processCPU() - c0 }()
 				total, all, _ := fanOut(n, c, func(i int) (time.Duration, error) {
 					d, got, err := do(hc, reqs[i])
 					if err == nil && !bytes.Equal(got, echoPayload) {
@@ -238,16 +242,20 @@ func BenchmarkInvokeThroughput(b *testing.B) {
 				b.Fatalf("floor: %d errors while warming up", errs)
 			}
 			b.ResetTimer()
-			var lt, ft time.Duration
+			var lt, ft, lcpu, fcpu time.Duration
 			var l, fll latencies
 			var errs, ferrs int64
 			for _, half := range []int{b.N / 2, b.N - b.N/2} {
 				t, lat, e := run(half, fhc, toFloor)
-				ft, fll, ferrs = ft+t, append(fll, lat...), ferrs+e
+				ft, fll, ferrs, fcpu = ft+t, append(fll, lat...), ferrs+e, fcpu+cpu
 				t, lat, e = run(half, ib.hc, toLambada)
-				lt, l, errs = lt+t, append(l, lat...), errs+e
+				lt, l, errs, lcpu = lt+t, append(l, lat...), errs+e, lcpu+cpu
 			}
 			b.StopTimer()
+			// CPU of this process (client and server; the function
+			// processes are not in it) per invoke.
+			b.ReportMetric(us(lcpu)/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(us(fcpu)/float64(b.N), "floor-cpu-µs/op")
 			rate, frate := float64(b.N)/lt.Seconds(), float64(b.N)/ft.Seconds()
 			b.ReportMetric(rate, "invokes/s")
 			b.ReportMetric(frate, "floor-invokes/s")
@@ -261,6 +269,13 @@ func BenchmarkInvokeThroughput(b *testing.B) {
 			}
 		})
 	}
+}
+
+// processCPU is the user+system CPU time this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // bootstrapBinary writes the echo bootstrap (the one servertest built for

@@ -20,6 +20,8 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 		e.initDur = time.Since(e.started)
 	}
 	prev := e.cur
+	var tail []byte // END and REPORT of prev, not written yet
+	var tailID string
 	if prev != nil {
 		select {
 		case <-prev.done:
@@ -54,17 +56,32 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 			e.box.Ready()
 		}
 		if fin {
-			// Its caller was answered long ago: END and REPORT now, before
-			// the next invocation's START.
-			e.finishDetached(prev, false)
+			// Its caller was answered long ago: END and REPORT go before
+			// the next invocation's START, in the same write when that
+			// one is already waiting.
+			tail, tailID = e.detachedTail(prev, false), prev.req.ID
+		}
+	}
+	flush := func() {
+		if tail != nil {
+			e.logs.record(recordEnd, tailID, tail)
+			tail = nil
 		}
 	}
 
 	var c *call
 	select {
 	case c = <-e.dispatchCh:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	default:
+		flush()
+		select {
+		case c = <-e.dispatchCh:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if c.cold || c.req.NeedLog {
+		flush() // before the drain below
 	}
 	// Init output belongs before the cold invocation's START; on a warm
 	// environment whatever was written since the last collection simply
@@ -111,7 +128,11 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	// START goes into the pipe before the runtime has the event: the
 	// runtime's output for it comes after.
 	if e.logs.sink != nil {
-		e.logs.record(recordStart, c.req.ID, []byte(e.startLine(c)))
+		if tail != nil {
+			e.logs.records(recordEnd, tailID, tail, recordStart, c.req.ID, []byte(e.startLine(c)))
+		} else {
+			e.logs.record(recordStart, c.req.ID, []byte(e.startLine(c)))
+		}
 	}
 	close(c.ready)
 	return inv, nil

@@ -667,8 +667,16 @@ func (p *Pending) Detach() {
 // finishDetached writes the END and REPORT records of a detached call to
 // the log sink (nothing without one: nobody reads them).
 func (e *Env) finishDetached(c *call, broken bool) {
+	if tail := e.detachedTail(c, broken); tail != nil {
+		e.logs.record(recordEnd, c.req.ID, tail)
+	}
+}
+
+// detachedTail is the END and REPORT text of a detached call, nil without
+// a log sink.
+func (e *Env) detachedTail(c *call, broken bool) []byte {
 	if e.logs.sink == nil {
-		return
+		return nil
 	}
 	e.mu.Lock()
 	res := c.result
@@ -682,7 +690,7 @@ func (e *Env) finishDetached(c *call, broken bool) {
 	if res.FunctionError != nil && isPlatformError(res.FunctionError.Type) {
 		status = res.FunctionError.Type
 	}
-	e.logs.record(recordEnd, c.req.ID, e.tailRecords(c, &res, status))
+	return e.tailRecords(c, &res, status)
 }
 
 // collect takes the log lines of c once (whoever comes first: Next or

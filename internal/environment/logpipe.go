@@ -209,17 +209,44 @@ func (p *logPipe) line(l []byte) {
 // of text, in one write (atomic while under PIPE_BUF). Nothing is written
 // without a sink.
 func (p *logPipe) record(kind byte, requestID string, text []byte) {
+	p.records(kind, requestID, text, 0, "", nil)
+}
+
+// records writes the records of text (kind, requestID) and then of text2
+// (kind2, requestID2) in one write; an empty text2 with kind2 0 adds
+// nothing.
+func (p *logPipe) records(kind byte, requestID string, text []byte, kind2 byte, requestID2 string, text2 []byte) {
 	if p.sink == nil {
 		return
 	}
-	if len(text) == 0 {
-		if kind == recordOther {
-			return
-		}
-		text = []byte("\n") // only the request id's boundary
+	n := recordsLen(kind, requestID, text)
+	if kind2 != 0 {
+		n += recordsLen(kind2, requestID2, text2)
 	}
+	if n == 0 {
+		return
+	}
+	b := make([]byte, 0, n)
+	b = appendRecords(b, kind, requestID, text)
+	if kind2 != 0 {
+		b = appendRecords(b, kind2, requestID2, text2)
+	}
+	_, _ = p.w.Write(b)
+}
+
+// recordText is what the records of text carry: an empty START or END is
+// the request id's boundary alone, an empty other record nothing.
+func recordText(kind byte, text []byte) []byte {
+	if len(text) == 0 && kind != recordOther {
+		return []byte("\n")
+	}
+	return text
+}
+
+// recordsLen is the size appendRecords adds.
+func recordsLen(kind byte, requestID string, text []byte) int {
 	n := 0
-	for rest := text; len(rest) > 0; {
+	for rest := recordText(kind, text); len(rest) > 0; {
 		line := rest
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 			line = rest[:i+1]
@@ -227,7 +254,14 @@ func (p *logPipe) record(kind byte, requestID string, text []byte) {
 		rest = rest[len(line):]
 		n += len(recordPrefix) + 1 + len(requestID) + 1 + len(line) + 1
 	}
-	b := make([]byte, 0, n)
+	return n
+}
+
+// appendRecords appends one record per line of text; the last line gets
+// kind (START/END mark the last line of their text), the others
+// recordOther.
+func appendRecords(b []byte, kind byte, requestID string, text []byte) []byte {
+	text = recordText(kind, text)
 	for len(text) > 0 {
 		line := text
 		if i := bytes.IndexByte(text, '\n'); i >= 0 {
@@ -236,7 +270,7 @@ func (p *logPipe) record(kind byte, requestID string, text []byte) {
 		text = text[len(line):]
 		k := byte(recordOther)
 		if len(text) == 0 {
-			k = kind // START/END mark the last line of the text
+			k = kind
 		}
 		b = append(b, recordPrefix...)
 		b = append(b, k)
@@ -247,7 +281,7 @@ func (p *logPipe) record(kind byte, requestID string, text []byte) {
 			b = append(b, '\n')
 		}
 	}
-	_, _ = p.w.Write(b)
+	return b
 }
 
 // sync waits until everything written to the pipe so far was read, then
