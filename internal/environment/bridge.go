@@ -43,7 +43,9 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 		fin := false
 		if e.cur == prev {
 			e.cur = nil
-			close(prev.idle)
+			if prev.idle != nil {
+				close(prev.idle)
+			}
 			prev.idled = true
 			fin = prev.detached && !prev.finished
 			if fin {
@@ -112,7 +114,8 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	c.prefix = prefix
 	c.startLogged = true
 	e.cur = c
-	inv := &runtimeapi.Invocation{
+	inv := &c.inv
+	*inv = runtimeapi.Invocation{
 		RequestID:          c.req.ID,
 		Deadline:           c.deadline,
 		InvokedFunctionARN: c.req.InvokedARN,
@@ -128,10 +131,11 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 	// START goes into the pipe before the runtime has the event: the
 	// runtime's output for it comes after.
 	if e.logs.sink != nil {
+		start := e.startLine(c)
 		if tail != nil {
-			e.logs.records(recordEnd, tailID, tail, recordStart, c.req.ID, []byte(e.startLine(c)))
+			e.logs.records(recordEnd, tailID, tail, recordStart, c.req.ID, []byte(start))
 		} else {
-			e.logs.record(recordStart, c.req.ID, []byte(e.startLine(c)))
+			e.logs.record(recordStart, c.req.ID, []byte(start))
 		}
 	}
 	close(c.ready)

@@ -147,13 +147,14 @@ type call struct {
 	timedOut bool // late answers get ErrInvalidRequestID
 	done     chan struct{}
 	result   Result
-	idle     chan struct{} // closed when the runtime asked for the next invocation
+	idle     chan struct{} // closed when the runtime asked for the next invocation; made by Finish (nil: nobody waits)
 	ready    chan struct{} // closed by Next once dispatch, deadline and prefix are set
 	prefix   []byte        // log lines written before dispatch (init output)
 	lines    []byte
 	linesSet bool
 	// startLogged: the START record went to the log sink (at dispatch).
 	startLogged bool
+	inv         runtimeapi.Invocation // what Next hands out
 	// detached: the caller took the result and does not wait for the
 	// idle phase (Pending.Detach); idled: the runtime asked for its next
 	// invocation (or exited) after this one; finished: the END and REPORT
@@ -458,7 +459,7 @@ func (e *Env) Dispatch(ctx context.Context, req Request) (*Pending, Result, erro
 	e.mu.Unlock()
 
 	arrival := time.Now()
-	p := &Pending{e: e, cv: call{req: req, cold: cold, done: make(chan struct{}), idle: make(chan struct{}), ready: make(chan struct{})}}
+	p := &Pending{e: e, cv: call{req: req, cold: cold, done: make(chan struct{}), ready: make(chan struct{})}}
 	c := &p.cv
 	p.c = c
 	if e.startErr != nil {
@@ -595,6 +596,16 @@ func (p *Pending) Finish() Result {
 	broken := false
 	e.mu.Lock()
 	reset := c.reset
+	idle := c.idle
+	if idle == nil {
+		// Made only for a caller that waits for it; Next closes it (or
+		// has already moved on: idled).
+		idle = make(chan struct{})
+		if c.idled {
+			close(idle)
+		}
+		c.idle = idle
+	}
 	e.mu.Unlock()
 	if reset {
 		e.killGroup()
@@ -602,7 +613,7 @@ func (p *Pending) Finish() Result {
 		broken = true
 	} else {
 		select {
-		case <-c.idle:
+		case <-idle:
 		case <-e.exited:
 			broken = true
 		case <-p.t.C:

@@ -327,7 +327,8 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 		return nil, err
 	}
 	cfg := pickVersion(res)
-	trace, n := recursion.Next(q.TraceHeader, s.reg.ARN(cfg.Name, ""), cfg.TracingMode == "Active")
+	fn := s.metricsOf(cfg.Name)
+	trace, n := recursion.NextHashed(q.TraceHeader, fn.arnHash, cfg.TracingMode == "Active")
 	if recursion.Stopped(n, registry.RecursiveLoopOf(res.Function)) {
 		s.stopRecursion(cfg.Name, trace, q.RequestID)
 		return nil, errRecursive
@@ -339,7 +340,7 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 	req := environment.Request{
 		ID:            q.RequestID,
 		Payload:       payload,
-		InvokedARN:    s.reg.ResolvedARN(res),
+		InvokedARN:    fn.resolvedARN(s.reg, res),
 		TraceID:       trace.String(),
 		ClientContext: clientContext,
 		NeedLog:       q.LogType == LogTail || s.log.Enabled(ctx, slog.LevelDebug),
@@ -653,10 +654,20 @@ func (s *Service) ended(m *fnMetrics, cfg *function.Config, id string, cold bool
 }
 
 // fnMetrics are one function's series, looked up once (curried label
-// values) instead of on every invocation.
+// values) instead of on every invocation, and its unqualified ARN.
 type fnMetrics struct {
 	invocations, errors, coldStarts prometheus.Counter
 	duration                        prometheus.Observer
+	arn, arnHash                    string // recursion.Hash(arn)
+}
+
+// resolvedARN is the ARN res was addressed by (registry.ResolvedARN),
+// the cached one when unqualified.
+func (m *fnMetrics) resolvedARN(reg *registry.Registry, res registry.Resolved) string {
+	if res.Qualifier == "" {
+		return m.arn
+	}
+	return reg.ResolvedARN(res)
 }
 
 // metricsOf returns name's series. The cache is keyed by function name
@@ -670,7 +681,9 @@ func (s *Service) metricsOf(name string) *fnMetrics {
 		errors:      s.errors.WithLabelValues(name),
 		coldStarts:  s.coldStarts.WithLabelValues(name),
 		duration:    s.duration.WithLabelValues(name),
+		arn:         s.reg.ARN(name, ""),
 	}
+	m.arnHash = recursion.Hash(m.arn)
 	v, _ := s.fnMetrics.LoadOrStore(name, m)
 	return v.(*fnMetrics)
 }

@@ -131,6 +131,12 @@ func Hash(unqualifiedARN string) string {
 // invocation included). A missing or malformed Root starts a new chain;
 // Parent is always new; Sampled is kept, else from sampled.
 func Next(incoming, fnARN string, sampled bool) (Trace, int) {
+	return NextHashed(incoming, Hash(fnARN), sampled)
+}
+
+// NextHashed is Next for the function whose Hash is h (a caller that
+// keeps it need not hash the ARN on every call).
+func NextHashed(incoming, h string, sampled bool) (Trace, int) {
 	t := Parse(incoming)
 	if t.Root == "" {
 		t = Trace{Root: newRoot()}
@@ -142,7 +148,6 @@ func Next(incoming, fnARN string, sampled bool) (Trace, int) {
 			t.Sampled = "1"
 		}
 	}
-	h := Hash(fnARN)
 	n := t.Count(h) + 1
 	t.Lineage = slices.Clone(t.Lineage)
 	found := false
