@@ -230,8 +230,12 @@ func (s *Service) handle(d store.Delivery) {
 		Function: ev.Function, Qualifier: ev.Qualifier, RequestID: ev.RequestID,
 		Payload: ev.Payload, TraceHeader: ev.Trace,
 	})
-	if out.Kind == invoke.Succeeded || out.Kind == invoke.FunctionFailed {
-		s.recordRun(&ev, log)
+	if (out.Kind == invoke.Succeeded || out.Kind == invoke.FunctionFailed) && s.cfg.Attempts != nil {
+		// Off the attempt's path: the record only has to be there before
+		// a redelivery, which comes after the queue's ack wait. Waited for
+		// by Close (s.wg, held by this handle while it is added).
+		fn, id, n := ev.Function, ev.RequestID, ev.Attempts
+		s.wg.Go(func() { s.recordRun(fn, id, n, log) })
 	}
 	switch out.Kind {
 	case invoke.Gone:
@@ -340,23 +344,20 @@ func (s *Service) versionARN(ev *event) string {
 	return s.reg.ARN(res.Config.Name, res.Config.Version)
 }
 
-// recordRun notes that attempt ev.Attempts of ev ran, before the attempt
-// is settled. Finding the note already there means this attempt had run
-// before and its settlement was lost (an acknowledgement lost in a storage
-// failover, a node gone after the run, a retry's copy published twice): a
-// duplicate that at-least-once allows, counted and logged
-// (docs/behaviour/cluster.md §7). A failed note is only logged: it costs a
-// duplicate going uncounted, never an event.
-func (s *Service) recordRun(ev *event, log *slog.Logger) {
-	if s.cfg.Attempts == nil {
-		return
-	}
-	key := ev.RequestID + "." + strconv.Itoa(ev.Attempts)
+// recordRun notes that attempt n (0-based) of event id ran. Finding the
+// note already there means this attempt had run before and its settlement
+// was lost (an acknowledgement lost in a storage failover, a node gone
+// after the run, a retry's copy published twice): a duplicate that
+// at-least-once allows, counted and logged (docs/behaviour/cluster.md §7).
+// A failed note is only logged: it costs a duplicate going uncounted,
+// never an event.
+func (s *Service) recordRun(fn, id string, n int, log *slog.Logger) {
+	key := id + "." + strconv.Itoa(n)
 	_, err := s.cfg.Attempts.Create(context.Background(), key, []byte(s.cfg.Now().UTC().Format(time.RFC3339Nano)))
 	switch {
 	case errors.Is(err, store.ErrExists):
-		s.m.duplicates.WithLabelValues(ev.Function).Inc()
-		log.Warn("async: attempt ran again after it had already run (at least once)", logkey.Attempts, ev.Attempts+1)
+		s.m.duplicates.WithLabelValues(fn).Inc()
+		log.Warn("async: attempt ran again after it had already run (at least once)", logkey.Attempts, n+1)
 	case err != nil:
 		log.Debug("async: recording the attempt failed", logkey.Err, err)
 	}

@@ -46,6 +46,7 @@ import (
 	"github.com/lambada-dev/lambada/internal/runtimes"
 	"github.com/lambada-dev/lambada/internal/sandbox"
 	sharespkg "github.com/lambada-dev/lambada/internal/shares"
+	"github.com/lambada-dev/lambada/internal/store"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
 	"github.com/lambada-dev/lambada/internal/sts"
 	"github.com/lambada-dev/lambada/internal/urls"
@@ -460,9 +461,14 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening the destination stream: %w", err)
 	}
-	attempts, err := jetstream.OpenKV(ctx, s.node.Conn(), attemptsBucket, replicas, jetstream.WithTTL(async.AttemptRecordTTL))
-	if err != nil {
-		return fmt.Errorf("opening the attempts bucket: %w", err)
+	// Duplicate attempts are counted where failovers cause them, with
+	// shared storage (docs/behaviour/cluster.md §7): the record costs a
+	// stored write per attempt, about a sixth of the embedded drain rate.
+	var attempts store.KV
+	if s.node.Shared() {
+		if attempts, err = jetstream.OpenKV(ctx, s.node.Conn(), attemptsBucket, replicas, jetstream.WithTTL(async.AttemptRecordTTL)); err != nil {
+			return fmt.Errorf("opening the attempts bucket: %w", err)
+		}
 	}
 	s.async = async.New(async.Config{
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, RetryDelay: s.cfg.AsyncRetryDelay,
