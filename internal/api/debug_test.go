@@ -51,7 +51,17 @@ func TestDebugModeSuspendsTimeout(t *testing.T) {
 		defer close(finished)
 		paused, pausedErr = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("dbg"), Payload: []byte(`{"s":3}`), LogType: types.LogTypeTail})
 	}()
-	// While it is paused, another invocation is throttled.
+	// Once it runs (it holds the one slot), another invocation is
+	// throttled while it is paused. Invoking before it is admitted could
+	// take the slot from it.
+	if err := waitfor.Until(30*time.Second, func() error {
+		if n := concurrentExecutions(t, s, "dbg"); n != 1 {
+			return fmt.Errorf("%d invocations of dbg running, want the paused one", n)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	throttled := false
 	for !throttled {
 		_, err := servertest.NoRetry(c).Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("dbg"), Payload: []byte(`{}`)})

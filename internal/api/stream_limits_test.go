@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -239,8 +240,17 @@ func TestStreamClientGoesAway(t *testing.T) {
 			// Wait for the SDK's reader goroutine to end.
 		}
 		// The function finishes its response (drained by the server) and
-		// its environment serves the next call warm once it is done.
-		time.Sleep(700 * time.Millisecond)
+		// its environment serves the next call warm once it is done: the
+		// environment goes back before the concurrency slot, so no slot
+		// held means the warm one is idle.
+		if err := waitfor.Until(30*time.Second, func() error {
+			if n := concurrentExecutions(t, s, "leaver"); n != 0 {
+				return fmt.Errorf("%d invocations of leaver still running", n)
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
 		if got := pidOf(t, c, "leaver"); got != pid {
 			t.Fatalf("round %d: pid %d after the caller left, want the warm %d", i, got, pid)
 		}
@@ -405,4 +415,21 @@ func waitActive(t *testing.T, c *lambda.Client, name string) {
 	if err := lambda.NewFunctionUpdatedV2Waiter(c).Wait(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 10*time.Second); err != nil {
 		t.Fatalf("FunctionUpdatedV2 waiter: %v", err)
 	}
+}
+
+// concurrentExecutions reads the function's running invocations from the
+// server's /metrics (0 when the series is absent).
+func concurrentExecutions(t *testing.T, s *servertest.Server, fn string) int {
+	t.Helper()
+	prefix := `lambada_concurrent_executions{function_name="` + fn + `"} `
+	for _, line := range strings.Split(string(s.MetricsText(t)), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			return n
+		}
+	}
+	return 0
 }
