@@ -190,7 +190,15 @@ func TestStreamRate(t *testing.T) {
 	const rate = 4_000_000
 	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) { c.StreamRate = rate }})
 	c := s.Client
-	createEcho(t, c, "paced")
+	// 10 MB through the race detector on a busy machine can take longer
+	// than the default 3 s timeout.
+	if _, err := c.CreateFunction(context.Background(), &lambda.CreateFunctionInput{
+		FunctionName: aws.String("paced"), Role: aws.String(role), Timeout: aws.Int32(60),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Code: &types.FunctionCode{ZipFile: servertest.GoFunction(t, "echo")},
+	}); err != nil {
+		t.Fatalf("CreateFunction: %v", err)
+	}
 	// The first 6 MiB are free; the next 4 MB take a second at 4 MB/s.
 	start := time.Now()
 	var d digitCounter
