@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -367,7 +364,7 @@ func BenchmarkClusterShareReuse(b *testing.B) {
 		// Both started their environment on A: A holds both shares (a
 		// share is taken before the environment).
 		waitfor.Eventually(b, 60*time.Second, func() error {
-			if n := promSum("http://"+metrics+"/metrics", "lambada_cold_starts_total"); n < 2 {
+			if n := servertest.MetricSumAt("http://"+metrics+"/metrics", "lambada_cold_starts_total"); n < 2 {
 				return fmt.Errorf("%v environments started on node A", n)
 			}
 			return nil
@@ -402,26 +399,4 @@ func freeBenchAddr(b *testing.B) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// promSum adds up the samples of a counter in a Prometheus text exposition
-// (0 when it cannot be read).
-func promSum(url, name string) float64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	sum := 0.0
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		f := strings.Fields(line)
-		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
-			sum += v
-		}
-	}
-	return sum
 }

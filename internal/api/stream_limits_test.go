@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -429,15 +428,5 @@ func waitActive(t *testing.T, c *lambda.Client, name string) {
 // server's /metrics (0 when the series is absent).
 func concurrentExecutions(t *testing.T, s *servertest.Server, fn string) int {
 	t.Helper()
-	prefix := `lambada_concurrent_executions{function_name="` + fn + `"} `
-	for _, line := range strings.Split(string(s.MetricsText(t)), "\n") {
-		if v, ok := strings.CutPrefix(line, prefix); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatalf("metric line %q: %v", line, err)
-			}
-			return n
-		}
-	}
-	return 0
+	return int(servertest.MetricSum(s.MetricsText(t), "lambada_concurrent_executions", `function_name="`+fn+`"`))
 }

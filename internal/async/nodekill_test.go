@@ -8,8 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -52,29 +50,6 @@ func newGatedSink(t *testing.T) (s *sink, open func()) {
 	}))
 	t.Cleanup(s.Close)
 	return s, sync.OnceFunc(func() { close(gate) })
-}
-
-// metricSum adds up the samples of a counter or histogram count in a
-// Prometheus text exposition.
-func metricSum(t *testing.T, url, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	sum := 0.0
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		f := strings.Fields(line)
-		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
-			sum += v
-		}
-	}
-	return sum
 }
 
 // On a 3-server NATS cluster, two lambada nodes drain accepted events; one
@@ -146,7 +121,7 @@ func TestClusterNodeKilledMidDrain(t *testing.T) {
 	}
 	// The node to kill is running attempts (held at the shut gate).
 	waitfor.True(t, 30*time.Second, "attempts on the node to kill", func() bool {
-		return metricSum(t, "http://"+metricsAddr+"/metrics", "lambada_async_event_age_seconds_count") > 0
+		return servertest.MetricSumAt("http://"+metricsAddr+"/metrics", "lambada_async_event_age_seconds_count") > 0
 	})
 	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -232,4 +234,41 @@ func SignRequest(t testing.TB, req *http.Request, c server.Credentials, body []b
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "lambda", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// MetricSum adds up the samples of the series name in a Prometheus text
+// exposition: every label set whose text contains each of match (0 when
+// there is none).
+func MetricSum(exposition []byte, name string, match ...string) float64 {
+	sum := 0.0
+	for line := range strings.SplitSeq(string(exposition), "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (!strings.HasPrefix(rest, "{") && !strings.HasPrefix(rest, " ")) {
+			continue
+		}
+		matched := true
+		for _, m := range match {
+			matched = matched && strings.Contains(rest, m)
+		}
+		f := strings.Fields(rest)
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil && matched {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// MetricSumAt is MetricSum of the exposition at url, read unsigned (a
+// --metrics-listen address); 0 when it cannot be read.
+func MetricSumAt(url, name string, match ...string) float64 {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	return MetricSum(b, name, match...)
 }
