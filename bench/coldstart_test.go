@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -47,22 +46,7 @@ func BenchmarkColdStart(b *testing.B) {
 	envEvent := []byte(`{"op":"env"}`)
 	last := []string{"", ""}
 	coldOnce := func(i, n int) time.Duration {
-		ib := benches[i]
-		ib.retireWarm(b, "echo", n)
-		d, got, err := do(ib.hc, ib.req(b, envEvent))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var env map[string]string
-		if err := json.Unmarshal(got, &env); err != nil {
-			b.Fatalf("env answer %.200q: %v", got, err)
-		}
-		stream := env["AWS_LAMBDA_LOG_STREAM_NAME"]
-		if stream == "" || stream == last[i] {
-			b.Fatalf("iteration %d was not a cold start (log stream %q)", n, stream)
-		}
-		last[i] = stream
-		return d
+		return benches[i].coldInvoke(b, n, envEvent, &last[i])
 	}
 	bin := bootstrapBinary(b)
 	host, err := sandbox.Probe(context.Background(), sandbox.Options{Mode: sandbox.Auto, Key: "bench-cold-" + filepath.Base(filepath.Dir(bin))})
@@ -138,23 +122,7 @@ func firstAnswer(b *testing.B, bin string, event []byte) time.Duration {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + srv.Listener.Addr().String(), "PATH=/usr/bin:/bin"}
-	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	select {
-	case t := <-got:
-		return t.Sub(t0)
-	case <-time.After(10 * time.Second):
-		b.Fatal("bootstrap never answered its first event")
-		return 0
-	}
+	return execUntil(b, bin, srv.Listener.Addr().String(), got, "bootstrap never answered its first event")
 }
 
 // boxFloor starts bin through a box of h (128 MB, the code directory at
@@ -209,4 +177,27 @@ func nextStandIn() (addr string, arrived <-chan time.Time, stop func()) {
 		http.NotFound(w, r)
 	}))
 	return srv.Listener.Addr().String(), ch, srv.Close
+}
+
+// execUntil starts bin with AWS_LAMBDA_RUNTIME_API=addr and returns the
+// time from exec until a stand-in Runtime API sends on at. The process is
+// killed.
+func execUntil(b *testing.B, bin, addr string, at <-chan time.Time, never string) time.Duration {
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + addr, "PATH=/usr/bin:/bin"}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	select {
+	case t := <-at:
+		return t.Sub(t0)
+	case <-time.After(10 * time.Second):
+		b.Fatal(never)
+		return 0
+	}
 }

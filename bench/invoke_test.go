@@ -359,23 +359,7 @@ func runtimeLoop(b *testing.B, bin string, n int, payload []byte) latencies {
 func procFloor(b *testing.B, bin string) time.Duration {
 	addr, arrived, stop := nextStandIn()
 	defer stop()
-	cmd := exec.Command(bin)
-	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + addr, "PATH=/usr/bin:/bin"}
-	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	select {
-	case t := <-arrived:
-		return t.Sub(t0)
-	case <-time.After(10 * time.Second):
-		b.Fatal("bootstrap never asked for /next")
-		return 0
-	}
+	return execUntil(b, bin, addr, arrived, "bootstrap never asked for /next")
 }
 
 // BenchmarkInvokePayload: p50 of warm invokes whose event (and so answer)
