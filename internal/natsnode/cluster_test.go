@@ -3,8 +3,6 @@ package natsnode_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -14,24 +12,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lambada-dev/lambada/internal/natsnode"
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 )
-
-// freePort finds a free loopback port below the kernel's ephemeral range,
-// where no outgoing connection takes it before the server binds it.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return port
-	}
-	t.Fatal("no free port below the ephemeral range")
-	return 0
-}
 
 // startCluster starts n clustered nodes at once, each with the same
 // route list (its own included), and stops them when t ends.
@@ -39,7 +21,7 @@ func startCluster(t *testing.T, n int) []*natsnode.Node {
 	t.Helper()
 	var routes, listens []string
 	for range n {
-		l := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		l := fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(t))
 		listens = append(listens, l)
 		routes = append(routes, "nats://"+l)
 	}
@@ -130,7 +112,7 @@ func TestCluster(t *testing.T) {
 // leader and fails clearly when its deadline ends.
 func TestClusterAloneFails(t *testing.T) {
 	n := natsnode.New(natsnode.Config{DataDir: t.TempDir(), Cluster: &natsnode.Cluster{
-		Routes:       []string{fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)), fmt.Sprintf("nats://127.0.0.1:%d", freePort(t))},
+		Routes:       []string{fmt.Sprintf("nats://127.0.0.1:%d", natstest.FreePort(t)), fmt.Sprintf("nats://127.0.0.1:%d", natstest.FreePort(t))},
 		Listen:       "127.0.0.1:0",
 		ClientListen: "127.0.0.1:0", User: "AKID", Password: "secret",
 	}})

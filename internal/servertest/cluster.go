@@ -2,11 +2,10 @@ package servertest
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"sync"
 	"testing"
 
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 	"github.com/lambada-dev/lambada/internal/server"
 )
 
@@ -107,22 +106,5 @@ func (c *Cluster) Restart(i int) *Server {
 }
 
 // FreePort finds a free loopback port below the kernel's ephemeral range
-// (32768 and up on Linux): a cluster listener needs one known before the
-// servers start (their routes name it), and between this check and the
-// server's bind a port from the ephemeral range could be taken by any
-// outgoing connection on a busy machine; below it, only by another
-// explicit bind.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		return port
-	}
-	t.Fatal("servertest: no free port below the ephemeral range")
-	return 0
-}
+// (natstest.FreePort says why).
+func FreePort(t testing.TB) int { return natstest.FreePort(t) }

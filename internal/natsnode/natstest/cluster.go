@@ -2,6 +2,7 @@ package natstest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -38,8 +39,8 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 	c := &Cluster{t: t, srvs: make([]*server.Server, n)}
 	for range n {
-		c.clients = append(c.clients, freePort(t))
-		c.routes = append(c.routes, freePort(t))
+		c.clients = append(c.clients, FreePort(t))
+		c.routes = append(c.routes, FreePort(t))
 		c.dirs = append(c.dirs, t.TempDir())
 	}
 	// Registered after the TempDirs' cleanups, so it runs first.
@@ -63,17 +64,26 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	return c
 }
 
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before the server binds it; on a test machine that is rare, and
-// a fixed port per server is what lets a restarted server rejoin.
-func freePort(t testing.TB) int {
+// FreePort finds a free loopback port below the kernel's ephemeral range
+// (32768 and up on Linux). A cluster's listeners need ports known before
+// the servers start (their routes name them), and a restarted server must
+// come back on the same ones. Between this check and the server's bind, a
+// port from the ephemeral range can be taken by any outgoing connection of
+// a busy test machine (a cluster once failed to start so); below it, only
+// by another explicit bind.
+func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("natstest: find a free port: %v", err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("natstest: no free port below the ephemeral range")
+	return 0
 }
 
 func (c *Cluster) options(i int) *server.Options {
