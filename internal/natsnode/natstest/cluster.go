@@ -200,15 +200,17 @@ func (c *Cluster) RestartAll() {
 // every running server is current with it.
 func (c *Cluster) WaitReady() {
 	c.t.Helper()
-	c.waitFor("a JetStream meta leader", func(running []*server.Server) bool {
-		leader := false
+	c.waitFor("a JetStream meta leader that sees every running server online", func(running []*server.Server) bool {
+		var leader *server.Server
 		for _, s := range running {
 			if !s.JetStreamIsCurrent() {
 				return false
 			}
-			leader = leader || s.JetStreamIsLeader()
+			if s.JetStreamIsLeader() {
+				leader = s
+			}
 		}
-		return leader
+		return leader != nil && seesOnline(leader, len(running)-1)
 	})
 }
 
@@ -282,4 +284,22 @@ func (c *Cluster) waitFor(what string, ok func(running []*server.Server) bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// seesOnline reports whether the meta leader srv counts at least peers
+// other servers online. Stream placement uses the leader's view: a server
+// it still counts offline (just started, its heartbeat not yet seen) makes
+// a three-copy create fail with "no suitable peers for placement".
+func seesOnline(srv *server.Server, peers int) bool {
+	jsz, err := srv.Jsz(nil)
+	if err != nil || jsz == nil || jsz.Meta == nil {
+		return false
+	}
+	online := 0
+	for _, p := range jsz.Meta.Replicas {
+		if p != nil && !p.Offline && p.Current {
+			online++
+		}
+	}
+	return online >= peers
 }
