@@ -382,8 +382,15 @@ func TestRestartKeepsUnpackedCode(t *testing.T) {
 	if err := os.Remove(tree + ".ok"); err != nil {
 		t.Fatal(err)
 	}
+	// A file only the old tree has: a tree unpacked again lacks it (its
+	// inode number alone can be the freed one's, reused).
+	stale := filepath.Join(tree, "stale-tree")
+	if err := os.WriteFile(stale, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s = servertest.Start(t, servertest.Options{DataDir: dir})
-	if run(s) == first {
+	run(s)
+	if _, err := os.Stat(stale); err == nil {
 		t.Fatal("the restarted server ran a tree without its marker")
 	}
 }
