@@ -83,6 +83,8 @@ const (
 	MaxConnections = "max_connections" // the --max-connections limit
 	Open           = "open"            // connections open now
 	Replicas       = "replicas"        // copies of every bucket and stream
+	Wanted         = "wanted"          // the copies --replicas asks for
+	Was            = "was"             // the copies a stream had before
 	// --nats-cluster (docs/behaviour/cluster.md §6).
 	Cluster       = "cluster"        // the NATS cluster's name
 	ServerName    = "server_name"    // this NATS server's name in its cluster

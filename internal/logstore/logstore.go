@@ -89,7 +89,9 @@ type Store struct {
 
 	mu     sync.Mutex
 	known  map[string]bool // groups whose stream exists
+	low    map[string]bool // groups whose stream has fewer than Replicas copies
 	closed bool
+	stop   chan struct{} // closed by Close: ends raise
 
 	// qmu guards sending to queue against Close closing it.
 	qmu     sync.RWMutex
@@ -125,10 +127,14 @@ func Open(nc *nats.Conn, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{js: js, cfg: cfg, log: cfg.Logger, queue: make(chan pending, 64), acks: make(chan ack, 512), known: map[string]bool{}}
+	s := &Store{js: js, cfg: cfg, log: cfg.Logger, queue: make(chan pending, 64), acks: make(chan ack, 512),
+		known: map[string]bool{}, low: map[string]bool{}, stop: make(chan struct{})}
 	s.wg.Add(2)
 	go s.publish()
 	go s.settle()
+	if cfg.Replicas > 1 {
+		s.wg.Go(s.raise)
+	}
 	return s, nil
 }
 
@@ -142,6 +148,7 @@ func (s *Store) Close() {
 		return
 	}
 	s.closed = true
+	close(s.stop)
 	s.mu.Unlock()
 	s.qmu.Lock()
 	s.qclosed = true
@@ -233,10 +240,15 @@ func (s *Store) ensure(ctx context.Context, group string) error {
 	if ok {
 		return nil
 	}
-	if _, err := s.js.Stream(ctx, streamName(group)); err != nil {
-		if !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return err
-		}
+	st, err := s.js.Stream(ctx, streamName(group))
+	switch {
+	case err == nil:
+		// Created with fewer copies while servers were down, possibly by
+		// another node or before a restart: raised from here too.
+		s.noteCopies(group, st.CachedInfo().Config.Replicas)
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return err
+	default:
 		if _, err := s.createGroup(ctx, group); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return err
 		}
@@ -247,19 +259,142 @@ func (s *Store) ensure(ctx context.Context, group string) error {
 	return nil
 }
 
+// createGroup creates group's stream with Replicas copies or, when the
+// cluster has too few servers online for them (a server of the cluster is
+// down: JetStream answers "no suitable peers for placement"), with as many
+// as it can place now, down to one. Such a group is logged and raised to
+// Replicas copies once the servers are back (docs/behaviour/cluster.md §1):
+// its lines are kept meanwhile instead of being lost until then.
 func (s *Store) createGroup(ctx context.Context, group string) (jetstream.Stream, error) {
-	return s.js.CreateStream(ctx, jetstream.StreamConfig{
-		Name:        streamName(group),
-		Description: "lambada log group " + group,
-		Subjects:    []string{groupSubject(group) + ".*"},
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      s.cfg.Retention,
-		MaxBytes:    s.cfg.MaxBytes,
-		Storage:     jetstream.FileStorage,
-		Replicas:    s.cfg.Replicas,
-		Metadata:    map[string]string{metaGroup: group},
-	})
+	for n := s.cfg.Replicas; ; n-- {
+		st, err := s.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        streamName(group),
+			Description: "lambada log group " + group,
+			Subjects:    []string{groupSubject(group) + ".*"},
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      s.cfg.Retention,
+			MaxBytes:    s.cfg.MaxBytes,
+			Storage:     jetstream.FileStorage,
+			Replicas:    n,
+			Metadata:    map[string]string{metaGroup: group},
+		})
+		if err == nil {
+			if n < s.cfg.Replicas {
+				s.log.Warn("log group created with fewer copies than --replicas: too few NATS servers online; raised when they are back",
+					logkey.LogGroup, group, logkey.Replicas, n, logkey.Wanted, s.cfg.Replicas)
+			}
+			s.noteCopies(group, n)
+			return st, nil
+		}
+		if n == 1 || !noPeers(err) {
+			return nil, err
+		}
+	}
+}
+
+// noPeersCode is JetStream's "no suitable peers for placement" (10005):
+// fewer servers online than the copies asked for.
+const noPeersCode = 10005
+
+func noPeers(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == noPeersCode
+}
+
+// noteCopies remembers group for raise when its stream has fewer than
+// Replicas copies.
+func (s *Store) noteCopies(group string, copies int) {
+	if copies >= s.cfg.Replicas {
+		return
+	}
+	s.mu.Lock()
+	s.low[group] = true
+	s.mu.Unlock()
+}
+
+// raiseEvery is how often raise tries to give the groups created with
+// fewer copies their Replicas copies.
+const raiseEvery = 2 * time.Second
+
+// raise gives every log group with fewer than Replicas copies its missing
+// copies as soon as the cluster can place them, until Close: first the
+// groups found at start (created so by an earlier run or another node),
+// then those noted since.
+func (s *Store) raise() {
+	t := time.NewTicker(raiseEvery)
+	defer t.Stop()
+	listed := false
+	lastErr := map[string]string{}
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		if !listed {
+			listed = s.listLow(ctx)
+		}
+		s.mu.Lock()
+		groups := make([]string, 0, len(s.low))
+		for g := range s.low {
+			groups = append(groups, g)
+		}
+		s.mu.Unlock()
+		for _, g := range groups {
+			err := s.raiseGroup(ctx, g)
+			if err == nil {
+				s.mu.Lock()
+				delete(s.low, g)
+				s.mu.Unlock()
+				delete(lastErr, g)
+				continue
+			}
+			// Logged once per distinct reason: a server stays down for
+			// a while.
+			if lastErr[g] != err.Error() {
+				lastErr[g] = err.Error()
+				s.log.Warn("raising a log group's copies failed; trying again", logkey.LogGroup, g, logkey.Wanted, s.cfg.Replicas, logkey.Err, err)
+			}
+		}
+		cancel()
+	}
+}
+
+// listLow notes every log group whose stream has fewer than Replicas
+// copies; false when the listing failed (tried again next round).
+func (s *Store) listLow(ctx context.Context) bool {
+	l := s.js.ListStreams(ctx, jetstream.WithStreamListSubject(subjectPrefix+">"))
+	for si := range l.Info() {
+		if g, ok := si.Config.Metadata[metaGroup]; ok {
+			s.noteCopies(g, si.Config.Replicas)
+		}
+	}
+	return l.Err() == nil
+}
+
+// raiseGroup sets group's stream to Replicas copies (never lowers them);
+// a deleted group needs nothing.
+func (s *Store) raiseGroup(ctx context.Context, group string) error {
+	st, err := s.js.Stream(ctx, streamName(group))
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.Replicas >= s.cfg.Replicas {
+		return nil
+	}
+	had := cfg.Replicas
+	cfg.Replicas = s.cfg.Replicas
+	if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+		return err
+	}
+	s.log.Info("log group raised to its copies", logkey.LogGroup, group, logkey.Replicas, cfg.Replicas, logkey.Was, had)
+	return nil
 }
 
 // CreateGroup creates an empty log group; ErrGroupExists if it exists.

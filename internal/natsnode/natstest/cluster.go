@@ -303,3 +303,23 @@ func seesOnline(srv *server.Server, peers int) bool {
 	}
 	return online >= peers
 }
+
+// KillForgotten kills the meta leader, then kills and restarts each other
+// server in turn, so that no running server has heard from the dead one
+// since it started: JetStream then cannot place a copy on it ("no suitable
+// peers for placement, peer offline" when every server must hold one), as
+// after a restart of the cluster with one machine that stays down. (A
+// server only seen going down is still placeable: its copy catches up when
+// it returns.) It returns the dead server's index; Restart brings it back.
+func (c *Cluster) KillForgotten() int {
+	c.t.Helper()
+	dead := c.MetaLeader()
+	c.Kill(dead)
+	for j := range c.Size() {
+		if j != dead {
+			c.Kill(j)
+			c.Restart(j)
+		}
+	}
+	return dead
+}

@@ -1,0 +1,121 @@
+package logstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
+	"github.com/lambada-dev/lambada/internal/syncbuf"
+	"github.com/lambada-dev/lambada/internal/waitfor"
+)
+
+// copies waits until group's stream has want copies, all current.
+func copies(t *testing.T, js jetstream.JetStream, group string, want int) {
+	t.Helper()
+	waitfor.Eventually(t, 60*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		st, err := js.Stream(ctx, streamName(group))
+		if err != nil {
+			return err
+		}
+		info := st.CachedInfo()
+		if info.Config.Replicas != want || info.Cluster == nil || len(info.Cluster.Replicas)+1 != want {
+			return fmt.Errorf("%s: %d copies configured, cluster %+v; want %d", group, info.Config.Replicas, info.Cluster, want)
+		}
+		for _, r := range info.Cluster.Replicas {
+			if !r.Current {
+				return fmt.Errorf("%s: copy on %s not current", group, r.Name)
+			}
+		}
+		return nil
+	})
+}
+
+// A log group first written while one of three NATS servers is down and
+// unknown to the others (its stream cannot get three copies then) keeps every line written during
+// the outage, and has its three copies once the server is back; so does a
+// group created empty (CreateLogGroup) during the outage.
+func TestGroupCreatedWhileAServerIsDown(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	logs := &syncbuf.Buffer{}
+	s, err := Open(nc, Config{Replicas: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	js, _ := jetstream.New(nc)
+
+	killed := c.KillForgotten()
+	const group, empty = "/aws/lambda/during", "/custom/empty"
+	w := s.Writer(group, "2026/12/07/[$LATEST]aa")
+	t0 := time.UnixMilli(time.Now().UnixMilli())
+	for i := range 100 {
+		w.Line([]byte(fmt.Sprintf("during %d\n", i)), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	w.Close()
+	ctx := context.Background()
+	if err := s.CreateGroup(ctx, empty); err != nil {
+		t.Fatalf("CreateGroup with a server down: %v", err)
+	}
+	got := waitFor(t, s, Query{Group: group}, 100)
+	if len(got) != 100 || got[0].Message != "during 0\n" || got[99].Message != "during 99\n" {
+		t.Fatalf("%d events during the outage, want 100 in order", len(got))
+	}
+	copies(t, js, group, 2)
+	copies(t, js, empty, 2)
+	for _, g := range []string{group, empty} {
+		if !strings.Contains(logs.String(), "group="+g+" replicas=2 wanted=3") {
+			t.Errorf("no warning naming %s and its copies in the log:\n%s", g, logs.String())
+		}
+	}
+
+	c.Restart(killed)
+	copies(t, js, group, 3)
+	copies(t, js, empty, 3)
+	if got := all(t, s, Query{Group: group}); len(got) != 100 {
+		t.Fatalf("%d events after the server came back, want 100", len(got))
+	}
+	if err := s.CreateGroup(ctx, empty); err != ErrGroupExists {
+		t.Fatalf("CreateGroup again: %v, want ErrGroupExists", err)
+	}
+}
+
+// A group left with fewer copies by an earlier run (or another node) is
+// raised by a store opened later, without being written to.
+func TestGroupWithFewCopiesRaisedAtOpen(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	one, err := Open(nc, Config{Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := one.CreateGroup(context.Background(), "/aws/lambda/old"); err != nil {
+		t.Fatal(err)
+	}
+	one.Close()
+	js, _ := jetstream.New(nc)
+	copies(t, js, "/aws/lambda/old", 1)
+	s, err := Open(nc, Config{Replicas: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	copies(t, js, "/aws/lambda/old", 3)
+}
