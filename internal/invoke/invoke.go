@@ -89,6 +89,7 @@ type Service struct {
 	opt   *codeCache // merged layer trees, one per ordered set of layers
 	log   *slog.Logger
 	tmp   string
+	spare *spareTmp          // the next environment's /tmp folder, made ahead
 	hot   *hotreload.Watcher // host code folders (docs/behaviour/dev-loop.md §4)
 	// hotStop ends, and hotDone waits for, the goroutine that stops
 	// watching folders no function uses any more.
@@ -136,6 +137,7 @@ func New(cfg Config, reg *registry.Registry) *Service {
 		opt:   newCodeCache(filepath.Join(cfg.DataDir, "opt"), nil, cfg.Logger),
 		tmp:   filepath.Join(cfg.DataDir, "tmp"),
 	}
+	s.spare = &spareTmp{parent: s.tmp, wg: &s.wg}
 	s.pool = pool.New[*env](pool.Config{IdleTimeout: cfg.IdleTimeout, Valid: s.valid, Changed: reg.Changed, Logger: cfg.Logger})
 	labels := []string{"function_name"}
 	s.invocations = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "lambada", Name: "invocations_total", Help: "Invocations run (AWS metric Invocations)."}, labels)
@@ -214,6 +216,7 @@ func (s *Service) Close(ctx context.Context) error {
 		}
 	}
 	err := s.pool.Close(ctx)
+	s.spare.close()
 	s.wg.Wait()
 	s.code.close()
 	s.opt.close()
@@ -742,7 +745,7 @@ func (s *Service) start(ctx context.Context, cfg *function.Config) (*env, error)
 	}
 	var tmp string
 	if !box.Mounts() {
-		if tmp, err = os.MkdirTemp(s.tmp, "env-"); err != nil {
+		if tmp, err = s.spare.take(); err != nil {
 			return nil, awserr.Internal(err)
 		}
 	}
