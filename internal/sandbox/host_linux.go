@@ -260,7 +260,10 @@ type Box struct {
 	h        *Host
 	cfg      shim.Config
 	cgLimits cgroupLimits
-	id       string
+	// spareLimits: cg is the Host's spare group, made without limits;
+	// configure writes cgLimits into it before the shim may join it.
+	spareLimits bool
+	id          string
 	// spareOK: the shim's clone attributes hold nothing of this box (no
 	// per-box id maps), so a spare started for the Host can serve it.
 	spareOK bool
@@ -409,14 +412,12 @@ func (b *Box) Start() error {
 	wantGroup := b.h.cg != nil && b.cgLimits != (cgroupLimits{})
 	if wantGroup {
 		cgDone = make(chan made, 1)
-		// The Host's spare group, made ahead of need (spare_linux.go),
-		// with this box's limits written now.
+		// The Host's spare group, made ahead of need (spare_linux.go);
+		// configure writes this box's limits into it before anything
+		// joins it.
 		if cg := b.h.takeSpareGroup(); cg != nil {
-			if err := cg.apply(b.cgLimits); err == nil {
-				cgDone <- made{cg, nil}
-			} else {
-				_ = cg.remove()
-			}
+			b.spareLimits = true
+			cgDone <- made{cg, nil}
 		}
 		if len(cgDone) == 0 {
 			go func() {
@@ -528,13 +529,23 @@ func (b *Box) configure(sp *shimProc, out []*os.File, group func() error) ([]byt
 	if err := group(); err != nil {
 		return fail(err)
 	}
+	// late: the limits of a spare group are written while the shim builds
+	// the root, before the go-ahead after which it joins the group.
+	late := false
 	if cg := b.group(); cg != nil {
 		// A shim still running as host root joins v1 groups itself, which
-		// skips a kernel RCU wait, once it built the root and before
-		// anything else (shim.Config.JoinTasks); otherwise the server
-		// moves it before it reads its configuration to the end. Either
-		// way before the runtime starts.
-		if tasks := cg.taskFiles(); tasks != nil && b.Cmd.SysProcAttr.Cloneflags&syscall.CLONE_NEWUSER == 0 {
+		// skips a kernel RCU wait, just before its exec (shim.Config.JoinTasks);
+		// otherwise the server moves it before it reads its configuration to
+		// the end. Either way before the runtime starts.
+		tasks := cg.taskFiles()
+		joinSelf := tasks != nil && b.Cmd.SysProcAttr.Cloneflags&syscall.CLONE_NEWUSER == 0
+		late = b.spareLimits && joinSelf && sp.goW != nil
+		if b.spareLimits && !late {
+			if err := cg.apply(b.cgLimits); err != nil {
+				return fail(fmt.Errorf("sandbox: writing the cgroup limits: %w", err))
+			}
+		}
+		if joinSelf {
 			b.cfg.JoinTasks = tasks
 		} else if err := cg.add(b.Cmd.Process.Pid); err != nil {
 			return fail(fmt.Errorf("sandbox: joining the cgroup: %w", err))
@@ -542,6 +553,12 @@ func (b *Box) configure(sp *shimProc, out []*os.File, group func() error) ([]byt
 	}
 	if err := sp.send(out, b.cfg.Encode()); err != nil {
 		return fail(fmt.Errorf("sandbox: configuring the init shim: %w", err))
+	}
+	if late {
+		// The shim waits for the go-ahead below before it joins.
+		if err := b.group().apply(b.cgLimits); err != nil {
+			return fail(fmt.Errorf("sandbox: writing the cgroup limits: %w", err))
+		}
 	}
 	if sp.goW != nil {
 		// The shim entered its user namespace: map it, let it go on.
