@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 	"github.com/lambada-dev/lambada/internal/server"
@@ -93,32 +91,7 @@ func TestClusterNodeKilledMidDrain(t *testing.T) {
 	})
 	payload, _ := json.Marshal(map[string]any{"op": "record", "url": sk.URL})
 
-	var mu sync.Mutex
-	accepted := map[string]bool{}
-	var wg sync.WaitGroup
-	for w := range 4 {
-		client := b.Client
-		if w%2 == 0 {
-			client = a
-		}
-		wg.Go(func() {
-			for range events / 4 {
-				out, err := client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("drain"), InvocationType: types.InvocationTypeEvent, Payload: payload})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				id, _ := middleware.GetRequestIDMetadata(out.ResultMetadata)
-				mu.Lock()
-				accepted[id] = true
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	accepted := sendEvents(t, []*lambda.Client{a, b.Client}, 4, events, "drain", payload)
 	// The node to kill is running attempts (held at the shut gate).
 	waitfor.True(t, 30*time.Second, "attempts on the node to kill", func() bool {
 		return servertest.MetricSumAt("http://"+metricsAddr+"/metrics", "lambada_async_event_age_seconds_count") > 0
@@ -131,15 +104,5 @@ func TestClusterNodeKilledMidDrain(t *testing.T) {
 	open()
 
 	hits := sk.waitFor(t, accepted, 90*time.Second)
-	runs := map[string]int{}
-	for _, h := range hits {
-		runs[h.RequestID]++
-	}
-	dups := 0
-	for _, n := range runs {
-		if n > 1 {
-			dups++
-		}
-	}
-	t.Logf("%d events accepted, all ran; %d runs, %d events ran more than once", len(accepted), len(hits), dups)
+	t.Logf("%d events accepted, all ran; %d runs, %d events ran more than once", len(accepted), len(hits), ranTwice(hits))
 }
