@@ -1,8 +1,11 @@
 package invoke
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/lambada-dev/lambada/internal/function"
@@ -37,5 +40,38 @@ func FuzzClientContext(f *testing.F) {
 		if err == nil && !json.Valid(p) {
 			t.Fatalf("accepted payload %q → %q, not JSON", payload, p)
 		}
+		agree(t, payload)
 	})
+}
+
+// agree fails t unless CheckPayload and the encoding/json reference give
+// the same payload or the same error for p.
+func agree(t *testing.T, p []byte) {
+	t.Helper()
+	got, gerr := CheckPayload(p)
+	want, werr := checkPayloadSlow(p)
+	if !bytes.Equal(got, want) || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+		t.Fatalf("CheckPayload(%.80q) = %.40q, %v; the reference gives %.40q, %v", p, got, gerr, want, werr)
+	}
+}
+
+// TestCheckPayloadAgrees: the fast validator and the encoding/json
+// reference accept and refuse the same payloads, with the same words, on
+// the edges where JSON parsers differ (escapes, surrogates, UTF-8, numbers,
+// nesting depth, duplicate names, trailing data, whitespace).
+func TestCheckPayloadAgrees(t *testing.T) {
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	deepObj := func(n int) string { return strings.Repeat(`{"a":`, n) + "1" + strings.Repeat("}", n) }
+	for _, s := range []string{
+		"", " ", "\t\r\n ", "{}", " {} ", "[]", "null", "true", "false", "0", "-0", "1e5", "1E+5", "-1.5e-3",
+		"01", "1.", ".5", "+1", "-", "1e", "0x10", "NaN", "Infinity", "1 2", "{} {}", "{}x", "[1,]", "{,}",
+		`{"a":1,}`, `{"a" 1}`, `{'a':1}`, `{"a":1,"a":2}`, `"\u00e9"`, `"\ud83d\ude00"`, `"\ud800"`, `"\udc00x"`,
+		`"\ud800\u0041"`, `"\u12"`, `"\x41"`, `"\/"`, "\"a\x00b\"", "\"a\tb\"", "\"a\x7fb\"",
+		"\"\xff\"", "\"\xc3\xa9\"", "\"\xc3\"", "\"\xed\xa0\x80\"", "\"\xef\xbf\xbf\"", "\xef\xbb\xbf{}",
+		"{\"\xff\":1}", "[\"ok\"]\xff", "{\"a\":\"b\"}\x00", "\x00", "\u00a0{}", "\v{}", "\f{}",
+		deep(9999), deep(10000), deep(10001), deepObj(10000), deepObj(10001),
+		`{"op":"echo","data":"` + strings.Repeat("x", 100<<10) + `"}`,
+	} {
+		agree(t, []byte(s))
+	}
 }

