@@ -181,7 +181,8 @@ type Env struct {
 	box        *sandbox.Box // nil without a sandbox
 	dispatchCh chan *call
 	initFailed chan struct{}
-	timer      *time.Timer // the deadline of the invocation holding busy (Pending.t)
+	timer      *time.Timer  // the deadline of the invocation holding busy (Pending.t)
+	lastResult atomic.Int64 // bytes of the last buffered result (Env.resultCap)
 
 	mu        sync.Mutex
 	initDone  bool

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -233,6 +234,21 @@ func TestLargeResponse(t *testing.T) {
 	}
 	if !bytes.Contains(r.Log, []byte("Error Type: Function.ResponseSizeTooLarge")) {
 		t.Errorf("log:\n%s", r.Log)
+	}
+	// The result buffer is sized from the last result (Env.resultCap):
+	// exactly the limit, then small after large, then larger than the
+	// last; each answer whole and held in a buffer not much larger. (The
+	// runtime gives up after the refusal above: a new environment.)
+	e = start(t, 5, nil)
+	for _, n := range []int{6291554, 10, 1000, 300000} {
+		r = invoke(t, e, `{"op":"big","n":`+strconv.Itoa(n)+`}`)
+		want := `"` + strings.Repeat("x", n) + `"`
+		if r.FunctionError != nil || string(r.Body) != want {
+			t.Fatalf("n=%d: %d bytes, function error %v", n, len(r.Body), r.FunctionError)
+		}
+		if cap(r.Body) > 4*len(r.Body)+4096+bytes.MinRead {
+			t.Errorf("n=%d: a %d-byte result holds a %d-byte buffer", n, len(r.Body), cap(r.Body))
+		}
 	}
 }
 

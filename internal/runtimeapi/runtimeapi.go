@@ -110,6 +110,10 @@ type Response struct {
 	// body's end, or ErrResponseTooLarge / ErrTruncated (sticky). It must not
 	// be used after Respond returned.
 	Body io.Reader
+	// Size is the body's declared length (Content-Length), -1 when the
+	// runtime sent it chunked (aws-lambda-go does). A hint for buffers:
+	// Body still ends where the bytes end, within the limit.
+	Size int64
 
 	body *body
 }

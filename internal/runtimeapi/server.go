@@ -369,6 +369,7 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) {
 		ContentType: r.Header.Get("Content-Type"),
 		Streaming:   streaming,
 		Body:        b,
+		Size:        r.ContentLength,
 		body:        b,
 	}
 	err := s.bridge.Respond(ctx, id, resp)
