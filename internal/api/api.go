@@ -114,6 +114,7 @@ type request struct {
 	params    []string            // decoded path labels in order
 	query     url.Values
 	body      []byte
+	checked   *invoke.PayloadCheck // body's JSON check, when started early
 	id        string
 	principal string
 	base      *slog.Logger
@@ -260,11 +261,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, param
 	if err != nil {
 		return h.writeError(w, err, h.log.With(logkey.RequestID, id)), ""
 	}
+	checked := checkEarly(rt, r, body)
+	if checked != nil {
+		defer checked.Wait()
+	}
 	principal, err := pending.Verify(r, body)
 	if err != nil {
 		return h.writeError(w, err, h.log.With(logkey.RequestID, id)), ""
 	}
-	q := &request{r: r, w: w, params: params, query: parseQuery(r.URL.RawQuery), body: body, id: id, principal: principal, base: h.log}
+	q := &request{r: r, w: w, params: params, query: parseQuery(r.URL.RawQuery), body: body, checked: checked, id: id, principal: principal, base: h.log}
 	resp, err := rt.op(q)
 	if !resp.written {
 		// The answer is written now, however long the operation ran (a

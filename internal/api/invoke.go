@@ -25,6 +25,7 @@ func invokeRequest(q *request) *invoke.Request {
 		Payload:        q.body,
 		RequestID:      q.id,
 		TraceHeader:    hd.Get("X-Amzn-Trace-Id"),
+		Checked:        q.checked,
 	}
 	for _, name := range unsupportedInvokeHeaders {
 		if hd.Get(name) != "" {
@@ -32,6 +33,16 @@ func invokeRequest(q *request) *invoke.Request {
 		}
 	}
 	return in
+}
+
+// checkEarly starts the payload's JSON check of an Invoke or
+// InvokeWithResponseStream with a large body, to run while SigV4 hashes
+// the same bytes (invoke.CheckEarly); nil otherwise.
+func checkEarly(rt *route, r *http.Request, body []byte) *invoke.PayloadCheck {
+	if !rt.invokes {
+		return nil
+	}
+	return invoke.CheckEarly(body)
 }
 
 func (h *Handler) invoke(q *request) (response, error) {

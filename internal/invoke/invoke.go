@@ -325,7 +325,7 @@ func (s *Service) invoke(ctx context.Context, q *Request, sink StreamSink) (*Res
 	if err != nil {
 		return nil, err
 	}
-	payload, err := CheckPayload(q.Payload)
+	payload, err := q.checkPayload()
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +414,7 @@ func (s *Service) CheckEvent(q *Request) (*Accepted, error) {
 	if err != nil {
 		return nil, err
 	}
-	payload, err := CheckPayload(q.Payload)
+	payload, err := q.checkPayload()
 	if err != nil {
 		return nil, err
 	}

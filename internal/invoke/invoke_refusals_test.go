@@ -5,8 +5,10 @@ package invoke_test
 // body): exact type, status and message, and nothing run.
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -107,6 +109,49 @@ func TestInvokeRefusals(t *testing.T) {
 			t.Fatalf("%s", out.Payload)
 		}
 	})
+}
+
+// TestInvokeLargePayloadRefusals: a body large enough for the API to check
+// its JSON beside SigV4's hash (invoke.CheckEarly) is refused as a small
+// one is, in the same order: the signature first (a body changed after
+// signing), then the function, then the payload, with the same words; one
+// that encoding/json accepts runs.
+func TestInvokeLargePayloadRefusals(t *testing.T) {
+	t.Parallel()
+	s := servertest.Start(t, servertest.Options{})
+	create(t, s, "big", nil)
+	pad := func(head, tail string) []byte {
+		return []byte(head + strings.Repeat("x", 256<<10) + tail)
+	}
+	good := pad(`{"op":"echo","data":"`, `"}`)
+	notJSON := pad(`{"op":"echo","data":"`, `"} x`)
+	var v any
+	jsonErr := json.Unmarshal(notJSON, &v)
+	notUTF8 := pad(`{"op":"echo","data":"`, "\xff\"}")
+	changed := bytes.Clone(good)
+	changed[len(changed)/2] = 'y'
+	nothingRan(t, s, func() {
+		r := rawInvokeSigned(t, s, "big", "", nil, changed, good)
+		if r.status != 403 || r.header.Get("X-Amzn-ErrorType") != "InvalidSignatureException" {
+			t.Errorf("body changed after signing: HTTP %d %q %.200s", r.status, r.header.Get("X-Amzn-ErrorType"), r.body)
+		}
+		r = rawInvokeSigned(t, s, "big", "", nil, notJSON, good)
+		if r.status != 403 || r.header.Get("X-Amzn-ErrorType") != "InvalidSignatureException" {
+			t.Errorf("changed body, not JSON: HTTP %d %q %.200s", r.status, r.header.Get("X-Amzn-ErrorType"), r.body)
+		}
+		rawInvoke(t, s, "nope", "", nil, notJSON).awsError(t, 404, "ResourceNotFoundException", "Function not found: "+arnPrefix+"nope:$LATEST")
+		rawInvoke(t, s, "big", "", nil, notJSON).awsError(t, 400, "InvalidRequestContentException", msgPayloadPrefix+jsonErr.Error())
+		rawInvoke(t, s, "big", "", nil, notUTF8).awsError(t, 400, "InvalidRequestContentException", msgPayloadPrefix+"Invalid UTF-8 start byte 0xff")
+		rawInvoke(t, s, "big", "", map[string]string{"X-Amz-Invocation-Type": "Event"}, notJSON).awsError(t, 400, "InvalidRequestContentException", msgPayloadPrefix+jsonErr.Error())
+		if r := rawInvoke(t, s, "big", "", map[string]string{"X-Amz-Invocation-Type": "DryRun"}, notJSON); r.status != 204 {
+			t.Errorf("DryRun, not JSON: HTTP %d %.200s", r.status, r.body)
+		}
+	})
+	for _, p := range [][]byte{good, pad(`{"op":"echo","data":"\ud800`, `"}`)} {
+		if r := rawInvoke(t, s, "big", "", nil, p); r.status != 200 || r.header.Get("X-Amz-Function-Error") != "" {
+			t.Errorf("%.30s…: HTTP %d %q %.200s", p, r.status, r.header.Get("X-Amz-Function-Error"), r.body)
+		}
+	}
 }
 
 // jsonString is a JSON string literal of exactly n bytes.

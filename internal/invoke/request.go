@@ -39,6 +39,54 @@ type Request struct {
 	// Unsupported names a 2025 invocation feature header that was sent
 	// (X-Amz-Tenant-Id, X-Amz-Durable-Execution-Name).
 	Unsupported string
+	// Checked, when set, is CheckEarly(Payload): its answer stands for
+	// CheckPayload's, at the same step.
+	Checked *PayloadCheck
+}
+
+// checkPayload is step 7 (docs/behaviour/invoke.md §2): CheckPayload, or
+// the answer of the check started early.
+func (q *Request) checkPayload() ([]byte, error) {
+	if q.Checked != nil {
+		return q.Checked.Wait()
+	}
+	return CheckPayload(q.Payload)
+}
+
+// PayloadCheck is CheckPayload running on a goroutine of its own.
+type PayloadCheck struct {
+	done    chan struct{}
+	payload []byte
+	err     error
+}
+
+// earlyCheckMin is the smallest payload CheckEarly checks on a goroutine:
+// below it the hand-off costs more than the overlap saves.
+const earlyCheckMin = 64 << 10
+
+// CheckEarly starts CheckPayload(p) on a goroutine of its own, for the API
+// to run it beside SigV4's hash of the same bytes (on two cores the two
+// passes over a large body then take the time of the longer one): nil when
+// p is too small for that to pay. Its answer is used only where the check
+// belongs, after authentication, resolution and the other checks (Request.
+// Checked), so the order of refusals is unchanged. The caller owns the
+// goroutine: it must Wait before it returns.
+func CheckEarly(p []byte) *PayloadCheck {
+	if len(p) < earlyCheckMin {
+		return nil
+	}
+	c := &PayloadCheck{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.payload, c.err = CheckPayload(p)
+	}()
+	return c
+}
+
+// Wait returns CheckPayload's answer once it is there.
+func (c *PayloadCheck) Wait() ([]byte, error) {
+	<-c.done
+	return c.payload, c.err
 }
 
 // Result is what the caller gets back.
