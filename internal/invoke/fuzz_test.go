@@ -2,6 +2,7 @@ package invoke
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -73,5 +74,43 @@ func TestCheckPayloadAgrees(t *testing.T) {
 		`{"op":"echo","data":"` + strings.Repeat("x", 100<<10) + `"}`,
 	} {
 		agree(t, []byte(s))
+	}
+}
+
+// BenchmarkCheckPayload: CheckPayload against its encoding/json reference
+// on 1 MB events, a string padded event (bench/invoke_test.go's) and an
+// array of small records, with SHA-256 of the same bytes (what SigV4's
+// check of the body costs) for scale. bench/README.md has the figures.
+func BenchmarkCheckPayload(b *testing.B) {
+	padded := []byte(`{"op":"echo","data":"` + strings.Repeat("x", 1<<20) + `"}`)
+	var rec strings.Builder
+	rec.WriteString(`{"records":[`)
+	for i := 0; rec.Len() < 1<<20; i++ {
+		if i > 0 {
+			rec.WriteByte(',')
+		}
+		rec.WriteString(`{"id":12345,"name":"a name","tags":["a","bb"],"score":3.14159,"ok":true,"n":{"k":null,"s":"caf\u00e9 \"q\""}}`)
+	}
+	rec.WriteString(`]}`)
+	for _, ev := range []struct {
+		name string
+		p    []byte
+	}{{"padded", padded}, {"records", []byte(rec.String())}} {
+		for _, f := range []struct {
+			name string
+			f    func([]byte) ([]byte, error)
+		}{{"encoding-json", checkPayloadSlow}, {"CheckPayload", CheckPayload}, {"sha256", func(p []byte) ([]byte, error) {
+			s := sha256.Sum256(p)
+			return s[:], nil
+		}}} {
+			b.Run(ev.name+"/"+f.name, func(b *testing.B) {
+				b.SetBytes(int64(len(ev.p)))
+				for b.Loop() {
+					if _, err := f.f(ev.p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
