@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/logkey"
@@ -182,32 +183,53 @@ func (e *Env) Respond(ctx context.Context, requestID string, resp *runtimeapi.Re
 	if c.req.Stream != nil {
 		return e.relay(c, resp)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, e.resultCap(resp.Size)))
-	_, rerr := io.Copy(buf, resp.Body)
-	body := buf.Bytes()
+	body, rerr := readResult(resp.Body, e.resultHint(resp.Size))
 	e.lastResult.Store(int64(len(body)))
 	switch {
 	case len(body) == 0:
 		body = nil
 	case cap(body) > 4*len(body)+4096:
-		body = bytes.Clone(body) // much smaller than the last one
+		body = bytes.Clone(body) // much smaller than the hint
 	}
 	return e.settle(c, resp, rerr, runtimeapi.MaxBufferedResponse, body)
 }
 
-// resultCap sizes the buffer a /response body is read into: its declared
-// length, else the size of this environment's last result, within the
-// limit. aws-lambda-go sends results chunked, so a buffer grown from
-// nothing doubles its way up (for 5 MB: 15 allocations, 8 MB allocated
-// and cleared and 5 MB copied in between); one sized from a function's
-// last answer usually takes one allocation and no copy. bytes.MinRead more
-// keeps ReadFrom from growing it to find the end.
-func (e *Env) resultCap(declared int64) int64 {
+// resultHint is the size a /response body is expected to have: its
+// declared length, else the size of this environment's last result,
+// within the limit.
+func (e *Env) resultHint(declared int64) int {
 	n := declared
 	if n < 0 {
 		n = e.lastResult.Load()
 	}
-	return min(n, runtimeapi.MaxBufferedResponse+1) + bytes.MinRead
+	return int(min(n, runtimeapi.MaxBufferedResponse+1))
+}
+
+// firstResultRead caps the buffer a result starts in, so that a small
+// answer never takes a buffer of a large hint's size.
+const firstResultRead = 32 << 10
+
+// readResult reads r to its end. aws-lambda-go sends results chunked, so
+// a buffer grown from nothing doubles its way up (for 5 MB: 15
+// allocations, 8 MB allocated and cleared, 5 MB copied in between). This
+// one starts small and, once full, grows straight to hint (a function's
+// answers are mostly alike in size), then doubles: a large result takes
+// one large allocation and no large copy, a small one no large allocation.
+func readResult(r io.Reader, hint int) ([]byte, error) {
+	b := make([]byte, 0, min(hint, firstResultRead)+bytes.MinRead)
+	for {
+		if cap(b)-len(b) < bytes.MinRead {
+			b = slices.Grow(b, max(hint+bytes.MinRead, 2*cap(b))-len(b))
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		}
+	}
 }
 
 // settle completes c from how its /response body ended: the size cap, a

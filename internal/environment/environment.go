@@ -182,7 +182,7 @@ type Env struct {
 	dispatchCh chan *call
 	initFailed chan struct{}
 	timer      *time.Timer  // the deadline of the invocation holding busy (Pending.t)
-	lastResult atomic.Int64 // bytes of the last buffered result (Env.resultCap)
+	lastResult atomic.Int64 // bytes of the last buffered result (Env.resultHint)
 
 	mu        sync.Mutex
 	initDone  bool

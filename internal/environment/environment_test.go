@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/lambada-dev/lambada/internal/runtimeapi"
@@ -235,7 +238,7 @@ func TestLargeResponse(t *testing.T) {
 	if !bytes.Contains(r.Log, []byte("Error Type: Function.ResponseSizeTooLarge")) {
 		t.Errorf("log:\n%s", r.Log)
 	}
-	// The result buffer is sized from the last result (Env.resultCap):
+	// The result buffer grows to the last result's size (readResult):
 	// exactly the limit, then small after large, then larger than the
 	// last; each answer whole and held in a buffer not much larger. (The
 	// runtime gives up after the refusal above: a new environment.)
@@ -645,5 +648,33 @@ func TestJSONSystemLevelWarn(t *testing.T) {
 	got := sink.text()
 	if strings.Contains(got, "platform.") || !strings.Contains(got, `w1|{"level":"DEBUG","m":1}`) {
 		t.Errorf("sink:\n%s", got)
+	}
+}
+
+// TestReadResult: a /response body is read whole whatever the hint and
+// however the reads split it; a small one with a large hint keeps a small
+// buffer; a read error is returned with what came before it.
+func TestReadResult(t *testing.T) {
+	for _, size := range []int{0, 1, 511, 512, 513, firstResultRead, firstResultRead + 1, 100_000, 1 << 20} {
+		want := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
+		for _, hint := range []int{0, 10, size / 2, size, size + 1, 2 * size, 6 << 20} {
+			for name, r := range map[string]io.Reader{
+				"whole": bytes.NewReader(want), "halves": iotest.HalfReader(bytes.NewReader(want)),
+				"bytes": iotest.OneByteReader(bytes.NewReader(want)),
+			} {
+				got, err := readResult(r, hint)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("size %d hint %d %s: %d bytes, %v", size, hint, name, len(got), err)
+				}
+				if size < firstResultRead && cap(got) > firstResultRead+bytes.MinRead {
+					t.Errorf("size %d hint %d %s: a buffer of %d", size, hint, name, cap(got))
+				}
+			}
+		}
+	}
+	boom := errors.New("boom")
+	got, err := readResult(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 1<<20)
+	if !errors.Is(err, boom) || string(got) != "abc" {
+		t.Fatalf("error: %q, %v", got, err)
 	}
 }
