@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambada-dev/lambada/internal/sandbox/shim"
 	"github.com/lambada-dev/lambada/internal/syncbuf"
 	"github.com/lambada-dev/lambada/internal/waitfor"
 )
@@ -102,10 +103,59 @@ func eachStart(t *testing.T, h *Host, f func(how string, run func(*testing.T, *H
 		}
 		return nil
 	})
+	h.spareMu.Lock()
+	prebuilt := h.spare.prebuilt
+	h.spareMu.Unlock()
+	if want := shim.CFastPath && h.Active(MountNS); prebuilt != want {
+		t.Errorf("the spare built the common root ahead: %v, want %v", prebuilt, want)
+	}
 	taken := h.sparesTaken.Load()
 	f("spare", runPipe)
 	if h.sparesTaken.Load() != taken+1 {
 		t.Error("the spare shim was not taken")
+	}
+}
+
+// A spare whose common root was built for other system dirs than the box's
+// configuration names refuses it ("mount"): the box starts again from a
+// fresh shim and sees what every box sees.
+func TestSpareOtherSystemDirs(t *testing.T) {
+	h := probe(t)
+	if !h.spareUsable() || !shim.CFastPath {
+		t.Skip("no prebuilt spare shims on this host")
+	}
+	if _, err := runPipe(t, h, Spec{Path: "/bin/true", Args: []string{"true"}, Dir: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		h.spareMu.Lock()
+		defer h.spareMu.Unlock()
+		if h.spare == nil {
+			return errors.New("no spare shim")
+		}
+		return nil
+	})
+	h.spareMu.Lock()
+	sp := h.spare
+	h.spareMu.Unlock()
+	other, err := startShim(&exec.Cmd{SysProcAttr: sp.attr}, sp.unshareUser, "/etc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !other.commonBuilt() {
+		t.Fatal("the spare for /etc did not build its common root")
+	}
+	h.spareMu.Lock()
+	h.spare = other
+	h.spareMu.Unlock()
+	sp.discard()
+	taken := h.sparesTaken.Load()
+	out, err := runPipe(t, h, Spec{Path: "/bin/sh", Args: []string{"sh", "-c", "ls /usr/bin/sh /etc/passwd"}, Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/"})
+	if err != nil || out != "/etc/passwd\n/usr/bin/sh\n" {
+		t.Fatalf("after a spare for other system dirs: %q %v", out, err)
+	}
+	if h.sparesTaken.Load() != taken+1 {
+		t.Error("the spare was not tried")
 	}
 }
 

@@ -440,7 +440,10 @@ func (b *Box) Start() error {
 		b.mu.Unlock()
 		return nil
 	}
-	out, useSpare := b.outputFiles()
+	// base is the box's own command (its standard streams, clone
+	// attributes): what a fresh shim starts from, on every attempt.
+	base := b.Cmd
+	out, useSpare := outputFiles(base)
 	useSpare = useSpare && b.spareOK
 	if useSpare || wantGroup {
 		// The next spares start once this box's runtime is up (Ready) or
@@ -461,12 +464,12 @@ func (b *Box) Start() error {
 	for attempt := 1; ; attempt++ {
 		var sp *shimProc
 		if useSpare && attempt == 1 {
-			sp = b.h.takeSpare(b.Cmd.SysProcAttr, b.cfg.UnshareUser)
+			sp = b.h.takeSpare(b.Cmd.SysProcAttr, b.cfg.UnshareUser, b.cfg.Root)
 		}
 		fromSpare := sp != nil
 		if sp == nil {
 			var err error
-			sp, err = startShim(b.Cmd, b.cfg.UnshareUser)
+			sp, err = startShim(base, b.cfg.UnshareUser, "")
 			if err != nil {
 				_ = group()
 				b.Finish()
@@ -487,18 +490,18 @@ func (b *Box) Start() error {
 			// when it started: a mount made since is missing there. Once
 			// more with a shim started now.
 			_ = b.Cmd.Wait()
-			out, _ = b.outputFiles()
+			out, _ = outputFiles(base)
 			continue
 		}
 		return b.failed(status)
 	}
 }
 
-// outputFiles returns the box's stdout and stderr as files to hand to a
-// spare shim; ok is false when the caller's stdin, stdout or stderr cannot
-// be handed over that way (then a shim is started with them).
-func (b *Box) outputFiles() (out []*os.File, ok bool) {
-	c := b.Cmd
+// outputFiles returns the stdout and stderr of c, a box's command, as
+// files to hand to a spare shim; ok is false when the caller's stdin,
+// stdout or stderr cannot be handed over that way (then a shim is started
+// with them).
+func outputFiles(c *exec.Cmd) (out []*os.File, ok bool) {
 	if c.Stdin != nil || len(c.ExtraFiles) > 0 {
 		return nil, false
 	}

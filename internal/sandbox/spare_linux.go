@@ -1,10 +1,13 @@
 package sandbox
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"reflect"
+	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/lambada-dev/lambada/internal/sandbox/shim"
@@ -46,12 +49,17 @@ type shimProc struct {
 	// attr and unshareUser are what it was started with.
 	attr        *syscall.SysProcAttr
 	unshareUser bool
+	// prebuilt: the shim built the common part of a box's root ahead
+	// (shim.PrebuildEnv); it serves only boxes with a private root.
+	prebuilt bool
 }
 
 // startShim starts an init shim as c describes (its SysProcAttr and
 // standard streams) with the configuration socket, the status pipe and,
-// for unshareUser, the go-ahead pipe as its extra files.
-func startShim(c *exec.Cmd, unshareUser bool) (*shimProc, error) {
+// for unshareUser, the go-ahead pipe as its extra files. With prebuild (the
+// system dirs, colon-separated) the shim builds the common part of a
+// box's root before it waits for its configuration.
+func startShim(c *exec.Cmd, unshareUser bool, prebuild string) (*shimProc, error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -72,10 +80,14 @@ func startShim(c *exec.Cmd, unshareUser bool) (*shimProc, error) {
 		}
 		child = append(child, goR)
 	}
+	env := []string{shim.Env + "=1", "GORACE=atexit_sleep_ms=0"}
+	if prebuild != "" {
+		env = append(env, shim.PrebuildEnv+"="+prebuild)
+	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{shim.Arg0},
-		Env:         []string{shim.Env + "=1", "GORACE=atexit_sleep_ms=0"},
+		Env:         env,
 		Stdin:       c.Stdin,
 		Stdout:      c.Stdout,
 		Stderr:      c.Stderr,
@@ -88,7 +100,7 @@ func startShim(c *exec.Cmd, unshareUser bool) (*shimProc, error) {
 		closeFiles(cfgW, stR, goW)
 		return nil, err
 	}
-	return &shimProc{cmd: cmd, cfg: cfgW, st: stR, goW: goW, attr: c.SysProcAttr, unshareUser: unshareUser}, nil
+	return &shimProc{cmd: cmd, cfg: cfgW, st: stR, goW: goW, attr: c.SysProcAttr, unshareUser: unshareUser, prebuilt: prebuild != ""}, nil
 }
 
 func closeFiles(fs ...*os.File) {
@@ -139,8 +151,9 @@ func (p *shimProc) discard() {
 }
 
 // takeSpare returns the Host's spare when it was started with attr and
-// unshareUser, nil otherwise.
-func (h *Host) takeSpare(attr *syscall.SysProcAttr, unshareUser bool) *shimProc {
+// unshareUser and suits a box with (root) or without a private root, nil
+// otherwise.
+func (h *Host) takeSpare(attr *syscall.SysProcAttr, unshareUser, root bool) *shimProc {
 	h.spareMu.Lock()
 	sp := h.spare
 	h.spare = nil
@@ -148,7 +161,7 @@ func (h *Host) takeSpare(attr *syscall.SysProcAttr, unshareUser bool) *shimProc 
 	if sp == nil {
 		return nil
 	}
-	if sp.unshareUser != unshareUser || !reflect.DeepEqual(sp.attr, attr) || !sp.alive() {
+	if sp.unshareUser != unshareUser || (sp.prebuilt && !root) || !reflect.DeepEqual(sp.attr, attr) || !sp.alive() {
 		sp.discard()
 		return nil
 	}
@@ -170,7 +183,11 @@ func (h *Host) refillSpare(attr *syscall.SysProcAttr, unshareUser bool) {
 	h.spareWG.Add(1)
 	go func() {
 		defer h.spareWG.Done()
-		sp, err := startShim(&exec.Cmd{SysProcAttr: &a}, unshareUser)
+		sp, err := startShim(&exec.Cmd{SysProcAttr: &a}, unshareUser, h.prebuild())
+		if err == nil && sp.prebuilt && !sp.commonBuilt() {
+			sp.discard()
+			sp, err = nil, errors.New("the spare shim did not build the common root")
+		}
 		h.spareMu.Lock()
 		h.refilling = false
 		keep := err == nil && !h.spareClosed && h.spare == nil
@@ -183,6 +200,32 @@ func (h *Host) refillSpare(attr *syscall.SysProcAttr, unshareUser bool) {
 		}
 	}()
 }
+
+// prebuild is what a spare shim is started with: the system dirs, for
+// the C shim to build the part of the root every box shares before it is
+// taken (docs/behaviour/isolation.md §6); "" without a private root or
+// without the C shim (the Go shim builds the whole root once configured).
+func (h *Host) prebuild() string {
+	if !shim.CFastPath || !h.active[MountNS] {
+		return ""
+	}
+	return strings.Join(systemDirs, ":")
+}
+
+// commonBuilt waits (at most spareBuildWait) for a prebuilding shim to say
+// it built the common part of the root ('R' on its status pipe); false
+// when it failed or exited instead.
+func (p *shimProc) commonBuilt() bool {
+	_ = p.st.SetReadDeadline(time.Now().Add(spareBuildWait))
+	var b [1]byte
+	n, _ := p.st.Read(b[:])
+	_ = p.st.SetReadDeadline(time.Time{})
+	return n == 1 && b[0] == 'R'
+}
+
+// spareBuildWait bounds the wait for a spare's common root: it takes
+// about a millisecond.
+const spareBuildWait = 10 * time.Second
 
 // takeSpareGroup returns the Host's spare cgroup (made without limits),
 // nil when there is none.

@@ -119,8 +119,15 @@ static void ls_bind(const char *src, const char *dst, int rw, int rec) {
 		ls_failf("mount", "making read-only", dst);
 }
 
-static void ls_build_root(struct ls_config *c) {
-	const char *r = "/sys";
+// The box's root is built in a tmpfs mounted over /sys, then made / by
+// pivot_root. Its parts: the base (the tmpfs and the system dirs), /dev and
+// /proc are the same in every box, so a spare shim builds them before it is
+// taken (ls_build_common); /tmp (its size), the box's own binds and dirs
+// come with the configuration (ls_build_own).
+static const char *ls_r = "/sys";
+
+static void ls_root_base(struct ls_config *c) {
+	const char *r = ls_r;
 	char p[4096];
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) ls_failf("mount", "making / private", "");
 	if (mount("tmpfs", r, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755") < 0)
@@ -141,6 +148,11 @@ static void ls_build_root(struct ls_config *c) {
 		if (!S_ISDIR(st.st_mode)) continue;
 		ls_bind(d, p, 0, 1);
 	}
+}
+
+static void ls_root_tmp_binds(struct ls_config *c) {
+	const char *r = ls_r;
+	char p[4096];
 	char opts[64];
 	snprintf(p, sizeof p, "%s/tmp", r);
 	ls_mkdirp(p, 0755);
@@ -151,6 +163,11 @@ static void ls_build_root(struct ls_config *c) {
 		snprintf(p, sizeof p, "%s%s", r, c->binds[i].dst);
 		ls_bind(c->binds[i].src, p, c->binds[i].rw, 1);
 	}
+}
+
+static void ls_root_dev_proc(void) {
+	const char *r = ls_r;
+	char p[4096];
 	snprintf(p, sizeof p, "%s/dev", r);
 	ls_mkdirp(p, 0755);
 	const char *devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
@@ -170,6 +187,11 @@ static void ls_build_root(struct ls_config *c) {
 	snprintf(p, sizeof p, "%s/proc", r);
 	ls_mkdirp(p, 0555);
 	if (mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) ls_failf("mount", "mounting", "/proc");
+}
+
+static void ls_root_finish(struct ls_config *c) {
+	const char *r = ls_r;
+	char p[4096];
 	for (int i = 0; i < c->nmkdirs; i++) {
 		snprintf(p, sizeof p, "%s%s", r, c->mkdirs[i]);
 		ls_mkdirp(p, 0755);
@@ -180,6 +202,35 @@ static void ls_build_root(struct ls_config *c) {
 	if (chdir("/") < 0) ls_failf("mount", "chdir", "/");
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
 		ls_failf("mount", "making / read-only", "");
+}
+
+// ls_build_root builds the whole root, or, after ls_build_common, the
+// box's own part of it.
+static void ls_build_root(struct ls_config *c, int common_built) {
+	if (common_built) {
+		ls_root_tmp_binds(c);
+	} else {
+		ls_root_base(c);
+		ls_root_tmp_binds(c);
+		ls_root_dev_proc();
+	}
+	ls_root_finish(c);
+}
+
+// ls_build_common is a spare's head start (PrebuildEnv lists the system
+// dirs, colon-separated): the part of the root every box has. 'R' on fd 4
+// says it is done; a failure is reported there as any other.
+static int ls_sysfd = -1; // the host's /sys, under the root a spare built over it
+
+static void ls_build_common(struct ls_config *c, char *dirs) {
+	// The box's cgroup files (cgjoin) are under /sys, which the root
+	// being built covers: they are opened through this later.
+	ls_sysfd = open("/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ls_sysfd < 0) ls_failf("mount", "opening", "/sys");
+	for (char *d = strtok(dirs, ":"); d && c->nsysdirs < 32; d = strtok(NULL, ":")) c->sysdirs[c->nsysdirs++] = d;
+	ls_root_base(c);
+	ls_root_dev_proc();
+	if (write(4, "R", 1) != 1) ls_failf("mount", "signalling", "the server");
 }
 
 static int ls_last_cap(void) {
@@ -258,6 +309,15 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 	if (!mark || strcmp(mark, "1") != 0) return;
 	if (fcntl(4, F_SETFD, FD_CLOEXEC) < 0) ls_failf("setup", "status fd", "");
 	fcntl(5, F_SETFD, FD_CLOEXEC); // the go-ahead pipe, when there is one
+	static struct ls_config c;
+	int common = 0; // the common part of the root was built ahead (a spare)
+	const char *pre = getenv("_LAMBADA_SANDBOX_PREBUILD");
+	if (pre && *pre) {
+		static char predirs[4096];
+		snprintf(predirs, sizeof predirs, "%s", pre);
+		ls_build_common(&c, predirs);
+		common = 1;
+	}
 	ls_take_output();
 	size_t cap = 1 << 16, len = 0;
 	char *buf = malloc(cap);
@@ -272,7 +332,7 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 	}
 	buf[len] = 0;
 	close(3);
-	static struct ls_config c;
+	int nsys = 0; // the configuration's system dirs, checked against common's
 	c.uid = c.gid = -1;
 	c.tmpmb = 512;
 	for (size_t off = 0; off < len;) {
@@ -288,7 +348,10 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 		else if (!strcmp(rec, "dir")) c.dir = v;
 		else if (!strcmp(rec, "root")) c.root = !strcmp(v, "1");
 		else if (!strcmp(rec, "tmpmb")) c.tmpmb = atoi(v);
-		else if (!strcmp(rec, "sysdir") && c.nsysdirs < 32) c.sysdirs[c.nsysdirs++] = v;
+		else if (!strcmp(rec, "sysdir") && common) {
+			if (nsys >= c.nsysdirs || strcmp(c.sysdirs[nsys++], v) != 0)
+				ls_fail("mount", NULL, 0, "the spare's root was built for other system dirs");
+		} else if (!strcmp(rec, "sysdir") && c.nsysdirs < 32) c.sysdirs[c.nsysdirs++] = v;
 		else if (!strcmp(rec, "mkdir") && c.nmkdirs < 32) c.mkdirs[c.nmkdirs++] = v;
 		else if ((!strcmp(rec, "ro") || !strcmp(rec, "rw")) && c.nbinds < 64) {
 			c.binds[c.nbinds].src = v;
@@ -304,6 +367,8 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 		else if (!strcmp(rec, "cgjoin") && c.ncgjoin < 8) c.cgjoin[c.ncgjoin++] = v;
 	}
 	if (!c.path) ls_fail("setup", NULL, 0, "no path in the config");
+	if (common && (!c.root || nsys != c.nsysdirs))
+		ls_fail("mount", NULL, 0, "the spare's root was built for other system dirs");
 	// The box's cgroups are joined by moving this (only) thread
 	// (Config.JoinTasks) just before the exec: the setup is lambada's and
 	// runs at the server's CPU share; the runtime runs in the box's groups
@@ -311,10 +376,14 @@ __attribute__((constructor)) static void lambada_sandbox_shim(void) {
 	// /sys/fs/cgroup is still reachable.
 	int cgfd[8];
 	for (int i = 0; i < c.ncgjoin; i++) {
-		cgfd[i] = open(c.cgjoin[i], O_WRONLY | O_CLOEXEC);
+		if (ls_sysfd >= 0 && strncmp(c.cgjoin[i], "/sys/", 5) == 0)
+			cgfd[i] = openat(ls_sysfd, c.cgjoin[i] + 5, O_WRONLY | O_CLOEXEC);
+		else
+			cgfd[i] = open(c.cgjoin[i], O_WRONLY | O_CLOEXEC);
 		if (cgfd[i] < 0) ls_failf("cgroup", "joining", c.cgjoin[i]);
 	}
-	if (c.root) ls_build_root(&c);
+	if (ls_sysfd >= 0) close(ls_sysfd);
+	if (c.root) ls_build_root(&c, common);
 	if (c.dir && *c.dir && chdir(c.dir) < 0) ls_failf("chdir", "chdir", c.dir);
 	if (c.userns) {
 		// Enter a user namespace of our own now that the root is built

@@ -32,6 +32,13 @@ const (
 	GoFD     = 5
 	// Failed is the shim's exit status when it could not exec.
 	Failed = 127
+	// PrebuildEnv, set to the system dirs (colon-separated), makes the C
+	// shim (CFastPath) build the part of the root every box shares
+	// before it reads its configuration, and write 'R' to StatusFD when
+	// done: the server's spare shim (docs/behaviour/isolation.md §6).
+	// The configuration must then name the same system dirs and a
+	// private root. The Go shim is never started with it.
+	PrebuildEnv = "_LAMBADA_SANDBOX_PREBUILD"
 	// KeepOutput and TakeOutput are the first byte on ConfigFD.
 	KeepOutput = 'K'
 	TakeOutput = 'O'
