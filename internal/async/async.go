@@ -80,6 +80,11 @@ type Service struct {
 	reg     *registry.Registry
 	log     *slog.Logger
 
+	// ctx ends when Close begins: an attempt that has not reached its
+	// function yet (admission, cold start, its code's read) gives up then
+	// and its event runs later (docs/behaviour/cluster.md §3); one already
+	// running is waited for.
+	ctx  context.Context
 	stop context.CancelFunc
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -142,7 +147,7 @@ func (s *Service) publish(ctx context.Context, ev *event) error {
 // Start runs the workers until Close.
 func (s *Service) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stop, s.done = cancel, make(chan struct{})
+	s.ctx, s.stop, s.done = ctx, cancel, make(chan struct{})
 	go func() {
 		defer close(s.done)
 		for ctx.Err() == nil {
@@ -226,7 +231,7 @@ func (s *Service) handle(d store.Delivery) {
 	}
 	stop := s.keepAlive(d)
 	defer stop()
-	out := s.inv.RunEvent(context.Background(), invoke.EventAttempt{
+	out := s.inv.RunEvent(s.ctx, invoke.EventAttempt{
 		Function: ev.Function, Qualifier: ev.Qualifier, RequestID: ev.RequestID,
 		Payload: ev.Payload, TraceHeader: ev.Trace,
 	})
@@ -249,6 +254,11 @@ func (s *Service) handle(d store.Delivery) {
 		// event to the dead-letter target (docs/behaviour/recursion.md §5).
 		s.finish(d, &ev, CondRecursiveInvocation, conf, out.VersionARN, log)
 	case invoke.Throttled, invoke.SystemError:
+		if s.ctx.Err() != nil {
+			log.Info("async: stopping; an attempt that had not begun goes back to the queue", logkey.Err, out.Err)
+			s.retry(d, backoff(d.Deliveries()), log)
+			return
+		}
 		if out.Kind == invoke.SystemError {
 			log.Warn("async: attempt could not run; backing off", logkey.Err, out.Err)
 		}

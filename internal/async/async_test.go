@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,8 @@ type sink struct {
 	mu   sync.Mutex
 	hits []hit
 	more chan struct{}
+	// arrived counts the runs that reached a gated sink, shut or not.
+	arrived atomic.Int64
 }
 
 type hit struct {

@@ -32,6 +32,7 @@ func newGatedSink(t *testing.T) (s *sink, open func()) {
 		b, _ := io.ReadAll(r.Body)
 		var h hit
 		_ = json.Unmarshal(b, &h)
+		s.arrived.Add(1)
 		select {
 		case <-gate:
 		case <-r.Context().Done():

@@ -1,0 +1,119 @@
+package jetstream_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/lambada-dev/lambada/internal/natsnode"
+	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
+	"github.com/lambada-dev/lambada/internal/store/jetstream"
+)
+
+// readRest reads what is left of r on another goroutine and returns its
+// error, or fails t when the read has not ended after bound (nats.go's
+// object reader waited for the whole read's deadline, two minutes).
+func readRest(t *testing.T, r io.Reader, bound time.Duration, stop func()) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, r)
+		done <- err
+	}()
+	if stop != nil {
+		stop()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(bound):
+		t.Fatalf("the read did not end within %s", bound)
+		return nil
+	}
+}
+
+// A blob read on a 3-server cluster whose quorum is lost in the middle of
+// the read (its leader and another server die: the bucket's stream has no
+// leader) ends at
+// once when its context is cancelled, and by itself with ErrStalled when
+// nothing is heard for BlobStallTimeout; so does one begun then. Once the
+// servers are back a read gets the whole content.
+func TestBlobReadStalledByLeaderlessStore(t *testing.T) {
+	ctx := testContext(t)
+	c := natstest.StartCluster(t, 3)
+	nc := startNode(t, natsnode.Config{URL: c.URLs()}).Conn()
+	name := bucket()
+	b, err := jetstream.OpenBlobs(ctx, nc, name, jetstream.WithReplicas(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 5<<20) // 40 chunks: a read fetches 16 at a time
+	_, _ = rand.Read(data)
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	if err := b.Put(ctx, sum, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	open := func(ctx context.Context) io.ReadCloser {
+		t.Helper()
+		r, err := b.Get(ctx, sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The first chunks are in; the next are fetched after the loss.
+		if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancelled := open(cctx)
+	defer cancelled.Close()
+	stalled := open(context.Background())
+	defer stalled.Close()
+
+	// The stream's leader and another: the one left cannot lead alone.
+	leader := c.StreamLeader("OBJ_" + name)
+	c.Kill(leader)
+	c.Kill((leader + 1) % c.Size())
+	t.Log("the bucket's leader and another server killed: no quorum")
+	if err := readRest(t, cancelled, 20*time.Second, cancel); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled read: %v, want context.Canceled", err)
+	}
+	begun := make(chan error, 1)
+	go func() {
+		_, err := b.Get(context.Background(), sum)
+		begun <- err
+	}()
+	start := time.Now()
+	if err := readRest(t, stalled, 3*jetstream.BlobStallTimeout, nil); !errors.Is(err, jetstream.ErrStalled) {
+		t.Errorf("stalled read: %v, want ErrStalled", err)
+	}
+	t.Logf("stalled read failed after %s", time.Since(start).Round(time.Millisecond))
+	select {
+	case err := <-begun:
+		if !errors.Is(err, jetstream.ErrStalled) {
+			t.Errorf("read begun without quorum: %v, want ErrStalled", err)
+		}
+	case <-time.After(3 * jetstream.BlobStallTimeout):
+		t.Fatal("a read begun without quorum did not end")
+	}
+
+	c.RestartAll()
+	c.StreamLeader("OBJ_" + name)
+	r, err := b.Get(context.Background(), sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read after the restart: %d bytes (%v), want the %d stored", len(got), err, len(data))
+	}
+}
