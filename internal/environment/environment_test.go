@@ -470,6 +470,10 @@ type countSink struct {
 
 func (s *countSink) Close() {}
 
+// Quick: platform records come straight from the invocation's path
+// (logPipe.records) while the flood streams through the reader.
+func (s *countSink) Quick() bool { return true }
+
 func (s *countSink) Line(l []byte, at time.Time, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -561,7 +565,10 @@ type logRecSink struct {
 	mu     sync.Mutex
 	lines  []string
 	closed bool
+	quick  bool // a QuickSink: records may bypass the pipe
 }
+
+func (s *logRecSink) Quick() bool { return s.quick }
 
 func (s *logRecSink) Line(l []byte, at time.Time, id string) {
 	s.mu.Lock()
@@ -586,10 +593,29 @@ func (s *logRecSink) text() string {
 // to its request id — also for invocations whose log nobody reads (no
 // NeedLog) and for timeouts and failed inits.
 func TestLogSinkOrderAndRecords(t *testing.T) {
-	sink := &logRecSink{}
+	t.Run("through the pipe", func(t *testing.T) { testLogSinkOrder(t, false) })
+	// Records handed to the sink on the invocation's path, and detached
+	// invocations whose END and REPORT the next /next writes.
+	t.Run("quick sink", func(t *testing.T) { testLogSinkOrder(t, true) })
+}
+
+func testLogSinkOrder(t *testing.T, quick bool) {
+	sink := &logRecSink{quick: quick}
 	e := start(t, 1, func(s *Spec) { s.LogSink = sink; s.LogStream = "2026/12/06/[$LATEST]0123" })
 	for i, p := range []string{`{"op":"log","lines":["a1","a2"]}`, `{"op":"log","lines":["b1"]}`, `{"op":"sleep","ms":3000}`} {
-		if _, err := e.Invoke(context.Background(), Request{ID: fmt.Sprintf("r%d", i), Payload: []byte(p)}); err != nil {
+		req := Request{ID: fmt.Sprintf("r%d", i), Payload: []byte(p)}
+		if quick && i < 2 {
+			pd, _, err := e.Dispatch(context.Background(), req)
+			if err != nil || pd == nil {
+				t.Fatal(pd, err)
+			}
+			if _, over := pd.Await(); over {
+				t.Fatal("invocation over before its result")
+			}
+			pd.Detach()
+			continue
+		}
+		if _, err := e.Invoke(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -607,7 +633,7 @@ func TestLogSinkOrderAndRecords(t *testing.T) {
 	}
 
 	// A failed init: its output, INIT_REPORT, then the invocation's records.
-	sink = &logRecSink{}
+	sink = &logRecSink{quick: quick}
 	e = start(t, 3, func(s *Spec) { withInit("exit")(s); s.LogSink = sink })
 	if _, err := e.Invoke(context.Background(), Request{ID: "i0"}); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package environment
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -9,7 +8,9 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/lambada-dev/lambada/internal/logkey"
 )
@@ -55,15 +56,35 @@ type logPipe struct {
 	// sink receives every line as it is read (nil: none, and no platform
 	// records are written).
 	sink LogSink
+	// quick: records may go to the sink directly (QuickSink).
+	quick bool
 	// filter, when set, drops runtime lines below the application log
 	// level (set before the reader sees a line).
 	filter func(line []byte) bool
 	// cur is the request id of the invocation the lines being read belong
-	// to, "" between invocations; only the reader uses it.
+	// to, "" between invocations. The reader uses it while busy, a direct
+	// record (deliver) while not, under mu.
 	cur string
 
-	mu      sync.Mutex
-	buf     tailBuf
+	// rc reads the pipe's read end without bufio: the reader's raw reads
+	// (readRaw) and the emptiness check (pending) run under mu, so that a
+	// record can skip the pipe when nothing is in it (direct).
+	rc syscall.RawConn
+	// The reader's last raw read (n bytes into rbuf, error rerr) and the
+	// last pending check (avail bytes, error aerr): set by the callbacks
+	// readFn and availFn, made once so that no read allocates.
+	rbuf       []byte
+	rn, avail  int
+	rerr, aerr error
+	readFn     func(fd uintptr) bool
+	availFn    func(fd uintptr)
+
+	mu  sync.Mutex
+	buf tailBuf
+	// busy: the reader took bytes from the pipe that it has not finished
+	// handing out yet, or holds the start of a line whose end it has not
+	// read. While busy, records go through the pipe.
+	busy    bool
 	seq     int
 	waiters map[int]chan struct{}
 }
@@ -80,6 +101,17 @@ type logPipe struct {
 type LogSink interface {
 	Line(line []byte, at time.Time, requestID string)
 	Close()
+}
+
+// QuickSink is a LogSink whose Line does no I/O of its own on the way
+// (it appends to memory, as the log store's writer does). When Quick
+// reports true, platform records may be handed to it on the invocation's
+// own path instead of through the output pipe and the reader (logPipe.
+// records); a sink that writes each line out (the console) gets them from
+// the reader only.
+type QuickSink interface {
+	LogSink
+	Quick() bool
 }
 
 // tailBuf keeps the newest KeepLogBytes of what is written to it. Writing
@@ -121,28 +153,112 @@ func newLogPipe(logger *slog.Logger, sink LogSink, filter func([]byte) bool) (*l
 	if err != nil {
 		return nil, fmt.Errorf("creating output pipe: %w", err)
 	}
-	p := &logPipe{r: r, w: w, log: logger, sink: sink, filter: filter, done: make(chan struct{}), waiters: map[int]chan struct{}{}}
+	rc, err := r.SyscallConn()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("creating output pipe: %w", err)
+	}
+	p := &logPipe{r: r, w: w, rc: rc, log: logger, sink: sink, filter: filter, done: make(chan struct{}), waiters: map[int]chan struct{}{},
+		rbuf: make([]byte, readBytes)}
+	if qs, ok := sink.(QuickSink); ok {
+		p.quick = qs.Quick()
+	}
+	p.readFn, p.availFn = p.readRaw, p.pending
 	go p.read()
 	return p, nil
 }
 
+// readBytes is the most one read takes from the pipe (its default size).
+const readBytes = 64 << 10
+
+// readRaw is one non-blocking read of the pipe, under mu: the bytes it
+// takes make the reader busy before anyone else can look at the pipe.
+// It returns false when the pipe is empty (RawConn.Read then waits).
+func (p *logPipe) readRaw(fd uintptr) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		// Raw: a read of a non-blocking pipe does not block, and the
+		// scheduler need not hear of it (entersyscall may wake sysmon).
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p.rbuf[0])), uintptr(len(p.rbuf)))
+		p.rn, p.rerr = int(n), nil
+		if errno != 0 {
+			p.rn, p.rerr = 0, errno
+		}
+		if errno != syscall.EINTR {
+			break
+		}
+	}
+	if p.rerr == syscall.EAGAIN {
+		return false
+	}
+	if p.rn > 0 {
+		p.busy = true
+	}
+	return true
+}
+
+// pending is how many bytes the pipe holds (FIONREAD); mu is held.
+func (p *logPipe) pending(fd uintptr) {
+	var n int32
+	_, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
+	p.avail, p.aerr = int(n), nil
+	if errno != 0 {
+		p.aerr = errno
+	}
+}
+
+// idle reports, with mu held, that every byte written to the pipe so far
+// was read and handed out: the pipe is empty and the reader is not busy.
+// What is written from now on is read after whatever the caller does
+// before it unlocks mu.
+func (p *logPipe) idle() bool {
+	if p.busy {
+		return false
+	}
+	if err := p.rc.Control(p.availFn); err != nil {
+		return false
+	}
+	return p.aerr == nil && p.avail == 0
+}
+
 func (p *logPipe) read() {
 	defer close(p.done)
-	br := bufio.NewReaderSize(p.r, 64<<10)
-	var line []byte
+	var line []byte // the start of a line whose end is not read yet
 	for {
-		chunk, err := br.ReadSlice('\n')
-		line = append(line, chunk...)
-		if err == bufio.ErrBufferFull && len(line) < maxLineBytes {
-			continue
-		}
-		if len(line) > 0 {
-			p.line(line)
-			line = line[:0]
-		}
-		if err != nil && err != bufio.ErrBufferFull {
+		err := p.rc.Read(p.readFn)
+		n := p.rn
+		if err != nil || p.rerr != nil || n <= 0 {
+			// Closed, failed or at its end (every writer closed it).
+			if len(line) > 0 {
+				p.line(line)
+			}
 			return
 		}
+		chunk := p.rbuf[:n]
+		for len(chunk) > 0 {
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				line = append(line, chunk...)
+				if len(line) >= maxLineBytes {
+					p.line(line)
+					line = line[:0]
+				}
+				break
+			}
+			l := chunk[:i+1]
+			chunk = chunk[i+1:]
+			if len(line) > 0 {
+				line = append(line, l...)
+				l = line
+			}
+			p.line(l)
+			line = line[:0]
+		}
+		p.mu.Lock()
+		p.busy = len(line) > 0
+		p.mu.Unlock()
 	}
 }
 
@@ -157,21 +273,8 @@ func (p *logPipe) line(l []byte) {
 		if len(rest) < 2 {
 			return
 		}
-		kind := rest[0]
 		id, text, _ := bytes.Cut(rest[1:], []byte("\t"))
-		if kind == recordStart && string(id) != p.cur {
-			p.cur = string(id)
-		}
-		if p.sink != nil && string(text) != "\n" {
-			rid := p.cur
-			if string(id) != rid {
-				rid = string(id)
-			}
-			p.sink.Line(text, time.Now(), rid)
-		}
-		if kind == recordEnd {
-			p.cur = ""
-		}
+		p.deliver(rest[0], string(id), text)
 		return
 	}
 	if i := bytes.Index(l, markerPrefix); i >= 0 {
@@ -205,20 +308,73 @@ func (p *logPipe) line(l []byte) {
 	p.mu.Unlock()
 }
 
-// record writes platform records into the pipe for the sink, one per line
-// of text, in one write (atomic while under PIPE_BUF). Nothing is written
-// without a sink.
+// deliver hands one record line to the sink (its text without the
+// record's framing) and follows the invocation it marks: START makes its
+// request id current, END ends it. Only the reader calls it while busy,
+// direct records while not.
+func (p *logPipe) deliver(kind byte, id string, text []byte) {
+	if kind == recordStart && id != p.cur {
+		p.cur = id
+	}
+	if p.sink != nil && string(text) != "\n" {
+		p.sink.Line(text, time.Now(), id)
+	}
+	if kind == recordEnd {
+		p.cur = ""
+	}
+}
+
+// deliverRecords delivers the records of text as appendRecords frames
+// them: one per line, the last with kind, the others recordOther.
+func (p *logPipe) deliverRecords(kind byte, requestID string, text []byte) {
+	text = recordText(kind, text)
+	for len(text) > 0 {
+		line := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line = text[:i+1]
+		}
+		text = text[len(line):]
+		k := byte(recordOther)
+		if len(text) == 0 {
+			k = kind
+		}
+		if line[len(line)-1] != '\n' {
+			line = append(line[:len(line):len(line)], '\n')
+		}
+		p.deliver(k, requestID, line)
+	}
+}
+
+// record writes platform records for the sink, one per line of text.
+// Nothing is written without a sink.
 func (p *logPipe) record(kind byte, requestID string, text []byte) {
 	p.records(kind, requestID, text, 0, "", nil)
 }
 
 // records writes the records of text (kind, requestID) and then of text2
-// (kind2, requestID2) in one write; an empty text2 with kind2 0 adds
-// nothing.
+// (kind2, requestID2); an empty text2 with kind2 0 adds nothing. When the
+// sink is quick and the pipe idle (the runtime's output so far is all
+// handed out) they go to the sink at once, with nothing of the pipe able
+// to come between: no pipe write and read, no wake-up of the reader (a
+// sink that stalls, as the log store's writer does for a while when the
+// store is far behind, then stalls this caller instead of the reader).
+// Otherwise they go into the pipe in one write (atomic while under
+// PIPE_BUF), so that the sink sees them exactly after the output written
+// before them.
 func (p *logPipe) records(kind byte, requestID string, text []byte, kind2 byte, requestID2 string, text2 []byte) {
 	if p.sink == nil {
 		return
 	}
+	p.mu.Lock()
+	if p.quick && p.idle() {
+		p.deliverRecords(kind, requestID, text)
+		if kind2 != 0 {
+			p.deliverRecords(kind2, requestID2, text2)
+		}
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
 	n := recordsLen(kind, requestID, text)
 	if kind2 != 0 {
 		n += recordsLen(kind2, requestID2, text2)
@@ -288,6 +444,12 @@ func appendRecords(b []byte, kind byte, requestID string, text []byte) []byte {
 // takes the buffered output.
 func (p *logPipe) sync() []byte {
 	p.mu.Lock()
+	if p.idle() {
+		// Nothing in flight: no marker round trip.
+		b := p.buf.take()
+		p.mu.Unlock()
+		return b
+	}
 	p.seq++
 	n := p.seq
 	ch := make(chan struct{})

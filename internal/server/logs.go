@@ -60,6 +60,11 @@ func (l *envLog) Line(line []byte, at time.Time, requestID string) {
 	}
 }
 
+// Quick: without the console a line only goes to the log store writer's
+// batch in memory, so the environment may hand it platform records on
+// the invocation's path (environment.QuickSink).
+func (l *envLog) Quick() bool { return l.console == nil }
+
 func (l *envLog) Close() {
 	if l.w != nil {
 		l.w.Close()
