@@ -78,6 +78,9 @@ func ParseName(raw string, shape Shape, memberPath string) (Ref, error) {
 	if err := v.Err(); err != nil {
 		return Ref{}, err
 	}
+	if bareName(raw) {
+		return Ref{Name: raw}, nil
+	}
 	m := reParts.FindStringSubmatch(raw)
 	if m == nil { // cannot happen once the shape matched
 		return Ref{}, NewValidation(memberPath, raw, "Member must satisfy regular expression pattern: "+si.pattern)
@@ -90,10 +93,30 @@ func ParseName(raw string, shape Shape, memberPath string) (Ref, error) {
 	}, nil
 }
 
+// bareName reports whether raw is a plain function name: letters, digits,
+// '-' and '_' only, no ARN parts or qualifier (no ':'). Every shape's
+// pattern matches such a name whole as its name part, so the usual
+// address of an invoke is checked and split without a regular expression.
+func bareName(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckName records raw's violations of shape's length and pattern at
 // memberPath, for operations that report them with other members'.
 func CheckName(v *Violations, raw string, shape Shape, memberPath string) {
 	si := shapes[shape]
+	if bareName(raw) && len(raw) <= si.max {
+		return // every shape's pattern takes a bare name whole
+	}
 	v.MaxLen(memberPath, raw, si.max)
 	v.MinLen(memberPath, raw, 1)
 	if raw != "" && !si.re.MatchString(raw) {

@@ -102,3 +102,32 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// TestBareNameAgreesWithPatterns: the regular-expression-free path for
+// plain names accepts and splits exactly as the shapes' patterns do.
+func TestBareNameAgreesWithPatterns(t *testing.T) {
+	names := []string{"a", "-", "_", "echo", "my-Function_01", "0123456789", strings.Repeat("x", 64),
+		strings.Repeat("y", 65), strings.Repeat("z", 140), strings.Repeat("w", 141), strings.Repeat("v", 257)}
+	for _, raw := range names {
+		if !bareName(raw) {
+			t.Fatalf("%q is a bare name", raw)
+		}
+		m := reParts.FindStringSubmatch(raw)
+		if m == nil || m[1] != "" || m[2] != "" || m[3] != raw || m[4] != "" {
+			t.Errorf("%.20q: the pattern splits it as %q", raw, m)
+		}
+		for shape, si := range shapes {
+			want := si.re.MatchString(raw) && len(raw) <= si.max
+			var v Violations
+			CheckName(&v, raw, shape, "functionName")
+			if got := v.Err() == nil; got != want {
+				t.Errorf("%.20q shape %d: accepted %v, the pattern and length say %v", raw, shape, got, want)
+			}
+		}
+	}
+	for _, raw := range []string{"", "a:1", "a.b", "arn:aws:lambda:us-east-1:123456789012:function:f", "a b", "é"} {
+		if bareName(raw) {
+			t.Errorf("%q is not a bare name", raw)
+		}
+	}
+}

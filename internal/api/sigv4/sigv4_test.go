@@ -354,3 +354,33 @@ func TestStaticCredentials(t *testing.T) {
 		t.Error("unknown key accepted")
 	}
 }
+
+// TestParseAmzDate: the hand-written parser accepts exactly what
+// time.Parse accepts and formats back to the same text, with the same time.
+func TestParseAmzDate(t *testing.T) {
+	ref := func(s string) (time.Time, bool) {
+		if len(s) != len(TimeFormat) {
+			return time.Time{}, false
+		}
+		tm, err := time.Parse(TimeFormat, s)
+		if err != nil || tm.Format(TimeFormat) != s {
+			return time.Time{}, false
+		}
+		return tm, true
+	}
+	cases := []string{"20261207T023000Z", "20240229T235959Z", "20230229T000000Z", "20260431T000000Z", "20261231T240000Z",
+		"20261231T236000Z", "20261231T235960Z", "20261301T000000Z", "20260001T000000Z", "20260100T000000Z", "00000101T000000Z",
+		"2026120TT023000Z", "20261207X023000Z", "20261207T023000z", "20261207T02300aZ", "+0261207T023000Z", "2026-12-07T02:30",
+		"", "20261207T023000", "20261207T023000ZZ", "99991231T235959Z"}
+	for i := 0; i < 2000; i++ { // every day of some years, at varied times
+		d := time.Date(2023, 1, 1, i%24, i%60, (i*7)%60, 0, time.UTC).AddDate(0, 0, i)
+		cases = append(cases, d.Format(TimeFormat))
+	}
+	for _, s := range cases {
+		got, ok := parseAmzDate(s)
+		want, wok := ref(s)
+		if ok != wok || !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("parseAmzDate(%q) = %v, %v; time.Parse gives %v, %v", s, got, ok, want, wok)
+		}
+	}
+}
