@@ -480,6 +480,18 @@ func (e *Env) Dispatch(ctx context.Context, req Request) (*Pending, Result, erro
 		e.timer.Reset(time.Until(bound))
 	}
 	p.t = e.timer
+	// A warm runtime is usually parked in /next already: it takes the
+	// call at once, with the deadline set here (bound: now + timeout), and
+	// the caller goes on to Await without waiting for Next's ready — one
+	// goroutine hand-off less; the timer keeps bound (from the arrival,
+	// microseconds before Next's deadline: Await moves it on). Otherwise
+	// the timer is moved to Next's deadline here (the wait before dispatch
+	// does not count).
+	select {
+	case e.dispatchCh <- c:
+		return p, Result{}, nil
+	default:
+	}
 	select {
 	case e.dispatchCh <- c:
 	case <-e.initFailed:
@@ -550,9 +562,11 @@ func (p *Pending) over(res Result) Result {
 // FunctionError, Duration) and the caller goes on with Finish or Detach.
 func (p *Pending) Await() (res Result, over bool) {
 	e, c := p.e, p.c
+wait:
 	select {
 	case <-c.done:
 	case <-e.exited:
+		<-c.ready // Next has set c up (a dispatch without waiting for ready)
 		select {
 		case <-c.done:
 		default:
@@ -562,7 +576,16 @@ func (p *Pending) Await() (res Result, over bool) {
 			return p.over(e.fail(c, c.dispatch, e.exitError(c.req.ID), "", e.logs.sync())), true
 		}
 	case <-p.t.C:
+		<-c.ready
 		e.mu.Lock()
+		if d := time.Until(c.deadline); d > 0 {
+			// Dispatched without waiting for ready: the timer ran from
+			// the call's arrival, the deadline from Next's dispatch, a
+			// few microseconds later.
+			e.mu.Unlock()
+			p.t.Reset(d)
+			goto wait
+		}
 		late := false
 		select {
 		case <-c.done:
