@@ -105,15 +105,28 @@ func (t Trace) Count(h string) int {
 
 // String renders the header lambada sends on.
 func (t Trace) String() string {
+	n := len("Root=;Parent=;Sampled=;Lineage=") + len(t.Root) + len(t.Parent) + len(t.Sampled)
+	for _, e := range t.Lineage {
+		n += len(e.Hash) + 5
+	}
 	var b strings.Builder
-	b.WriteString("Root=" + t.Root + ";Parent=" + t.Parent + ";Sampled=" + t.Sampled)
+	b.Grow(n) // the one allocation
+	b.WriteString("Root=")
+	b.WriteString(t.Root)
+	b.WriteString(";Parent=")
+	b.WriteString(t.Parent)
+	b.WriteString(";Sampled=")
+	b.WriteString(t.Sampled)
 	if len(t.Lineage) > 0 {
 		b.WriteString(";Lineage=")
+		var num [20]byte
 		for i, e := range t.Lineage {
 			if i > 0 {
 				b.WriteByte('|')
 			}
-			b.WriteString(e.Hash + ":" + strconv.Itoa(e.Count))
+			b.WriteString(e.Hash)
+			b.WriteByte(':')
+			b.Write(strconv.AppendInt(num[:0], int64(e.Count), 10))
 		}
 	}
 	return b.String()
@@ -139,9 +152,24 @@ func Next(incoming, fnARN string, sampled bool) (Trace, int) {
 func NextHashed(incoming, h string, sampled bool) (Trace, int) {
 	t := Parse(incoming)
 	if t.Root == "" {
-		t = Trace{Root: newRoot()}
+		// A new chain: its Root and Parent from one random read, in one
+		// string.
+		var rnd [20]byte
+		_, _ = rand.Read(rnd[:]) // crypto/rand.Read never fails
+		var b [2 + 8 + 1 + 24 + 16]byte
+		buf := strconv.AppendInt(append(b[:0], "1-"...), time.Now().Unix(), 16)
+		if len(buf) != 10 { // not before 1970 nor after 2106
+			t = Trace{Root: newRoot(), Parent: randomHex(8)}
+		} else {
+			buf = append(buf, '-')
+			buf = hex.AppendEncode(buf, rnd[:12])
+			buf = hex.AppendEncode(buf, rnd[12:])
+			both := string(buf)
+			t = Trace{Root: both[:35], Parent: both[35:]}
+		}
+	} else {
+		t.Parent = randomHex(8)
 	}
-	t.Parent = randomHex(8)
 	if t.Sampled != "0" && t.Sampled != "1" {
 		t.Sampled = "0"
 		if sampled {

@@ -46,8 +46,11 @@ func TestMalformedStartsOver(t *testing.T) {
 		}
 	}
 	tr, _ := Next("", arnA, true)
-	if !validRoot(tr.Root) || tr.Sampled != "1" || len(tr.Parent) != 16 {
+	if !validRoot(tr.Root) || tr.Sampled != "1" || len(tr.Parent) != 16 || !isHex(tr.Parent) {
 		t.Fatalf("new trace %+v", tr)
+	}
+	if got, want := tr.String(), "Root="+tr.Root+";Parent="+tr.Parent+";Sampled=1;Lineage="+Hash(arnA)+":1"; got != want {
+		t.Fatalf("header %q, want %q", got, want)
 	}
 }
 
