@@ -282,7 +282,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rt *route, param
 	case resp.written:
 		return resp.status, principal
 	case resp.headers != nil || resp.raw != nil:
-		return writeRaw(w, resp), principal
+		status := writeRaw(w, resp)
+		if rt.invokes {
+			// The caller waits for nothing else: the answer leaves now,
+			// not after the metrics and net/http's own bookkeeping.
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+		}
+		return status, principal
 	}
 	return writeJSON(w, resp.status, resp.body), principal
 }
