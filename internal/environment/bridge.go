@@ -51,6 +51,7 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 			fin = prev.detached && !prev.finished
 			if fin {
 				prev.finished = true
+				tail = prev.tail
 			}
 		}
 		e.mu.Unlock()
@@ -62,7 +63,7 @@ func (e *Env) Next(ctx context.Context) (*runtimeapi.Invocation, error) {
 			// Its caller was answered long ago: END and REPORT go before
 			// the next invocation's START, in the same write when that
 			// one is already waiting.
-			tail, tailID = e.detachedTail(prev, false), prev.req.ID
+			tailID = prev.req.ID
 		}
 	}
 	flush := func() {

@@ -160,6 +160,8 @@ type call struct {
 	// invocation (or exited) after this one; finished: the END and REPORT
 	// records of a detached call were written (or are not needed).
 	detached, idled, finished bool
+	// tail: the END and REPORT text of a detached call, built by Detach.
+	tail []byte
 }
 
 // Env is one environment. Lock order: Env.mu only; logs.mu is taken without
@@ -686,16 +688,19 @@ func (p *Pending) Free() {
 // cut-off stream) must be finished, not detached.
 func (p *Pending) Detach() {
 	e, c := p.e, p.c
+	// END and REPORT are built here, on the caller's goroutine, not on
+	// the runtime's way back to its next /next (which writes them).
+	tail := e.detachedTail(c, false)
 	e.mu.Lock()
-	c.detached = true
+	c.detached, c.tail = true, tail
 	fin := c.idled && !c.finished
 	if fin {
 		c.finished = true
 	}
 	e.mu.Unlock()
 	p.over(Result{})
-	if fin {
-		e.finishDetached(c, false)
+	if fin && tail != nil {
+		e.logs.record(recordEnd, c.req.ID, tail)
 	}
 }
 
