@@ -163,7 +163,8 @@ func (c *Cluster) Kill(i int) {
 }
 
 // Restart starts server i again on its ports and files and waits until
-// the cluster has a meta leader every running server follows.
+// the cluster has a meta leader every running server follows and every
+// stream is current on it (WaitStreamsCurrent).
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
 	if c.Server(i) != nil {
@@ -173,11 +174,13 @@ func (c *Cluster) Restart(i int) {
 		c.t.Fatal(err)
 	}
 	c.WaitReady()
+	c.WaitStreamsCurrent()
 }
 
 // RestartAll starts every killed server again on its ports and files, all
 // at once (one alone would wait for a quorum that is not there), and waits
-// until the cluster has a meta leader every running server follows.
+// until the cluster has a meta leader every running server follows and
+// every stream is current on it (WaitStreamsCurrent).
 func (c *Cluster) RestartAll() {
 	c.t.Helper()
 	var wg sync.WaitGroup
@@ -194,6 +197,7 @@ func (c *Cluster) RestartAll() {
 		}
 	}
 	c.WaitReady()
+	c.WaitStreamsCurrent()
 }
 
 // WaitReady waits until one running server is JetStream's meta leader and
@@ -322,4 +326,62 @@ func (c *Cluster) KillForgotten() int {
 		}
 	}
 	return dead
+}
+
+// Index returns the index of the server named name ("n1" is 0), or -1.
+func (c *Cluster) Index(name string) int {
+	for i := range c.clients {
+		if name == fmt.Sprintf("n%d", i+1) {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitStreamsCurrent waits until every stream and consumer of the global
+// account that a running server holds has a leader, and every running
+// server holding a stream is current with its leader (raft caught up, no
+// snapshot being applied). A server just restarted catches up with what
+// was written while it was down; until it has, raft will not let it
+// become a leader, so killing another server in the meantime leaves the
+// group to wait for the last one up to date (its election timeout, or
+// longer): tests that kill one server after another wait for this in
+// between. Restart and RestartAll do.
+func (c *Cluster) WaitStreamsCurrent() {
+	c.t.Helper()
+	c.waitFor("every stream and consumer led, and every copy on a running server current", func(running []*server.Server) bool {
+		type group struct{ stream, consumer string }
+		led := make(map[group]bool)
+		for _, s := range running {
+			jsz, err := s.Jsz(&server.JSzOptions{Accounts: true, Streams: true, Consumer: true})
+			if err != nil || jsz == nil {
+				return false
+			}
+			for _, acc := range jsz.AccountDetails {
+				if acc == nil || acc.Name != server.DEFAULT_GLOBAL_ACCOUNT {
+					continue
+				}
+				for _, sd := range acc.Streams {
+					if !s.JetStreamIsStreamCurrent(acc.Name, sd.Name) {
+						return false
+					}
+					g := group{stream: sd.Name}
+					led[g] = led[g] || s.JetStreamIsStreamLeader(acc.Name, sd.Name)
+					for _, ci := range sd.Consumer {
+						if ci == nil {
+							continue
+						}
+						g := group{sd.Name, ci.Name}
+						led[g] = led[g] || s.JetStreamIsConsumerLeader(acc.Name, sd.Name, ci.Name)
+					}
+				}
+			}
+		}
+		for _, ok := range led {
+			if !ok {
+				return false
+			}
+		}
+		return true
+	})
 }

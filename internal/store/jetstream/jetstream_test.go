@@ -574,3 +574,106 @@ func TestClusterQueueAfterLeaderLoss(t *testing.T) {
 	defer stop()
 	want("late")
 }
+
+// TestClusterWatchAfterServerLoss: the server holding a watch's consumer
+// (one copy, on one of the stream's servers) dies; the watch goes on with
+// the next change, missing none and repeating none, and again once the
+// server is back.
+func TestClusterWatchAfterServerLoss(t *testing.T) {
+	// Each step has its own bound: the whole runs longer than one.
+	ctx := t.Context()
+	c := natstest.StartCluster(t, 3)
+	nc := startNode(t, natsnode.Config{URL: c.URLs()}).Conn()
+	name := bucket()
+	kv, err := jetstream.OpenKV(testContext(t), nc, name, jetstream.WithReplicas(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(testContext(t), "before", []byte("0")); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := kv.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() store.WatchMsg {
+		t.Helper()
+		select {
+		case m, ok := <-ch:
+			if !ok {
+				t.Fatal("the watch ended")
+			}
+			return m
+		case <-time.After(storetest.Timeout):
+			t.Fatalf("nothing from the watch after %s", storetest.Timeout)
+		}
+		return store.WatchMsg{}
+	}
+	if m := next(); m.Key != "before" {
+		t.Fatalf("first message %+v, want the entry of %q", m, "before")
+	}
+	if m := next(); !m.Ready {
+		t.Fatalf("second message %+v, want Ready", m)
+	}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := func() int {
+		var idx int
+		waitfor.Eventually(t, storetest.Timeout, func() error {
+			ctx, cancel := context.WithTimeout(ctx, jetstream.OpTimeout)
+			defer cancel()
+			st, err := js.Stream(ctx, "KV_"+name)
+			if err != nil {
+				return err
+			}
+			names := st.ListConsumers(ctx)
+			var hosts []int
+			for ci := range names.Info() {
+				if ci.Cluster != nil {
+					hosts = append(hosts, c.Index(ci.Cluster.Leader))
+				}
+			}
+			if len(hosts) != 1 || hosts[0] < 0 {
+				return fmt.Errorf("the watch's consumer is on servers %v, want one: %v", hosts, names.Err())
+			}
+			idx = hosts[0]
+			return nil
+		})
+		return idx
+	}
+	write := func(key string) uint64 {
+		t.Helper()
+		var rev uint64
+		waitfor.Eventually(t, 4*storetest.Timeout, func() (err error) {
+			wctx, cancel := context.WithTimeout(ctx, jetstream.OpTimeout)
+			defer cancel()
+			rev, err = kv.Create(wctx, key, []byte(key))
+			if errors.Is(err, store.ErrExists) {
+				// An earlier try was stored but its answer lost.
+				var e store.Entry
+				e, err = kv.Get(wctx, key)
+				rev = e.Revision
+			}
+			return err
+		})
+		return rev
+	}
+	for round := range 2 {
+		dead := host()
+		c.Kill(dead)
+		for _, key := range []string{fmt.Sprint("down-", round), fmt.Sprint("down-", round, "-2")} {
+			rev := write(key)
+			if m := next(); m.Key != key || m.Revision != rev {
+				t.Fatalf("round %d: after the death of the watch's server: %+v, want %q at revision %d", round, m, key, rev)
+			}
+		}
+		c.Restart(dead)
+		key := fmt.Sprint("back-", round)
+		rev := write(key)
+		if m := next(); m.Key != key || m.Revision != rev {
+			t.Fatalf("round %d: after the server's return: %+v, want %q at revision %d", round, m, key, rev)
+		}
+	}
+}

@@ -247,15 +247,32 @@ func keyValid(key string) bool {
 	return validKey.MatchString(key) && !strings.HasPrefix(key, ".") && !strings.HasSuffix(key, ".")
 }
 
+// A watch reads the bucket's stream through a consumer of its own: one
+// copy, in memory, on one server of the stream's (JetStream picks which).
+// When that server dies the consumer dies with it and nothing says so but
+// the silence: the server sends a heartbeat every watchHeartbeat while it
+// has nothing to deliver, and two missed make the watch create a consumer
+// again from the revision after the last one it delivered. nats.go's own
+// KV watch waits 10–20 s for the same (its heartbeat is a fixed 5 s),
+// during which a node's registry view stood still after a NATS server
+// died: a management write that waits for its revision in the view
+// (docs/behaviour/cluster.md §4) waited as long.
+const (
+	watchHeartbeat = 500 * time.Millisecond // nats.go's least
+	// watchExpiry is how long one pull request waits on the server for
+	// something new; the watch then asks again.
+	watchExpiry = 5 * time.Second
+	// watchInactive: a consumer left behind (its watch gone with its
+	// node) is deleted by the server after this.
+	watchInactive = time.Minute
+)
+
 // Watch streams every current entry, a Ready marker, then every change,
 // until ctx ends.
 //
-// On a replicated bucket nats.go can signal the end of the initial values
-// before all of them arrived (it compares the consumer's pending count
-// with what it received, missing messages in flight). The stream's last
-// sequence, read before the watch starts, is the last initial value (the
-// newest message of the stream is the newest of its key, so the watch
-// delivers it): Ready waits for it.
+// The stream's last sequence, read before the watch starts, is the last
+// initial value (the newest message of the stream is the newest of its
+// key, so the watch delivers it): Ready is sent once it was delivered.
 func (s *KV) Watch(ctx context.Context) (<-chan store.WatchMsg, error) {
 	st, err := s.js.Stream(ctx, s.stream)
 	if err != nil {
@@ -265,77 +282,173 @@ func (s *KV) Watch(ctx context.Context) (<-chan store.WatchMsg, error) {
 	if err != nil {
 		return nil, wrap("watch", err)
 	}
-	// nats.go ties the subscription to ctx: it unsubscribes when ctx ends.
-	w, err := s.kv.WatchAll(ctx)
+	w := &watch{kv: s, last: info.State.LastSeq}
+	if info.State.Msgs == 0 {
+		w.last = 0
+	}
+	it, err := w.subscribe(ctx)
 	if err != nil {
 		return nil, wrap("watch", err)
 	}
 	out := make(chan store.WatchMsg, watchBuffer)
-	go forward(ctx, w, info.State.LastSeq, out)
+	go w.forward(ctx, it, out)
 	return out, nil
 }
 
-// forward translates nats.go watch entries into store.WatchMsgs. It owns
-// out and closes it when ctx ends or the watch stops. Ready is sent once
-// nats.go signalled it and the entry at revision last was delivered.
-func forward(ctx context.Context, w natsjs.KeyWatcher, last uint64, out chan<- store.WatchMsg) {
+// watch is one Watch's state, owned by its forward goroutine.
+type watch struct {
+	kv   *KV
+	last uint64 // revision of the last initial value (0: none)
+	seen uint64 // highest revision delivered (0: none yet)
+	dseq uint64 // the current consumer's last delivery sequence
+	cons natsjs.Consumer
+}
+
+// subscribe creates the watch's consumer: every key's newest entry at the
+// first call, then from the revision after the last one delivered.
+func (w *watch) subscribe(ctx context.Context) (natsjs.MessagesContext, error) {
+	cfg := natsjs.ConsumerConfig{
+		DeliverPolicy:     natsjs.DeliverLastPerSubjectPolicy,
+		AckPolicy:         natsjs.AckNonePolicy,
+		FilterSubject:     w.kv.prefix + ">",
+		MemoryStorage:     true,
+		Replicas:          1,
+		InactiveThreshold: watchInactive,
+	}
+	if w.seen > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = natsjs.DeliverByStartSequencePolicy, w.seen+1
+	}
+	var cons natsjs.Consumer
+	err := retryAPI(ctx, func(ctx context.Context) (err error) {
+		cons, err = w.kv.js.CreateConsumer(ctx, w.kv.stream, cfg)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	it, err := cons.Messages(natsjs.PullHeartbeat(watchHeartbeat), natsjs.PullExpiry(watchExpiry))
+	if err != nil {
+		w.drop(cons)
+		return nil, err
+	}
+	w.cons, w.dseq = cons, 0
+	return it, nil
+}
+
+// drop deletes a consumer the watch no longer reads, without waiting: it
+// may be on a dead server, and the server deletes it after watchInactive
+// anyway.
+func (w *watch) drop(cons natsjs.Consumer) {
+	if cons == nil {
+		return
+	}
+	name := cons.CachedInfo().Name
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), firstAPIAttempt)
+		defer cancel()
+		_ = w.kv.js.DeleteConsumer(ctx, w.kv.stream, name)
+	}()
+}
+
+// forward translates the consumer's messages into store.WatchMsgs, making
+// the consumer again whenever it goes silent or skips a delivery. It owns
+// out and closes it when ctx ends or the connection closes.
+func (w *watch) forward(ctx context.Context, it natsjs.MessagesContext, out chan<- store.WatchMsg) {
 	defer close(out)
 	defer func() {
-		// nats.go's delivery goroutine blocks while Updates is full and
-		// closes Updates only once it has exited: keep reading until then
-		// so it can see the unsubscribe.
-		_ = w.Stop()
-		for range w.Updates() {
+		if it != nil {
+			it.Stop()
 		}
+		w.drop(w.cons)
 	}()
 
 	// Before Ready, the watch also delivers the delete markers of deleted
 	// keys: they are not current entries, so they are dropped, unless
 	// the key's value was already sent (it was deleted meanwhile).
 	sent := make(map[string]bool)
-	var seen uint64       // highest revision delivered before Ready
-	readyPending := false // nats.go signalled Ready before seen reached last
-	for {
-		var e natsjs.KeyValueEntry
-		var ok bool
-		select {
-		case <-ctx.Done():
+	if w.last == 0 {
+		sent = nil
+		if !send(ctx, out, store.WatchMsg{Ready: true}) {
 			return
-		case e, ok = <-w.Updates():
-			if !ok {
+		}
+	}
+	for {
+		m, err := it.Next(natsjs.NextContext(ctx))
+		if ctx.Err() != nil {
+			return
+		}
+		var md *natsjs.MsgMetadata
+		if err == nil {
+			md, err = m.Metadata()
+		}
+		if err == nil && md.Sequence.Consumer != w.dseq+1 {
+			err = errors.New("a delivery was skipped")
+		}
+		if err != nil {
+			// Silent (its server died), deleted, skipped a delivery, or
+			// the connection closed: make it again after what was seen.
+			it.Stop()
+			it = nil
+			if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionDraining) || w.kv.js.Conn().IsClosed() {
 				return
 			}
-		}
-		if e != nil && sent != nil && e.Revision() > seen {
-			seen = e.Revision()
-		}
-		var msg store.WatchMsg
-		switch {
-		case e == nil && seen < last:
-			readyPending = true
-			continue
-		case e == nil:
-			msg.Ready = true
-			sent = nil
-		case e.Operation() == natsjs.KeyValuePut:
-			msg.Event = store.Event{Key: e.Key(), Value: e.Value(), Revision: e.Revision()}
-			if sent != nil {
-				sent[e.Key()] = true
+			w.drop(w.cons)
+			w.cons = nil
+			if it = w.resubscribe(ctx); it == nil {
+				return
 			}
-		case sent != nil && !sent[e.Key()]: // KeyValueDelete, KeyValuePurge
+			continue
+		}
+		w.dseq = md.Sequence.Consumer
+		rev := md.Sequence.Stream
+		if rev <= w.seen {
+			continue // already delivered by an earlier consumer
+		}
+		w.seen = rev
+		key := strings.TrimPrefix(m.Subject(), w.kv.prefix)
+		var msg store.WatchMsg
+		switch op := m.Headers().Get(kvOpHeader); {
+		case op == "": // a put
+			msg.Event = store.Event{Key: key, Value: m.Data(), Revision: rev}
+			if sent != nil {
+				sent[key] = true
+			}
+		case sent != nil && !sent[key]: // DEL, PURGE
 			// not sent: the key was gone before the watch began
 		default:
-			delete(sent, e.Key())
-			msg.Event = store.Event{Key: e.Key(), Revision: e.Revision(), Deleted: true}
+			if sent != nil {
+				delete(sent, key)
+			}
+			msg.Event = store.Event{Key: key, Revision: rev, Deleted: true}
 		}
-		if (msg.Ready || msg.Key != "") && !send(ctx, out, msg) {
+		if msg.Key != "" && !send(ctx, out, msg) {
 			return
 		}
-		if readyPending && seen >= last {
-			readyPending, sent = false, nil
+		if sent != nil && w.seen >= w.last {
+			sent = nil
 			if !send(ctx, out, store.WatchMsg{Ready: true}) {
 				return
 			}
+		}
+	}
+}
+
+// resubscribe makes the watch's consumer again, asking until the cluster
+// answers (a new leader may be being elected) or ctx ends; nil when ctx
+// ended or the connection closed.
+func (w *watch) resubscribe(ctx context.Context) natsjs.MessagesContext {
+	for wait := settleRetry; ; wait = min(2*wait, time.Second) {
+		it, err := w.subscribe(ctx)
+		if err == nil {
+			return it
+		}
+		if w.kv.js.Conn().IsClosed() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
 		}
 	}
 }
