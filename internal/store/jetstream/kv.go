@@ -171,14 +171,21 @@ func (s *KV) Delete(ctx context.Context, key string, rev uint64) (uint64, error)
 }
 
 // readFirstAttempt bounds the first try of a read; each next try may take
-// twice as long, until ctx ends. A read sent to a stream's leader that dies
-// (or while a new one is elected) is never answered: asking again reaches
-// the new leader within a second or two where waiting for the lost answer
-// took the whole OpTimeout, and a slow but live server still gets longer
-// and longer tries. Reads are safe to repeat; writes are not (a lost
-// answer says nothing about whether the write happened) and are not
-// retried this way.
-const readFirstAttempt = time.Second
+// twice as long, up to readMaxAttempt, until ctx ends. A read sent to a
+// stream's leader that dies (or while a new one is elected) is never
+// answered: asking again reaches the new leader as soon as it is there,
+// where waiting for the lost answer took the whole OpTimeout. The first
+// try is short because a management write begins with a read and a
+// leader that stops hands over within a fraction of a second
+// (docs/behaviour/cluster.md §4); the cap keeps the wait after an
+// election (seconds when a server crashed) under readMaxAttempt, while a
+// slow but live server still gets tries of up to that long. Reads are safe to
+// repeat; writes are not (a lost answer says nothing about whether the
+// write happened) and are not retried this way.
+const (
+	readFirstAttempt = 250 * time.Millisecond
+	readMaxAttempt   = 2 * time.Second
+)
 
 func (s *KV) read(ctx context.Context, key string) (natsjs.KeyValueEntry, error) {
 	attempt := readFirstAttempt
@@ -190,7 +197,7 @@ func (s *KV) read(ctx context.Context, key string) (natsjs.KeyValueEntry, error)
 		if err == nil || !lost || ctx.Err() != nil {
 			return e, err
 		}
-		attempt *= 2
+		attempt = min(2*attempt, readMaxAttempt)
 	}
 }
 
