@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/lambada-dev/lambada/internal/store"
 )
@@ -149,11 +150,49 @@ func (s *Stream) Publish(ctx context.Context, m store.Message) error {
 			return fmt.Errorf("publish to %s: %w", s.name, err)
 		}
 	}
-	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
+	if msg.Header.Get(nats.MsgIdHdr) == "" {
+		msg.Header.Set(nats.MsgIdHdr, nuid.Next())
+	}
+	if err := publishAgain(ctx, s.js, msg); err != nil {
 		_ = s.bodies.drop(store.Message{Header: map[string]string{BodyObjectHeader: msg.Header.Get(BodyObjectHeader)}})
 		return wrap("publish to "+s.name, err)
 	}
 	return nil
+}
+
+// publishFirstAttempt bounds the first try of a publish; each next try may
+// take twice as long, up to publishMaxAttempt, until ctx ends. A publish
+// sent to a stream leader as it stops or dies is never acknowledged;
+// waiting for that lost answer took the whole OpTimeout (an Event invoke
+// answered 500 after 5 s although a new leader was there within 0.1 s).
+// Sending it again is safe because every publish carries a message id:
+// the stream stores a message id once within its duplicate window (two
+// minutes), and a copy that was stored after all is acknowledged as a
+// duplicate, not stored twice.
+const (
+	publishFirstAttempt = 500 * time.Millisecond
+	publishMaxAttempt   = 2 * time.Second
+)
+
+func publishAgain(ctx context.Context, js natsjs.JetStream, msg *nats.Msg) error {
+	attempt := publishFirstAttempt
+	for {
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		_, err := js.PublishMsg(actx, msg)
+		cancel()
+		if err == nil || !unanswered(err) || ctx.Err() != nil {
+			return err
+		}
+		if errors.Is(err, nats.ErrNoResponders) {
+			// Nobody listens yet (a leader being elected): not at once.
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(settleRetry):
+			}
+		}
+		attempt = min(2*attempt, publishMaxAttempt)
+	}
 }
 
 // headerMessage is the store.Message of msg as it was published.
