@@ -258,9 +258,7 @@ func (r *Registry) CreateFunction(ctx context.Context, in *CreateFunctionInput) 
 	if err != nil {
 		return nil, nil, awserr.Internal(fmt.Errorf("storing function %s: %w", name, err))
 	}
-	if err := r.waitFor(ctx, name, rev); err != nil {
-		return nil, nil, awserr.Internal(err)
-	}
+	r.written(keyPrefix+name, b, rev, false)
 	r.log.Info("function created", logkey.Function, name, logkey.Runtime, c.Runtime, logkey.CodeSHA256, c.CodeSha256)
 	if in.Publish {
 		return f, &f.Versions[0], nil
@@ -569,9 +567,7 @@ func (r *Registry) deleteWhole(ctx context.Context, name string) error {
 		if err != nil {
 			return awserr.Internal(fmt.Errorf("deleting function %s: %w", name, err))
 		}
-		if err := r.waitFor(ctx, name, drev); err != nil {
-			return awserr.Internal(err)
-		}
+		r.written(keyPrefix+name, nil, drev, true)
 		r.log.Info("function deleted", logkey.Function, name)
 		// Code and layer zips no one else uses (a layer version deleted
 		// while this function used it is kept until now).

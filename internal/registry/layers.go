@@ -70,6 +70,10 @@ func (r *Registry) applyLayer(ev store.Event, name string) {
 		}
 	}
 	r.mu.Lock()
+	if r.stale(ev) {
+		r.mu.Unlock()
+		return
+	}
 	if l == nil {
 		delete(r.layers, name)
 	} else {
@@ -263,9 +267,7 @@ func (r *Registry) changeLayer(ctx context.Context, name string, create bool, fn
 		if err != nil {
 			return nil, awserr.Internal(fmt.Errorf("storing layer %s: %w", name, err))
 		}
-		if err := r.waitKey(ctx, key, nrev); err != nil {
-			return nil, awserr.Internal(err)
-		}
+		r.written(key, b, nrev, false)
 		return l, nil
 	}
 	return nil, awserr.Newf(awserr.ResourceConflict,

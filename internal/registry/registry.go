@@ -177,6 +177,10 @@ func (r *Registry) apply(ev store.Event) {
 		}
 	}
 	r.mu.Lock()
+	if r.stale(ev) {
+		r.mu.Unlock()
+		return
+	}
 	old, ok := r.funcs[name]
 	if ok && old.ReservedConcurrency != nil {
 		r.reserved -= *old.ReservedConcurrency
@@ -196,6 +200,28 @@ func (r *Registry) apply(ev store.Event) {
 	r.mu.Unlock()
 }
 
+// stale reports an event at or below the revision the view holds of its
+// key: the node's own write, put into the view when it was acknowledged
+// (written), comes back through the watch; a write from another node that
+// the watch brings after a newer one of this node's is superseded. r.mu
+// is held.
+func (r *Registry) stale(ev store.Event) bool {
+	return ev.Revision <= r.revs[ev.Key]
+}
+
+// written puts a document this node has just stored (or deleted) at rev
+// into the view, as the watch will bring it: the caller's next read on
+// this node sees its write without waiting for the watch, which may be
+// making its consumer again after a NATS server died
+// (docs/behaviour/cluster.md §4).
+func (r *Registry) written(key string, value []byte, rev uint64, deleted bool) {
+	ev := store.Event{Key: key, Value: value, Revision: rev, Deleted: deleted}
+	if deleted {
+		ev.Value = nil
+	}
+	r.apply(ev)
+}
+
 // moveLocked records ev's revision and wakes the view's waiters; r.mu is
 // held.
 func (r *Registry) moveLocked(ev store.Event) {
@@ -204,29 +230,6 @@ func (r *Registry) moveLocked(ev store.Event) {
 	}
 	close(r.moved)
 	r.moved = make(chan struct{})
-}
-
-// waitFor blocks until the view holds function name at revision rev or
-// later.
-func (r *Registry) waitFor(ctx context.Context, name string, rev uint64) error {
-	return r.waitKey(ctx, keyPrefix+name, rev)
-}
-
-// waitKey blocks until the view holds store key at revision rev or later.
-func (r *Registry) waitKey(ctx context.Context, key string, rev uint64) error {
-	for {
-		r.mu.RLock()
-		seen, moved := r.revs[key], r.moved
-		r.mu.RUnlock()
-		if seen >= rev {
-			return nil
-		}
-		select {
-		case <-moved:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the registry view: %w", ctx.Err())
-		}
-	}
 }
 
 // Function returns the view's document of name. The document is shared and
@@ -310,9 +313,7 @@ func (r *Registry) change(ctx context.Context, name string, fn func(f *function.
 		if err != nil {
 			return nil, awserr.Internal(fmt.Errorf("storing function %s: %w", name, err))
 		}
-		if err := r.waitFor(ctx, name, nrev); err != nil {
-			return nil, awserr.Internal(err)
-		}
+		r.written(keyPrefix+name, b, nrev, false)
 		return f, nil
 	}
 	return nil, awserr.Newf(awserr.ResourceConflict,
