@@ -156,6 +156,7 @@ func (n *Node) clusterOptions(opts *server.Options, c *Cluster) error {
 		Username: c.User, Password: c.Password,
 	}
 	opts.Routes = routes
+	opts.LameDuckDuration, opts.LameDuckGracePeriod = LameDuckDuration, LameDuckGrace
 	return nil
 }
 

@@ -364,9 +364,48 @@ func (n *Node) Close(ctx context.Context) error {
 		n.nc.Close()
 		errs = append(errs, fmt.Errorf("natsnode: drain: %w", ctx.Err()))
 	}
+	if n.cfg.Cluster != nil {
+		handOver(ctx, n.srv)
+	}
 	shutdown(n.srv)
 	n.srv, n.nc, n.closed = nil, nil, nil
 	return errors.Join(errs...)
+}
+
+// Lame duck mode of a --nats-cluster node's server at Close
+// (docs/behaviour/cluster.md §4): LameDuckDuration bounds how long the
+// clients still connected to it (other nodes' `--nats`, `nats` tools) are
+// given to leave, LameDuckGrace how long they are told before the first is
+// closed. nats-server's defaults (2 minutes, 10 s) are meant for a fleet
+// of clients reconnecting; a lambada node's Close has its own bound.
+const (
+	LameDuckDuration = 2 * time.Second
+	LameDuckGrace    = 500 * time.Millisecond
+)
+
+// handOver puts a clustered server in lame duck mode: every raft group it
+// leads (streams, consumers, the JetStream meta group) hands its
+// leadership to an up-to-date peer, which takes over within the second
+// nats-server then waits, before JetStream stops. A crashed server's peers
+// wait instead for raft's election timeout (4–9 s) before electing a new
+// leader; a planned stop costs no such wait. Returns once the server is
+// down, or when ctx ends (the caller then shuts it down at once, which
+// ends the lame duck mode too).
+func handOver(ctx context.Context, srv *server.Server) {
+	if srv == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.LameDuckShutdown()
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		shutdown(srv)
+		<-done
+	}
 }
 
 func shutdown(srv *server.Server) {
