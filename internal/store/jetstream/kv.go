@@ -40,6 +40,7 @@ type KV struct {
 	kv     natsjs.KeyValue
 	prefix string // subject prefix of the bucket's keys
 	stream string // the bucket's stream
+	leader *elections
 }
 
 // kvStreamPrefix names a KV bucket's stream.
@@ -86,7 +87,8 @@ func OpenKV(ctx context.Context, nc *nats.Conn, bucket string, opts ...Option) (
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open KV bucket %q", bucket), err)
 	}
-	return &KV{js: js, kv: kv, prefix: kvSubjectPrefix + bucket + ".", stream: kvStreamPrefix + bucket}, nil
+	return &KV{js: js, kv: kv, prefix: kvSubjectPrefix + bucket + ".", stream: kvStreamPrefix + bucket,
+		leader: followElections(nc, kvStreamPrefix+bucket)}, nil
 }
 
 // Get returns the current entry of key or store.ErrNotFound.
@@ -171,10 +173,12 @@ func (s *KV) Delete(ctx context.Context, key string, rev uint64) (uint64, error)
 }
 
 // readFirstAttempt bounds the first try of a read; each next try may take
-// twice as long, up to readMaxAttempt, until ctx ends. A read sent to a
-// stream's leader that dies (or while a new one is elected) is never
-// answered: asking again reaches the new leader as soon as it is there,
-// where waiting for the lost answer took the whole OpTimeout. The first
+// twice as long, up to readMaxAttempt, until ctx ends, and a try still
+// waiting when the stream elects a new leader is sent again at once. A
+// read sent to a stream's leader that dies (or while a new one is
+// elected) is never answered: asking again reaches the new leader as soon
+// as it is there, where waiting for the lost answer took the whole
+// OpTimeout. The first
 // try is short because a management write begins with a read and a
 // leader that stops hands over within a fraction of a second
 // (docs/behaviour/cluster.md §4); the cap keeps the wait after an
@@ -190,12 +194,17 @@ const (
 func (s *KV) read(ctx context.Context, key string) (natsjs.KeyValueEntry, error) {
 	attempt := readFirstAttempt
 	for {
-		actx, cancel := context.WithTimeout(ctx, attempt)
+		actx, done := s.leader.attempt(ctx, attempt)
 		e, err := s.kv.Get(actx, key)
-		cancel()
-		lost := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+		elected := done()
+		lost := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || (elected && errors.Is(err, context.Canceled))
 		if err == nil || !lost || ctx.Err() != nil {
 			return e, err
+		}
+		if elected {
+			// A new leader: ask it at once.
+			attempt = readFirstAttempt
+			continue
 		}
 		attempt = min(2*attempt, readMaxAttempt)
 	}

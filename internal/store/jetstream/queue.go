@@ -30,6 +30,7 @@ const QueueAckWait = 10 * time.Second
 type Stream struct {
 	js     natsjs.JetStream
 	name   string
+	leader *elections
 	bodies *bodies
 }
 
@@ -101,7 +102,7 @@ func OpenStream(ctx context.Context, nc *nats.Conn, sc StreamConfig, opts ...Opt
 	if err != nil {
 		return nil, err
 	}
-	return &Stream{js: js, name: sc.Name, bodies: b}, nil
+	return &Stream{js: js, name: sc.Name, bodies: b, leader: followElections(nc, sc.Name)}, nil
 }
 
 // OpenQueue binds (or creates) a work-queue stream and its shared durable
@@ -132,7 +133,7 @@ func OpenQueue(ctx context.Context, nc *nats.Conn, sc StreamConfig, consumer str
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("open consumer %q", consumer), err)
 	}
-	return &Queue{Stream: Stream{js: js, name: sc.Name, bodies: b}, consumer: consumer}, nil
+	return &Queue{Stream: Stream{js: js, name: sc.Name, bodies: b, leader: followElections(nc, sc.Name)}, consumer: consumer}, nil
 }
 
 // Publish stores m and returns once JetStream acknowledged it. A body too
@@ -153,7 +154,7 @@ func (s *Stream) Publish(ctx context.Context, m store.Message) error {
 	if msg.Header.Get(nats.MsgIdHdr) == "" {
 		msg.Header.Set(nats.MsgIdHdr, nuid.Next())
 	}
-	if err := publishAgain(ctx, s.js, msg); err != nil {
+	if err := publishAgain(ctx, s.js, s.leader, msg); err != nil {
 		_ = s.bodies.drop(store.Message{Header: map[string]string{BodyObjectHeader: msg.Header.Get(BodyObjectHeader)}})
 		return wrap("publish to "+s.name, err)
 	}
@@ -164,7 +165,9 @@ func (s *Stream) Publish(ctx context.Context, m store.Message) error {
 // take twice as long, up to publishMaxAttempt, until ctx ends. A publish
 // sent to a stream leader as it stops or dies is never acknowledged;
 // waiting for that lost answer took the whole OpTimeout (an Event invoke
-// answered 500 after 5 s although a new leader was there within 0.1 s).
+// answered 500 after 5 s although a new leader was there within 0.1 s). A
+// try still waiting when the stream elects a new leader is sent again at
+// once.
 // Sending it again is safe because every publish carries a message id:
 // the stream stores a message id once within its duplicate window (two
 // minutes), and a copy that was stored after all is acknowledged as a
@@ -174,14 +177,19 @@ const (
 	publishMaxAttempt   = 2 * time.Second
 )
 
-func publishAgain(ctx context.Context, js natsjs.JetStream, msg *nats.Msg) error {
+func publishAgain(ctx context.Context, js natsjs.JetStream, leader *elections, msg *nats.Msg) error {
 	attempt := publishFirstAttempt
 	for {
-		actx, cancel := context.WithTimeout(ctx, attempt)
+		actx, done := leader.attempt(ctx, attempt)
 		_, err := js.PublishMsg(actx, msg)
-		cancel()
-		if err == nil || !unanswered(err) || ctx.Err() != nil {
+		elected := done()
+		if err == nil || !(unanswered(err) || elected && errors.Is(err, context.Canceled)) || ctx.Err() != nil {
 			return err
+		}
+		if elected {
+			// A new leader: send it at once.
+			attempt = publishFirstAttempt
+			continue
 		}
 		if errors.Is(err, nats.ErrNoResponders) {
 			// Nobody listens yet (a leader being elected): not at once.
