@@ -32,13 +32,16 @@ type binCluster struct {
 	data                          []string
 	procs                         []*exec.Cmd
 	exited                        []chan struct{}
+	out                           []*strings.Builder // the current run's output
 }
 
 func startBinCluster(b *testing.B) *binCluster {
 	b.Helper()
 	bc := &binCluster{b: b, bin: lambadaBinary(b)}
 	for i := range 3 {
-		bc.api = append(bc.api, freeBenchAddr(b))
+		// Below the ephemeral range (natstest.FreePort): a node comes
+		// back on its ports after every stop.
+		bc.api = append(bc.api, fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(b)))
 		bc.natsURL = append(bc.natsURL, fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(b)))
 		l := fmt.Sprintf("127.0.0.1:%d", natstest.FreePort(b))
 		bc.listens = append(bc.listens, l)
@@ -46,7 +49,7 @@ func startBinCluster(b *testing.B) *binCluster {
 		bc.data = append(bc.data, b.TempDir())
 		_ = i
 	}
-	bc.procs, bc.exited = make([]*exec.Cmd, 3), make([]chan struct{}, 3)
+	bc.procs, bc.exited, bc.out = make([]*exec.Cmd, 3), make([]chan struct{}, 3), make([]*strings.Builder, 3)
 	b.Cleanup(func() {
 		for i := range bc.procs {
 			bc.stop(i, syscall.SIGTERM)
@@ -68,9 +71,12 @@ func (bc *binCluster) start(i int) {
 		"--nats-cluster-listen", bc.listens[i], "--nats-cluster", strings.Join(bc.routes, ","),
 		"--isolation", "none", "--function-logs", "off", "--log-level", "error")
 	cmd.Env = append(os.Environ(), "LAMBADA_ACCESS_KEY_ID="+clusterCreds.AccessKeyID, "LAMBADA_SECRET_ACCESS_KEY="+clusterCreds.SecretAccessKey)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		bc.b.Fatal(err)
 	}
+	bc.out[i] = out
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	bc.procs[i], bc.exited[i] = cmd, exited
@@ -100,6 +106,11 @@ func (bc *binCluster) wait(i int) {
 func (bc *binCluster) waitHealthy(i int) {
 	bc.b.Helper()
 	waitfor.Eventually(bc.b, 2*time.Minute, func() error {
+		select {
+		case <-bc.exited[i]:
+			bc.b.Fatalf("node %d exited:\n%s", i, bc.out[i])
+		default:
+		}
 		resp, err := http.Get("http://" + bc.api[i] + "/health")
 		if err != nil {
 			return err

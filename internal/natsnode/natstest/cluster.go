@@ -163,8 +163,8 @@ func (c *Cluster) Kill(i int) {
 }
 
 // Restart starts server i again on its ports and files and waits until
-// the cluster has a meta leader every running server follows and every
-// stream is current on it (WaitStreamsCurrent).
+// the cluster has a meta leader every running server follows. A test that
+// stops another server next waits for WaitStreamsCurrent first.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
 	if c.Server(i) != nil {
@@ -174,13 +174,11 @@ func (c *Cluster) Restart(i int) {
 		c.t.Fatal(err)
 	}
 	c.WaitReady()
-	c.WaitStreamsCurrent()
 }
 
 // RestartAll starts every killed server again on its ports and files, all
 // at once (one alone would wait for a quorum that is not there), and waits
-// until the cluster has a meta leader every running server follows and
-// every stream is current on it (WaitStreamsCurrent).
+// until the cluster has a meta leader every running server follows.
 func (c *Cluster) RestartAll() {
 	c.t.Helper()
 	var wg sync.WaitGroup
@@ -197,7 +195,6 @@ func (c *Cluster) RestartAll() {
 		}
 	}
 	c.WaitReady()
-	c.WaitStreamsCurrent()
 }
 
 // WaitReady waits until one running server is JetStream's meta leader and
@@ -268,7 +265,7 @@ func (c *Cluster) MetaLeader() int {
 	return leader
 }
 
-func (c *Cluster) waitFor(what string, ok func(running []*server.Server) bool) {
+func (c *Cluster) waitFor(what string, ok func(running []*server.Server) bool, why ...*string) {
 	c.t.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for {
@@ -284,6 +281,9 @@ func (c *Cluster) waitFor(what string, ok func(running []*server.Server) bool) {
 			return
 		}
 		if time.Now().After(deadline) {
+			if len(why) > 0 {
+				what = strings.Replace(what, "why", *why[0], 1)
+			}
 			c.t.Fatalf("natstest: no %s after %s", what, readyTimeout)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -346,15 +346,17 @@ func (c *Cluster) Index(name string) int {
 // become a leader, so killing another server in the meantime leaves the
 // group to wait for the last one up to date (its election timeout, or
 // longer): tests that kill one server after another wait for this in
-// between. Restart and RestartAll do.
+// between.
 func (c *Cluster) WaitStreamsCurrent() {
 	c.t.Helper()
-	c.waitFor("every stream and consumer led, and every copy on a running server current", func(running []*server.Server) bool {
+	var why string
+	c.waitFor("every stream and consumer led, and every copy on a running server current (not yet: why)", func(running []*server.Server) bool {
 		type group struct{ stream, consumer string }
 		led := make(map[group]bool)
 		for _, s := range running {
 			jsz, err := s.Jsz(&server.JSzOptions{Accounts: true, Streams: true, Consumer: true})
 			if err != nil || jsz == nil {
+				why = fmt.Sprintf("%s: %v", s.Name(), err)
 				return false
 			}
 			for _, acc := range jsz.AccountDetails {
@@ -363,6 +365,7 @@ func (c *Cluster) WaitStreamsCurrent() {
 				}
 				for _, sd := range acc.Streams {
 					if !s.JetStreamIsStreamCurrent(acc.Name, sd.Name) {
+						why = fmt.Sprintf("stream %s not current on %s", sd.Name, s.Name())
 						return false
 					}
 					g := group{stream: sd.Name}
@@ -377,11 +380,12 @@ func (c *Cluster) WaitStreamsCurrent() {
 				}
 			}
 		}
-		for _, ok := range led {
+		for g, ok := range led {
 			if !ok {
+				why = fmt.Sprintf("no leader of %+v", g)
 				return false
 			}
 		}
 		return true
-	})
+	}, &why)
 }

@@ -554,6 +554,8 @@ func TestClusterQueueAfterLeaderLoss(t *testing.T) {
 	publish(q, "first")
 	want("first")
 	for round := range 2 {
+		// The server back from round 0 has caught up before round 1.
+		c.WaitStreamsCurrent()
 		// Round 0 kills the stream's leader, round 1 the consumer's.
 		leader := c.StreamLeader(name)
 		if round == 1 {
@@ -661,6 +663,7 @@ func TestClusterWatchAfterServerLoss(t *testing.T) {
 		return rev
 	}
 	for round := range 2 {
+		c.WaitStreamsCurrent()
 		dead := host()
 		c.Kill(dead)
 		for _, key := range []string{fmt.Sprint("down-", round), fmt.Sprint("down-", round, "-2")} {
