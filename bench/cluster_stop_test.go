@@ -59,9 +59,44 @@ func startBinCluster(b *testing.B) *binCluster {
 		bc.start(i)
 	}
 	for i := range 3 {
-		bc.waitHealthy(i)
+		// Started at once on a loaded machine, a node can give up on its
+		// first JetStream request before the cluster answers: once more.
+		if !bc.healthy(i) {
+			bc.start(i)
+			bc.waitHealthy(i)
+		}
 	}
 	return bc
+}
+
+// healthy waits up to 2 minutes for node i's /health; false if it exited.
+func (bc *binCluster) healthy(i int) bool {
+	err := waitfor.Until(2*time.Minute, func() error {
+		select {
+		case <-bc.exited[i]:
+			return nil
+		default:
+		}
+		resp, err := http.Get("http://" + bc.api[i] + "/health")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("node %d /health: %d", i, resp.StatusCode)
+		}
+		return nil
+	})
+	if err != nil {
+		bc.b.Fatal(err)
+	}
+	select {
+	case <-bc.exited[i]:
+		bc.b.Logf("node %d exited at start, starting it again:\n%s", i, bc.out[i])
+		return false
+	default:
+		return true
+	}
 }
 
 func (bc *binCluster) start(i int) {

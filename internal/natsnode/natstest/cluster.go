@@ -198,7 +198,11 @@ func (c *Cluster) RestartAll() {
 }
 
 // WaitReady waits until one running server is JetStream's meta leader and
-// every running server is current with it.
+// every running server is current with it and, in the leader's view used
+// for placing streams (JetStreamClusterPeers: online, with JetStream, its
+// statistics received), online: a three-copy create right after start
+// failed with "no suitable peers for placement, peer offline" while the
+// raft view already counted every server.
 func (c *Cluster) WaitReady() {
 	c.t.Helper()
 	c.waitFor("a JetStream meta leader that sees every running server online", func(running []*server.Server) bool {
@@ -211,7 +215,7 @@ func (c *Cluster) WaitReady() {
 				leader = s
 			}
 		}
-		return leader != nil && seesOnline(leader, len(running)-1)
+		return leader != nil && seesOnline(leader, len(running)-1) && len(leader.JetStreamClusterPeers()) >= len(running)
 	})
 }
 
