@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,7 +110,7 @@ func (s *KV) Get(ctx context.Context, key string) (store.Entry, error) {
 func (s *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	rev, err := retryInProcess(ctx, func() (uint64, error) { return s.kv.Create(ctx, key, value) })
+	rev, err := s.casWrite(ctx, key, value, 0, func(ctx context.Context) (uint64, error) { return s.kv.Create(ctx, key, value) })
 	if err != nil {
 		if !isInProcess(err) && (isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyExists)) {
 			return 0, fmt.Errorf("create %q: %w", key, store.ErrExists)
@@ -127,7 +128,7 @@ func (s *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (
 	if err := s.checkRevision(ctx, key, rev); err != nil {
 		return 0, fmt.Errorf("%s: %w", op, err)
 	}
-	newRev, err := retryInProcess(ctx, func() (uint64, error) { return s.kv.Update(ctx, key, value, rev) })
+	newRev, err := s.casWrite(ctx, key, value, rev, func(ctx context.Context) (uint64, error) { return s.kv.Update(ctx, key, value, rev) })
 	if err != nil {
 		if !isInProcess(err) && (isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyRevisionMismatch)) {
 			return 0, fmt.Errorf("%s: %w (%v)", op, store.ErrConflict, err)
@@ -207,6 +208,45 @@ func (s *KV) read(ctx context.Context, key string) (natsjs.KeyValueEntry, error)
 			continue
 		}
 		attempt = min(2*attempt, readMaxAttempt)
+	}
+}
+
+// A compare-and-set write's try is bounded like a read's (writeFirstAttempt,
+// doubling up to readMaxAttempt) and ended at once when the stream elects a
+// new leader: a write sent to a leader that stops or dies is never
+// answered. Its answer lost, whether it was stored is not known; the key
+// tells: holding the value written at a revision after the one the write
+// expected (after), it was (that revision is the answer);
+// otherwise the write is sent again, and its compare-and-set decides. A
+// conflict after a lost try is checked the same way: the lost try may
+// have been stored meanwhile.
+const writeFirstAttempt = time.Second
+
+func (s *KV) casWrite(ctx context.Context, key string, value []byte, after uint64, write func(context.Context) (uint64, error)) (uint64, error) {
+	attempt, lostOne := writeFirstAttempt, false
+	for {
+		actx, done := s.leader.attempt(ctx, attempt)
+		rev, err := retryInProcess(actx, func() (uint64, error) { return write(actx) })
+		ended := actx.Err() != nil
+		elected := done()
+		if err == nil || ctx.Err() != nil {
+			return rev, err
+		}
+		lost := ended && (unanswered(err) || errors.Is(err, context.Canceled) || isInProcess(err))
+		conflict := !isInProcess(err) && (isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyExists) || errors.Is(err, natsjs.ErrKeyRevisionMismatch))
+		if !lost && !(conflict && lostOne) {
+			return rev, err
+		}
+		if e, rerr := s.read(ctx, key); rerr == nil && e.Revision() > after && e.Operation() == natsjs.KeyValuePut && bytes.Equal(e.Value(), value) {
+			return e.Revision(), nil
+		}
+		if !lost {
+			return rev, err // a real conflict
+		}
+		lostOne = true
+		if !elected {
+			attempt = min(2*attempt, readMaxAttempt)
+		}
 	}
 }
 
