@@ -151,9 +151,9 @@ func (s *Stream) Publish(ctx context.Context, m store.Message) error {
 			return fmt.Errorf("publish to %s: %w", s.name, err)
 		}
 	}
-	if msg.Header.Get(nats.MsgIdHdr) == "" {
-		msg.Header.Set(nats.MsgIdHdr, nuid.Next())
-	}
+	// Always a new id: a message made from a delivered one (its headers
+	// copied) is a new message, not a copy to be dropped as a duplicate.
+	msg.Header.Set(nats.MsgIdHdr, nuid.Next())
 	if err := publishAgain(ctx, s.js, s.leader, msg); err != nil {
 		_ = s.bodies.drop(store.Message{Header: map[string]string{BodyObjectHeader: msg.Header.Get(BodyObjectHeader)}})
 		return wrap("publish to "+s.name, err)
