@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -165,7 +166,7 @@ func retryAPI(ctx context.Context, try func(context.Context) error) error {
 		attempt, cancel := context.WithTimeout(ctx, wait)
 		err := try(attempt)
 		cancel()
-		if err == nil || !unanswered(err) || ctx.Err() != nil {
+		if err == nil || !(unanswered(err) || placementPending(err)) || ctx.Err() != nil {
 			return err
 		}
 		select {
@@ -180,6 +181,23 @@ func retryAPI(ctx context.Context, try func(context.Context) error) error {
 func unanswered(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout)
 }
+
+// placementPending reports a create refused because the meta leader counts
+// servers offline that it has not heard from yet ("no suitable peers for
+// placement, peer offline", 10005): a cluster that has just started, or
+// has just elected a new meta leader, learns within seconds that its
+// servers are up. Asked again until the caller's deadline (a server really
+// down fails the start then, as it did at once before). Too many copies
+// for the cluster's size is the same code without "peer offline", and is
+// not asked again.
+func placementPending(err error) bool {
+	var apiErr *natsjs.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeClusterNoPeers && strings.Contains(apiErr.Description, "peer offline")
+}
+
+// errCodeClusterNoPeers is JetStream's "no suitable peers for placement"
+// (nats.go names no constant for it).
+const errCodeClusterNoPeers natsjs.ErrorCode = 10005
 
 // settleRetry is how often settle asks again.
 const settleRetry = 50 * time.Millisecond
