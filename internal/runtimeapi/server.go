@@ -342,7 +342,9 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 		s.log.DebugContext(ctx, "runtime API: delivering invocation failed", logkey.RequestID, inv.RequestID, logkey.Err, err)
 		return
 	}
-	s.log.DebugContext(ctx, "runtime API: invocation delivered", logkey.RequestID, inv.RequestID)
+	if s.log.Enabled(ctx, slog.LevelDebug) { // the arguments alone allocate, on every invoke
+		s.log.DebugContext(ctx, "runtime API: invocation delivered", logkey.RequestID, inv.RequestID)
+	}
 }
 
 func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) {
@@ -385,7 +387,9 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request, id string) {
 		s.fail(w, r, epResponse, id, err)
 		return
 	}
-	s.log.DebugContext(ctx, "runtime API: response taken", logkey.RequestID, id, logkey.Bytes, b.size())
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.DebugContext(ctx, "runtime API: response taken", logkey.RequestID, id, logkey.Bytes, b.size())
+	}
 	writeAccepted(w)
 }
 
