@@ -52,8 +52,21 @@ func parseAuthorization(header string) (authorization, *awserr.Error) {
 		return authorization{}, awserr.New(awserr.IncompleteSignature, strings.Join(missing, " "))
 	}
 
-	scope := strings.Split(credential, "/")
-	if len(scope) != 5 {
+	// keyid/date/region/service/term, split without allocating.
+	var scope [5]string
+	n := 0
+	for rest := credential; ; n++ {
+		part, after, found := strings.Cut(rest, "/")
+		if n < len(scope) {
+			scope[n] = part
+		}
+		if !found {
+			n++
+			break
+		}
+		rest = after
+	}
+	if n != len(scope) {
 		// Not in docs/behaviour/api-common.md §7.4; this is AWS's message for the case.
 		return authorization{}, awserr.New(awserr.IncompleteSignature, fmt.Sprintf(
 			"Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", credential))
@@ -67,6 +80,7 @@ func parseAuthorization(header string) (authorization, *awserr.Error) {
 		terminator:  scope[4],
 		signature:   signature,
 	}
+	a.signedHeaders = make([]string, 0, strings.Count(signedHeaders, ";")+1)
 	for name := range strings.SplitSeq(signedHeaders, ";") {
 		if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
 			a.signedHeaders = append(a.signedHeaders, name)
