@@ -48,6 +48,10 @@ type codeCache struct {
 	ready   map[string]bool // checked or extracted by this process
 	trash   int             // names handed out by discard
 	kick    chan struct{}   // something was discarded
+	// closed: close has begun; no goroutine is added to wg after it (a
+	// late extraction, e.g. by an async attempt that outlived its
+	// service's Close bound, must not race close's Wait).
+	closed bool
 
 	ctx  context.Context
 	stop context.CancelFunc
@@ -131,6 +135,9 @@ func (c *codeCache) start(ready <-chan struct{}, inUse func(hex string) bool) er
 
 // close stops the background removal (between two trees) and waits for it.
 func (c *codeCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.stop()
 	c.wg.Wait()
 }
@@ -308,6 +315,11 @@ func (c *codeCache) prepare(hex, dir string, build func(dir string) error) error
 	}
 	// The marker follows once the tree is durable; until then the tree is
 	// used already, and a crash only costs one more extraction.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
