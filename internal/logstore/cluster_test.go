@@ -119,3 +119,88 @@ func TestGroupWithFewCopiesRaisedAtOpen(t *testing.T) {
 	t.Cleanup(s.Close)
 	copies(t, js, "/aws/lambda/old", 3)
 }
+
+// Lines written continuously while the log group's stream loses its leader
+// (its server stops) are all stored, each once, in the order written: a
+// batch whose acknowledgement is lost is sent again with the same message
+// id, and a writer's next batch waits for it. The writer writes 2,000
+// lines a second: a writer that outruns its 4 batches while one is
+// retried waits and, after 5 s, drops (docs/behaviour/logs.md §7).
+func TestLinesKeptWhileTheStreamLeaderStops(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	logs := &syncbuf.Buffer{}
+	s, err := Open(nc, Config{Replicas: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	const group = "/aws/lambda/leader"
+	if err := s.CreateGroup(context.Background(), group); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	copies(t, js, group, 3)
+	leader := c.StreamLeader(streamName(group))
+
+	w := s.Writer(group, "2026/12/07/[$LATEST]cc")
+	t0 := time.UnixMilli(time.Now().UnixMilli())
+	n := 0
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	write := func(k int) {
+		for range k {
+			w.Line([]byte(fmt.Sprintf("line %d\n", n)), t0.Add(time.Duration(n)*time.Millisecond))
+			n++
+			if n%20 == 0 {
+				w.Flush() // many small batches, one in flight at the kill
+				<-tick.C
+			}
+		}
+	}
+	write(200)
+	before := n
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); c.Kill(leader) }()
+	for done := false; !done; {
+		write(20)
+		select {
+		case <-stopped:
+			done = true
+		default:
+		}
+	}
+	// Lines written after the new leader was elected are stored too.
+	newLeader := c.StreamLeader(streamName(group))
+	if newLeader == leader {
+		t.Fatalf("server %d still leads", leader)
+	}
+	write(200)
+	w.Close()
+	if n-before < 220 {
+		t.Fatalf("only %d lines written around the stop", n-before)
+	}
+	var got []Event
+	waitfor.Eventually(t, 30*time.Second, func() error {
+		got = nil
+		if err := s.Scan(context.Background(), Query{Group: group}, func(e Event) bool { got = append(got, e); return true }); err != nil {
+			return err
+		}
+		if len(got) < n {
+			return fmt.Errorf("%d events stored, want %d; store's log:\n%s", len(got), n, logs.String())
+		}
+		return nil
+	})
+	if len(got) != n {
+		t.Fatalf("%d events stored, want %d: some twice; store's log:\n%s", len(got), n, logs.String())
+	}
+	for i, e := range got {
+		if want := fmt.Sprintf("line %d\n", i); e.Message != want {
+			t.Fatalf("event %d is %q, want %q (lost, twice or out of order)", i, e.Message, want)
+		}
+	}
+}

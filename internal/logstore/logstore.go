@@ -23,6 +23,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/lambada-dev/lambada/internal/logkey"
 )
@@ -51,7 +52,7 @@ const (
 	// writerSlots bounds the batches one writer has queued or in flight:
 	// a writer holds at most writerSlots × (batchBytes + one event).
 	writerSlots = 4
-	// publishTimeout bounds the wait for one batch's acknowledgement.
+	// publishTimeout bounds the store's other JetStream requests.
 	publishTimeout = 10 * time.Second
 	// stallTimeout is how long a writer waits for a free slot before it
 	// drops a batch (the store is down or far behind).
@@ -83,30 +84,13 @@ type Store struct {
 	cfg Config
 	log *slog.Logger
 
-	queue chan pending
-	acks  chan ack
-	wg    sync.WaitGroup
+	wg sync.WaitGroup // raise and the writers' senders
 
 	mu     sync.Mutex
 	known  map[string]bool // groups whose stream exists
 	low    map[string]bool // groups whose stream has fewer than Replicas copies
 	closed bool
-	stop   chan struct{} // closed by Close: ends raise
-
-	// qmu guards sending to queue against Close closing it.
-	qmu     sync.RWMutex
-	qclosed bool
-}
-
-type pending struct {
-	w    *Writer
-	data []byte
-}
-
-type ack struct {
-	w   *Writer
-	f   jetstream.PubAckFuture
-	err error
+	stop   chan struct{} // closed by Close: ends raise, bounds the senders
 }
 
 // Open binds the store to nc; it creates nothing until the first write.
@@ -123,24 +107,21 @@ func Open(nc *nats.Conn, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(256), jetstream.WithPublishAsyncTimeout(publishTimeout))
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{js: js, cfg: cfg, log: cfg.Logger, queue: make(chan pending, 64), acks: make(chan ack, 512),
-		known: map[string]bool{}, low: map[string]bool{}, stop: make(chan struct{})}
-	s.wg.Add(2)
-	go s.publish()
-	go s.settle()
+	s := &Store{js: js, cfg: cfg, log: cfg.Logger, known: map[string]bool{}, low: map[string]bool{}, stop: make(chan struct{})}
 	if cfg.Replicas > 1 {
 		s.wg.Go(s.raise)
 	}
 	return s, nil
 }
 
-// Close publishes what writers handed over so far and waits for its
-// acknowledgements (at most publishTimeout each). Close the writers
-// first (the environments): a batch handed over later is dropped.
+// Close stores what writers handed over so far, trying each batch still
+// unacknowledged for at most closeGrace more, and waits for that. Close
+// the writers first (the environments): a batch handed over later is
+// dropped unless its writer's sender is still at work.
 func (s *Store) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -150,21 +131,17 @@ func (s *Store) Close() {
 	s.closed = true
 	close(s.stop)
 	s.mu.Unlock()
-	s.qmu.Lock()
-	s.qclosed = true
-	close(s.queue)
-	s.qmu.Unlock()
 	s.wg.Wait()
 }
 
-// enqueue hands a batch to the publisher; false after Close.
-func (s *Store) enqueue(p pending) bool {
-	s.qmu.RLock()
-	defer s.qmu.RUnlock()
-	if s.qclosed {
+// goSend starts w's sender; false after Close.
+func (s *Store) goSend(w *Writer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return false
 	}
-	s.queue <- p
+	s.wg.Go(func() { s.send(w) })
 	return true
 }
 
@@ -190,45 +167,103 @@ func streamOf(subject string) string {
 	return string(b)
 }
 
-// publish sends queued batches in order, creating a group's stream on its
-// first batch.
-func (s *Store) publish() {
-	defer s.wg.Done()
-	defer close(s.acks)
-	ctx := context.Background()
-	for p := range s.queue {
-		if err := s.ensure(ctx, p.w.group); err != nil {
-			s.acks <- ack{w: p.w, err: err}
-			continue
+// Bounds of storing one batch (docs/behaviour/cluster.md §1). A batch
+// whose acknowledgement does not come — the stream's leader stopped or
+// died, the stream or the cluster's meta group is electing a leader
+// (no responders, 503 "JetStream system temporarily unavailable"), the
+// connection is reconnecting — is sent again: each try is bounded by
+// firstTry, doubling to maxTry, with a pause of retryPause between tries,
+// for up to retryFor; after Close, for at most closeGrace more. Sending
+// it again is safe because every batch carries a JetStream message id:
+// the stream stores one id once within its duplicate window (two
+// minutes, longer than retryFor), and a copy stored after all although
+// its acknowledgement was lost is acknowledged as a duplicate.
+const (
+	firstTry   = 500 * time.Millisecond
+	maxTry     = 2 * time.Second
+	retryPause = 100 * time.Millisecond
+	retryFor   = 30 * time.Second
+	closeGrace = 5 * time.Second
+)
+
+// send stores w's pending batches one after the other, each acknowledged
+// (or given up) before the next is sent, so that a log stream's events
+// are stored in the order they were written even when a batch is sent
+// again (docs/behaviour/logs.md §2); then it ends. Writers send in
+// parallel.
+func (s *Store) send(w *Writer) {
+	for {
+		w.mu.Lock()
+		if len(w.pend) == 0 {
+			w.sending = false
+			w.mu.Unlock()
+			return
 		}
-		f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: p.w.subject, Data: p.data})
-		s.acks <- ack{w: p.w, f: f, err: err}
-	}
-	select {
-	case <-s.js.PublishAsyncComplete():
-	case <-time.After(10 * time.Second):
+		b := w.pend[0]
+		b.sent = true
+		w.mu.Unlock()
+		if err := s.store(w, b); err != nil {
+			s.log.Warn("storing log events failed: events dropped", logkey.LogGroup, w.group, logkey.LogStream, w.stream, logkey.Events, b.n, logkey.Err, err)
+		}
+		w.mu.Lock()
+		w.pend[0] = nil
+		w.pend = w.pend[1:]
+		w.mu.Unlock()
+		<-w.slots
 	}
 }
 
-// settle waits for each publish's acknowledgement in order and frees its
-// writer's slot.
-func (s *Store) settle() {
-	defer s.wg.Done()
-	for a := range s.acks {
-		err := a.err
+// store publishes one batch until it is acknowledged, within the bounds
+// above. A try that fails forgets that the group's stream exists, so the
+// next try makes sure it does: a group deleted meanwhile
+// (DeleteLogGroup) is created again and the batch is stored there, as a
+// line written after the delete is.
+func (s *Store) store(w *Writer, b *batch) error {
+	msg := nats.NewMsg(w.subject)
+	msg.Data = b.data
+	msg.Header.Set(nats.MsgIdHdr, nuid.Next())
+	deadline := time.Now().Add(retryFor)
+	closing := false
+	try := firstTry
+	for {
+		// Creating a group's stream may take longer than one publish.
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		err := s.ensure(ctx, w.group)
+		cancel()
 		if err == nil {
+			ctx, cancel = context.WithTimeout(context.Background(), try)
+			_, err = s.js.PublishMsg(ctx, msg)
+			cancel()
+		}
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return err
+		}
+		s.mu.Lock()
+		delete(s.known, w.group)
+		s.mu.Unlock()
+		pause := time.NewTimer(retryPause)
+		select {
+		case <-pause.C:
+		case <-s.stop:
+			pause.Stop()
+		}
+		if !closing {
 			select {
-			case <-a.f.Ok():
-			case err = <-a.f.Err():
+			case <-s.stop:
+				closing = true
+				if end := time.Now().Add(closeGrace); end.Before(deadline) {
+					deadline = end
+				}
+			default:
 			}
 		}
-		if err != nil {
-			s.log.Warn("storing log events failed", logkey.LogGroup, a.w.group, logkey.LogStream, a.w.stream, logkey.Err, err)
-			s.mu.Lock()
-			delete(s.known, a.w.group) // the group may have been deleted
-			s.mu.Unlock()
+		if time.Now().After(deadline) {
+			return err
 		}
-		<-a.w.slots
+		try = min(2*try, maxTry)
 	}
 }
 
@@ -421,16 +456,25 @@ var ErrGroupExists = errors.New("log group exists")
 type Writer struct {
 	s                      *Store
 	group, stream, subject string
-	slots                  chan struct{}
+	slots                  chan struct{} // one per pending batch
 
-	sendMu sync.Mutex // orders batches; taken before mu
-	mu     sync.Mutex
-	buf    []byte
-	n      int
-	timer  *time.Timer
-	closed bool
+	sendMu  sync.Mutex // orders batches; taken before mu
+	mu      sync.Mutex
+	buf     []byte
+	n       int
+	timer   *time.Timer
+	closed  bool
+	pend    []*batch // handed over, not yet stored: the first is sent
+	sending bool     // a sender (Store.send) works on pend
 
 	dropped int
+}
+
+// batch is one message of a writer's events.
+type batch struct {
+	data []byte
+	n    int
+	sent bool // tried at least once: no longer grows
 }
 
 // Writer returns a writer for one log stream of group. Close it when the
@@ -483,6 +527,20 @@ func (w *Writer) Flush() {
 	if n == 0 {
 		return
 	}
+	// While a batch is being stored (sent again while a stream elects a
+	// leader), the lines written meanwhile gather in the last batch
+	// handed over, up to a full batch, instead of taking a slot each.
+	w.mu.Lock()
+	if k := len(w.pend); k > 0 {
+		last := w.pend[k-1]
+		if !last.sent && len(last.data)+len(data) <= batchBytes && last.n+n <= batchLines {
+			last.data = append(last.data, data...)
+			last.n += n
+			w.mu.Unlock()
+			return
+		}
+	}
+	w.mu.Unlock()
 	select {
 	case w.slots <- struct{}{}:
 	default:
@@ -496,9 +554,21 @@ func (w *Writer) Flush() {
 			return
 		}
 	}
-	if !w.s.enqueue(pending{w: w, data: data}) {
-		<-w.slots
-		w.s.log.Warn("log store closed: events dropped", logkey.LogGroup, w.group, logkey.LogStream, w.stream, logkey.Events, n)
+	w.mu.Lock()
+	w.pend = append(w.pend, &batch{data: data, n: n})
+	start := !w.sending
+	w.sending = true
+	w.mu.Unlock()
+	if start && !w.s.goSend(w) {
+		w.mu.Lock()
+		dropped := 0
+		for _, b := range w.pend {
+			dropped += b.n
+			<-w.slots
+		}
+		w.pend, w.sending = nil, false
+		w.mu.Unlock()
+		w.s.log.Warn("log store closed: events dropped", logkey.LogGroup, w.group, logkey.LogStream, w.stream, logkey.Events, dropped)
 	}
 }
 

@@ -238,3 +238,30 @@ func TestFollow(t *testing.T) {
 	}
 	w.Close()
 }
+
+// A group deleted by another node while a writer still knows its stream:
+// the batch that finds no stream is sent again once the group is created
+// again, as a line written after the delete is.
+func TestBatchAfterDeleteByAnotherNode(t *testing.T) {
+	s, nc := open(t, Config{})
+	t.Cleanup(s.Close)
+	other, err := Open(nc, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	const group = "/aws/lambda/deleted"
+	w := s.Writer(group, "s")
+	w.Line([]byte("before\n"), time.Now())
+	w.Flush()
+	waitFor(t, s, Query{Group: group}, 1)
+	if err := other.DeleteGroup(context.Background(), group); err != nil {
+		t.Fatal(err)
+	}
+	w.Line([]byte("after\n"), time.Now())
+	w.Close()
+	got := waitFor(t, s, Query{Group: group}, 1)
+	if len(got) != 1 || got[0].Message != "after\n" {
+		t.Fatalf("events %+v, want only the line written after the delete", got)
+	}
+}
