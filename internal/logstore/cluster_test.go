@@ -204,3 +204,40 @@ func TestLinesKeptWhileTheStreamLeaderStops(t *testing.T) {
 		}
 	}
 }
+
+// A batch that cannot be stored (the cluster has lost its quorum) is
+// sent again until Close, which then tries it for at most closeGrace
+// more, drops it and says so: Close does not wait the whole retryFor.
+func TestCloseBoundedWithoutQuorum(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	logs := &syncbuf.Buffer{}
+	s, err := Open(nc, Config{Replicas: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const group = "/aws/lambda/noquorum"
+	if err := s.CreateGroup(context.Background(), group); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitStreamsCurrent()
+	c.Kill(0)
+	c.Kill(1)
+	w := s.Writer(group, "s")
+	w.Line([]byte("lost\n"), time.Now())
+	w.Close()
+	closed := make(chan struct{})
+	go func() { defer close(closed); s.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(retryFor):
+		t.Fatalf("Close still waiting after %v", retryFor)
+	}
+	if !strings.Contains(logs.String(), "storing log events failed: events dropped") || !strings.Contains(logs.String(), "events=1") {
+		t.Fatalf("no warning with the dropped count:\n%s", logs.String())
+	}
+}

@@ -90,7 +90,11 @@ type Store struct {
 	known  map[string]bool // groups whose stream exists
 	low    map[string]bool // groups whose stream has fewer than Replicas copies
 	closed bool
-	stop   chan struct{} // closed by Close: ends raise, bounds the senders
+	stop   chan struct{} // closed by Close: ends raise
+
+	// grace ends closeGrace after Close began: the senders' last tries.
+	grace    context.Context
+	endGrace context.CancelFunc
 }
 
 // Open binds the store to nc; it creates nothing until the first write.
@@ -112,6 +116,7 @@ func Open(nc *nats.Conn, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{js: js, cfg: cfg, log: cfg.Logger, known: map[string]bool{}, low: map[string]bool{}, stop: make(chan struct{})}
+	s.grace, s.endGrace = context.WithCancel(context.Background())
 	if cfg.Replicas > 1 {
 		s.wg.Go(s.raise)
 	}
@@ -131,7 +136,10 @@ func (s *Store) Close() {
 	s.closed = true
 	close(s.stop)
 	s.mu.Unlock()
+	t := time.AfterFunc(closeGrace, s.endGrace)
 	s.wg.Wait()
+	t.Stop()
+	s.endGrace()
 }
 
 // goSend starts w's sender; false after Close.
@@ -222,18 +230,17 @@ func (s *Store) store(w *Writer, b *batch) error {
 	msg := nats.NewMsg(w.subject)
 	msg.Data = b.data
 	msg.Header.Set(nats.MsgIdHdr, nuid.Next())
-	deadline := time.Now().Add(retryFor)
-	closing := false
-	try := firstTry
-	for {
+	ctx, cancel := context.WithTimeout(s.grace, retryFor)
+	defer cancel()
+	for try := firstTry; ; try = min(2*try, maxTry) {
 		// Creating a group's stream may take longer than one publish.
-		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-		err := s.ensure(ctx, w.group)
-		cancel()
+		tctx, tcancel := context.WithTimeout(ctx, publishTimeout)
+		err := s.ensure(tctx, w.group)
+		tcancel()
 		if err == nil {
-			ctx, cancel = context.WithTimeout(context.Background(), try)
-			_, err = s.js.PublishMsg(ctx, msg)
-			cancel()
+			tctx, tcancel = context.WithTimeout(ctx, try)
+			_, err = s.js.PublishMsg(tctx, msg)
+			tcancel()
 		}
 		if err == nil {
 			return nil
@@ -247,23 +254,10 @@ func (s *Store) store(w *Writer, b *batch) error {
 		pause := time.NewTimer(retryPause)
 		select {
 		case <-pause.C:
-		case <-s.stop:
+		case <-ctx.Done():
 			pause.Stop()
-		}
-		if !closing {
-			select {
-			case <-s.stop:
-				closing = true
-				if end := time.Now().Add(closeGrace); end.Before(deadline) {
-					deadline = end
-				}
-			default:
-			}
-		}
-		if time.Now().After(deadline) {
 			return err
 		}
-		try = min(2*try, maxTry)
 	}
 }
 
