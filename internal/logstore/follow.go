@@ -33,6 +33,10 @@ type From struct {
 // what a writer published at once: up to batchLines lines, or flushDelay's
 // worth (docs/behaviour/logs.md §2).
 func (s *Store) Follow(ctx context.Context, group string, from From, fn func([]Event) error) error {
+	// "From now on" is from this call, not from whenever the stream is
+	// first looked up: a batch stored in between (the group created by a
+	// writer just then) is the follower's too.
+	called := time.Now()
 	var st jetstream.Stream
 	waited := false
 	for {
@@ -54,7 +58,7 @@ func (s *Store) Follow(ctx context.Context, group string, from From, fn func([]E
 		case <-time.After(followPoll):
 		}
 	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy, InactiveThreshold: time.Minute}
+	cfg := jetstream.OrderedConsumerConfig{InactiveThreshold: time.Minute}
 	switch {
 	case waited:
 		// The group appeared while Follow waited: all of it is new.
@@ -63,6 +67,8 @@ func (s *Store) Follow(ctx context.Context, group string, from From, fn func([]E
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from.After.Seq
 	case !from.Since.IsZero():
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from.Since
+	default:
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &called
 	}
 	q := Query{After: from.After}
 	cons, err := st.OrderedConsumer(ctx, cfg)
