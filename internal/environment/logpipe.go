@@ -329,15 +329,9 @@ func (p *logPipe) deliver(kind byte, id string, text []byte) {
 func (p *logPipe) deliverRecords(kind byte, requestID string, text []byte) {
 	text = recordText(kind, text)
 	for len(text) > 0 {
-		line := text
-		if i := bytes.IndexByte(text, '\n'); i >= 0 {
-			line = text[:i+1]
-		}
-		text = text[len(line):]
-		k := byte(recordOther)
-		if len(text) == 0 {
-			k = kind
-		}
+		var line []byte
+		var k byte
+		line, text, k = nextRecordLine(text, kind)
 		if line[len(line)-1] != '\n' {
 			line = append(line[:len(line):len(line)], '\n')
 		}
@@ -413,21 +407,30 @@ func recordsLen(kind byte, requestID string, text []byte) int {
 	return n
 }
 
+// nextRecordLine splits text's first line (with its newline, if any) from
+// the rest: its record kind is kind when it is the last, else recordOther.
+func nextRecordLine(text []byte, kind byte) (line, rest []byte, k byte) {
+	line = text
+	if i := bytes.IndexByte(text, '\n'); i >= 0 {
+		line = text[:i+1]
+	}
+	rest = text[len(line):]
+	k = recordOther
+	if len(rest) == 0 {
+		k = kind
+	}
+	return line, rest, k
+}
+
 // appendRecords appends one record per line of text; the last line gets
 // kind (START/END mark the last line of their text), the others
 // recordOther.
 func appendRecords(b []byte, kind byte, requestID string, text []byte) []byte {
 	text = recordText(kind, text)
 	for len(text) > 0 {
-		line := text
-		if i := bytes.IndexByte(text, '\n'); i >= 0 {
-			line = text[:i+1]
-		}
-		text = text[len(line):]
-		k := byte(recordOther)
-		if len(text) == 0 {
-			k = kind
-		}
+		var line []byte
+		var k byte
+		line, text, k = nextRecordLine(text, kind)
 		b = append(b, recordPrefix...)
 		b = append(b, k)
 		b = append(b, requestID...)

@@ -16,6 +16,24 @@ import (
 	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
+// onCluster connects to c (reconnecting for ever, quickly) and opens a
+// store keeping three copies whose log goes to the returned buffer; the
+// connection is closed when the test ends, the store is the caller's.
+func onCluster(t *testing.T, c *natstest.Cluster) (*nats.Conn, *Store, *syncbuf.Buffer) {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	logs := &syncbuf.Buffer{}
+	s, err := Open(nc, Config{Replicas: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, s, logs
+}
+
 // copies waits until group's stream has want copies, all current.
 func copies(t *testing.T, js jetstream.JetStream, group string, want int) {
 	t.Helper()
@@ -45,16 +63,7 @@ func copies(t *testing.T, js jetstream.JetStream, group string, want int) {
 // group created empty (CreateLogGroup) during the outage.
 func TestGroupCreatedWhileAServerIsDown(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	logs := &syncbuf.Buffer{}
-	s, err := Open(nc, Config{Replicas: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, s, logs := onCluster(t, c)
 	t.Cleanup(s.Close)
 	js, _ := jetstream.New(nc)
 
@@ -128,16 +137,7 @@ func TestGroupWithFewCopiesRaisedAtOpen(t *testing.T) {
 // retried waits and, after 5 s, drops (docs/behaviour/logs.md §7).
 func TestLinesKeptWhileTheStreamLeaderStops(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	logs := &syncbuf.Buffer{}
-	s, err := Open(nc, Config{Replicas: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, s, logs := onCluster(t, c)
 	t.Cleanup(s.Close)
 	const group = "/aws/lambda/leader"
 	if err := s.CreateGroup(context.Background(), group); err != nil {
@@ -210,16 +210,7 @@ func TestLinesKeptWhileTheStreamLeaderStops(t *testing.T) {
 // more, drops it and says so: Close does not wait the whole retryFor.
 func TestCloseBoundedWithoutQuorum(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	logs := &syncbuf.Buffer{}
-	s, err := Open(nc, Config{Replicas: 3, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s, logs := onCluster(t, c)
 	const group = "/aws/lambda/noquorum"
 	if err := s.CreateGroup(context.Background(), group); err != nil {
 		t.Fatal(err)
