@@ -69,6 +69,19 @@ func startBinCluster(b *testing.B) *binCluster {
 	return bc
 }
 
+// health asks node i's /health once: nil for 200.
+func (bc *binCluster) health(i int) error {
+	resp, err := http.Get("http://" + bc.api[i] + "/health")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("node %d /health: %d", i, resp.StatusCode)
+	}
+	return nil
+}
+
 // healthy waits up to 2 minutes for node i's /health; false if it exited.
 func (bc *binCluster) healthy(i int) bool {
 	err := waitfor.Until(2*time.Minute, func() error {
@@ -77,15 +90,7 @@ func (bc *binCluster) healthy(i int) bool {
 			return nil
 		default:
 		}
-		resp, err := http.Get("http://" + bc.api[i] + "/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("node %d /health: %d", i, resp.StatusCode)
-		}
-		return nil
+		return bc.health(i)
 	})
 	if err != nil {
 		bc.b.Fatal(err)
@@ -146,15 +151,7 @@ func (bc *binCluster) waitHealthy(i int) {
 			bc.b.Fatalf("node %d exited:\n%s", i, bc.out[i])
 		default:
 		}
-		resp, err := http.Get("http://" + bc.api[i] + "/health")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("node %d /health: %d", i, resp.StatusCode)
-		}
-		return nil
+		return bc.health(i)
 	})
 }
 
