@@ -3,14 +3,12 @@ package async_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
+	"maps"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 	"github.com/lambada-dev/lambada/internal/server"
@@ -38,29 +36,10 @@ func TestTwoServersShareTheQueue(t *testing.T) {
 	})
 	payload, _ := json.Marshal(map[string]any{"op": "record", "url": sk.URL})
 
-	var mu sync.Mutex
-	accepted := map[string]bool{}
-	send := func(s *servertest.Server, n int) {
-		for range n {
-			out, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("shared"), InvocationType: types.InvocationTypeEvent, Payload: payload})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			id, _ := middleware.GetRequestIDMetadata(out.ResultMetadata)
-			mu.Lock()
-			accepted[id] = true
-			mu.Unlock()
-		}
-	}
 	// Both nodes accept while both run; then A stops with events queued.
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); send(a, 60) }()
-	go func() { defer wg.Done(); send(b, 60) }()
-	wg.Wait()
+	accepted := sendEvents(t, []*lambda.Client{a.Client, b.Client}, 2, 120, "shared", payload)
 	a.Stop(t)
-	send(b, 20)
+	maps.Copy(accepted, sendEvents(t, []*lambda.Client{b.Client}, 1, 20, "shared", payload))
 
 	hits := sk.wait(t, len(accepted), 60*time.Second)
 	runs := map[string]int{}
