@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
 	"github.com/lambada-dev/lambada/internal/natsnode"
 	"github.com/lambada-dev/lambada/internal/natsnode/natstest"
 	"github.com/lambada-dev/lambada/internal/store/jetstream"
@@ -39,8 +41,8 @@ func readRest(t *testing.T, r io.Reader, bound time.Duration, stop func()) error
 }
 
 // A blob read on a 3-server cluster whose quorum is lost in the middle of
-// the read (its leader and another server die: the bucket's stream has no
-// leader) ends at
+// the read (two servers die, its consumer's among them: the bucket's
+// stream has no leader) ends at
 // once when its context is cancelled, and by itself with ErrStalled when
 // nothing is heard for BlobStallTimeout; so does one begun then. Once the
 // servers are back a read gets the whole content.
@@ -78,11 +80,36 @@ func TestBlobReadStalledByLeaderlessStore(t *testing.T) {
 	stalled := open(context.Background())
 	defer stalled.Close()
 
-	// The stream's leader and another: the one left cannot lead alone.
-	leader := c.StreamLeader("OBJ_" + name)
-	c.Kill(leader)
-	c.Kill((leader + 1) % c.Size())
-	t.Log("the bucket's leader and another server killed: no quorum")
+	// The servers of the two reads' consumers, and one more if they share
+	// one: the one left cannot lead alone, and the reads cannot go on
+	// through it (a consumer of one copy left on the surviving server
+	// would serve the rest of a read from that server's own copy, no
+	// quorum needed — not a stall).
+	kill := map[int]bool{}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, "OBJ_"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos := st.ListConsumers(ctx)
+	for info := range infos.Info() {
+		if info.Cluster != nil {
+			kill[c.Index(info.Cluster.Leader)] = true
+		}
+	}
+	if err := infos.Err(); err != nil || len(kill) == 0 || kill[-1] {
+		t.Fatalf("the reads' consumers' servers: %v (%v)", kill, err)
+	}
+	for i := 0; len(kill) < 2; i++ {
+		kill[i] = true
+	}
+	for i := range kill {
+		c.Kill(i)
+	}
+	t.Logf("servers %v killed (the reads' consumers'): no quorum", kill)
 	if err := readRest(t, cancelled, 20*time.Second, cancel); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled read: %v, want context.Canceled", err)
 	}

@@ -538,15 +538,27 @@ func TestClusterQueueAfterLeaderLoss(t *testing.T) {
 			return q.Publish(pctx, store.Message{Subject: name + ".m", Data: []byte(data)})
 		})
 	}
+	// At least once: a message whose acknowledgement went with a dying
+	// leader comes again (the full suite saw "while-down-1" twice); any
+	// other message out of turn fails.
+	delivered := map[string]bool{}
 	want := func(data string) {
 		t.Helper()
-		select {
-		case g := <-got:
-			if g != data {
-				t.Fatalf("delivered %q, want %q", g, data)
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case g := <-got:
+				if g == data {
+					delivered[g] = true
+					return
+				}
+				if !delivered[g] {
+					t.Fatalf("delivered %q, want %q", g, data)
+				}
+				t.Logf("%q delivered again (at least once)", g)
+			case <-deadline:
+				t.Fatalf("%q not delivered after 30 s", data)
 			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("%q not delivered after 30 s", data)
 		}
 	}
 	q := open()
