@@ -56,6 +56,21 @@ func run(t *testing.T, h *Host, s Spec) (string, error) {
 // runPipe is run with the box's stdout and stderr on one pipe: a file,
 // which a spare shim is handed (spare_linux.go), where run's buffer makes
 // Start fork a shim that inherits its output.
+// waitSpare waits for h's spare shim and returns it.
+func waitSpare(t *testing.T, h *Host) *shimProc {
+	t.Helper()
+	var sp *shimProc
+	waitfor.Eventually(t, 10*time.Second, func() error {
+		h.spareMu.Lock()
+		defer h.spareMu.Unlock()
+		if sp = h.spare; sp == nil {
+			return errors.New("no spare shim")
+		}
+		return nil
+	})
+	return sp
+}
+
 func runPipe(t *testing.T, h *Host, s Spec) (string, error) {
 	t.Helper()
 	r, w, err := os.Pipe()
@@ -95,17 +110,7 @@ func eachStart(t *testing.T, h *Host, f func(how string, run func(*testing.T, *H
 		t.Log("no spare shims on this host (per-box id maps at clone)")
 		return
 	}
-	waitfor.Eventually(t, 10*time.Second, func() error {
-		h.spareMu.Lock()
-		defer h.spareMu.Unlock()
-		if h.spare == nil {
-			return errors.New("no spare shim")
-		}
-		return nil
-	})
-	h.spareMu.Lock()
-	prebuilt := h.spare.prebuilt
-	h.spareMu.Unlock()
+	prebuilt := waitSpare(t, h).prebuilt
 	if want := shim.CFastPath && h.Active(MountNS); prebuilt != want {
 		t.Errorf("the spare built the common root ahead: %v, want %v", prebuilt, want)
 	}
@@ -127,17 +132,7 @@ func TestSpareOtherSystemDirs(t *testing.T) {
 	if _, err := runPipe(t, h, Spec{Path: "/bin/true", Args: []string{"true"}, Dir: "/"}); err != nil {
 		t.Fatal(err)
 	}
-	waitfor.Eventually(t, 10*time.Second, func() error {
-		h.spareMu.Lock()
-		defer h.spareMu.Unlock()
-		if h.spare == nil {
-			return errors.New("no spare shim")
-		}
-		return nil
-	})
-	h.spareMu.Lock()
-	sp := h.spare
-	h.spareMu.Unlock()
+	sp := waitSpare(t, h)
 	other, err := startShim(&exec.Cmd{SysProcAttr: sp.attr}, sp.unshareUser, "/etc")
 	if err != nil {
 		t.Fatal(err)
