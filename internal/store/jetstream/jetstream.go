@@ -182,6 +182,15 @@ func unanswered(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout)
 }
 
+// unheard reports a publish nobody listened to: no server had an interest
+// in its subject (a stream just created whose interest has not reached
+// this client's server yet, or one whose servers are all gone). nats.go
+// asks twice more within half a second, then answers ErrNoStreamResponse.
+// Nothing was stored: sending it again is always safe.
+func unheard(err error) bool {
+	return errors.Is(err, natsjs.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+}
+
 // placementPending reports a create refused because the meta leader counts
 // servers offline that it has not heard from yet ("no suitable peers for
 // placement, peer offline", 10005): a cluster that has just started, or

@@ -219,7 +219,9 @@ func (s *KV) read(ctx context.Context, key string) (natsjs.KeyValueEntry, error)
 // expected (after), it was (that revision is the answer);
 // otherwise the write is sent again, and its compare-and-set decides. A
 // conflict after a lost try is checked the same way: the lost try may
-// have been stored meanwhile.
+// have been stored meanwhile. A try nobody heard (unheard: the bucket's
+// stream not listening on this client's server yet) was not stored and
+// is simply sent again, until ctx ends.
 const writeFirstAttempt = time.Second
 
 func (s *KV) casWrite(ctx context.Context, key string, value []byte, after uint64, write func(context.Context) (uint64, error)) (uint64, error) {
@@ -231,6 +233,15 @@ func (s *KV) casWrite(ctx context.Context, key string, value []byte, after uint6
 		elected := done()
 		if err == nil || ctx.Err() != nil {
 			return rev, err
+		}
+		if unheard(err) {
+			// Nobody took it, so it was not stored: again, after a pause.
+			select {
+			case <-ctx.Done():
+				return rev, err
+			case <-time.After(settleRetry):
+			}
+			continue
 		}
 		lost := ended && (unanswered(err) || errors.Is(err, context.Canceled) || isInProcess(err))
 		conflict := !isInProcess(err) && (isWrongLastSeq(err) || errors.Is(err, natsjs.ErrKeyExists) || errors.Is(err, natsjs.ErrKeyRevisionMismatch))

@@ -183,7 +183,7 @@ func publishAgain(ctx context.Context, js natsjs.JetStream, leader *elections, m
 		actx, done := leader.attempt(ctx, attempt)
 		_, err := js.PublishMsg(actx, msg)
 		elected := done()
-		if err == nil || !(unanswered(err) || elected && errors.Is(err, context.Canceled)) || ctx.Err() != nil {
+		if err == nil || !(unanswered(err) || unheard(err) || elected && errors.Is(err, context.Canceled)) || ctx.Err() != nil {
 			return err
 		}
 		if elected {
@@ -191,7 +191,7 @@ func publishAgain(ctx context.Context, js natsjs.JetStream, leader *elections, m
 			attempt = publishFirstAttempt
 			continue
 		}
-		if errors.Is(err, nats.ErrNoResponders) {
+		if unheard(err) {
 			// Nobody listens yet (a leader being elected): not at once.
 			select {
 			case <-ctx.Done():
