@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ func start(t testing.TB, opt Options) (*Server, error) {
 		Listen:  "127.0.0.1:0",
 		DataDir: opt.DataDir,
 		NATSURL: opt.NATSURL,
-		Logger:  testLogger(),
+		Logger:  testLogger(t),
 		// Tests see the runtime's real pid (echo's "pid" op tells warm
 		// from cold); the sandbox suite asks for isolation explicitly.
 		Isolation: sandbox.None,
@@ -153,11 +154,53 @@ func waitHealthy(t testing.TB, url string) {
 	})
 }
 
-func testLogger() *slog.Logger {
+// testLogger is the server's logger: everything to stderr when
+// LAMBADA_TEST_LOG is set; otherwise its warnings and errors are kept and
+// printed only if t fails, so that a failure on CI says what the server
+// saw (an internal error's cause is only in the log).
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("LAMBADA_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return slog.New(slog.DiscardHandler)
+	kept := &keptLog{}
+	t.Cleanup(func() {
+		if t.Failed() && kept.Len() > 0 {
+			t.Logf("the server's warnings and errors:\n%s", kept.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(kept, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// keptLogMax bounds what keptLog keeps: a test that floods warnings on
+// purpose keeps its first ones.
+const keptLogMax = 256 << 10
+
+// keptLog is a log buffer safe for the server's goroutines, kept up to
+// keptLogMax.
+type keptLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (k *keptLog) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.b.Len() < keptLogMax {
+		k.b.Write(p)
+	}
+	return len(p), nil
+}
+
+func (k *keptLog) Len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.b.Len()
+}
+
+func (k *keptLog) String() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.b.String()
 }
 
 // Zip builds a deployment package from name → content; "bootstrap" gets
