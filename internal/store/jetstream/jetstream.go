@@ -153,6 +153,8 @@ func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, r
 // moment (nodes starting together): the first attempt is therefore short
 // (firstAPIAttempt), each next one twice as long up to apiAttempt. Asking
 // again is harmless: every request made here creates or binds what exists.
+// An answer 503 ("JetStream system temporarily unavailable": a cluster
+// restarting whole, its meta group not yet settled) is asked again too.
 const (
 	apiAttempt      = 5 * time.Second
 	firstAPIAttempt = time.Second
@@ -166,7 +168,7 @@ func retryAPI(ctx context.Context, try func(context.Context) error) error {
 		attempt, cancel := context.WithTimeout(ctx, wait)
 		err := try(attempt)
 		cancel()
-		if err == nil || !(unanswered(err) || placementPending(err)) || ctx.Err() != nil {
+		if err == nil || !(unanswered(err) || unavailable(err) || placementPending(err)) || ctx.Err() != nil {
 			return err
 		}
 		select {
