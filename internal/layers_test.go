@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"internal/server":              {"internal/frontdoor", "internal/fncreds", "internal/sts", "internal/api", "internal/urls", "internal/api/sigv4", "internal/registry", "internal/natsnode", "internal/store", "internal/store/jetstream", "internal/membership", "internal/shares", "internal/invoke", "internal/async", "internal/pool", "internal/environment", "internal/runtimes", "internal/sandbox", "internal/recursion", "internal/runtimeapi", "internal/logstore", "internal/cwlogs", "internal/metricseries", "internal/console"},
 	"internal/console":             {"internal/api/sigv4", "internal/frontdoor", "internal/invoke", "internal/async", "internal/registry", "internal/store", "internal/metricseries", "internal/logstore", "internal/cwlogs", "internal/membership"},
 	"internal/console/consoletest": {"internal/servertest", "internal/server"},
-	"internal/servertest":          {"internal/server", "internal/sandbox", "internal/waitfor", "internal/natsnode/natstest"},
+	"internal/servertest":          {"internal/server", "internal/sandbox", "internal/syncbuf", "internal/waitfor", "internal/natsnode/natstest"},
 	"internal/api":                 {"internal/frontdoor", "internal/api/sigv4", "internal/registry", "internal/invoke", "internal/async", "internal/recursion", "internal/cwlogs"},
 	"internal/api/sigv4":           {},
 	"internal/urls":                {"internal/frontdoor", "internal/api/sigv4", "internal/registry", "internal/invoke", "internal/recursion"},

@@ -15,7 +15,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/sandbox"
 	"github.com/lambada-dev/lambada/internal/server"
+	"github.com/lambada-dev/lambada/internal/syncbuf"
 	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
@@ -162,46 +162,18 @@ func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("LAMBADA_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	kept := &keptLog{}
+	kept := &syncbuf.Buffer{Limit: keptLogMax}
 	t.Cleanup(func() {
-		if t.Failed() && kept.Len() > 0 {
-			t.Logf("the server's warnings and errors:\n%s", kept.String())
+		if log := kept.String(); t.Failed() && log != "" {
+			t.Logf("the server's warnings and errors:\n%s", log)
 		}
 	})
 	return slog.New(slog.NewTextHandler(kept, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// keptLogMax bounds what keptLog keeps: a test that floods warnings on
-// purpose keeps its first ones.
+// keptLogMax bounds the log testLogger keeps: a test that floods warnings
+// on purpose keeps its first ones.
 const keptLogMax = 256 << 10
-
-// keptLog is a log buffer safe for the server's goroutines, kept up to
-// keptLogMax.
-type keptLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (k *keptLog) Write(p []byte) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.b.Len() < keptLogMax {
-		k.b.Write(p)
-	}
-	return len(p), nil
-}
-
-func (k *keptLog) Len() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.b.Len()
-}
-
-func (k *keptLog) String() string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.b.String()
-}
 
 // Zip builds a deployment package from name → content; "bootstrap" gets
 // mode 0755, everything else 0644.
