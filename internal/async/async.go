@@ -89,10 +89,15 @@ type Service struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
-	// running counts this node's attempts per function, so one function's
-	// backlog cannot hold every worker slot while others wait.
+	// running counts this node's attempts per function, busy all of them,
+	// so one function's backlog cannot hold every worker slot while others
+	// wait (take).
 	mu      sync.Mutex
 	running map[string]int
+	busy    int
+	parked  map[string][]*parkedEvent
+	nParked int
+	closing bool // no more parking
 
 	m metrics
 }
@@ -111,7 +116,7 @@ func New(cfg Config, queue store.Queue, records RecordStream, inv *invoke.Servic
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger, running: map[string]int{}}
+	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger, running: map[string]int{}, parked: map[string][]*parkedEvent{}}
 	s.m = newMetrics(cfg.Metrics, queue)
 	if cfg.Metrics != nil {
 		cfg.Metrics.MustRegister(inFlightCollector{s})
@@ -176,6 +181,7 @@ func (s *Service) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	s.releaseParked()
 	waited := make(chan struct{})
 	go func() { s.wg.Wait(); close(waited) }()
 	select {
@@ -219,12 +225,24 @@ func (s *Service) handle(d store.Delivery) {
 		s.finish(d, &ev, CondEventAgeExceeded, conf, "", log)
 		return
 	}
-	if !s.take(ev.Function) {
-		// This function already holds its share of the workers: let the
-		// queue move on to other functions' events.
-		s.retry(d, min(fairShareDelay*time.Duration(d.Deliveries()), time.Second), log)
-		return
+	s.mu.Lock()
+	taken := s.takeLocked(ev.Function)
+	parked := !taken && s.parkLocked(&parkedEvent{d: d, ev: ev, conf: conf, now: now, log: log})
+	s.mu.Unlock()
+	switch {
+	case taken:
+		s.attempt(d, &ev, conf, now, log)
+	case !parked:
+		// This function already holds what it may of the workers, and
+		// enough of its events wait here: let the queue move on to other
+		// functions' events.
+		s.putBack(d, log)
 	}
+}
+
+// attempt runs one attempt of ev, admitted by takeLocked, and settles its
+// delivery d.
+func (s *Service) attempt(d store.Delivery, ev *event, conf *function.EventInvokeConfig, now time.Time, log *slog.Logger) {
 	defer s.put(ev.Function)
 	if ev.Attempts == 0 && d.Deliveries() == 1 {
 		s.m.age.WithLabelValues(ev.Function).Observe(now.Sub(ev.Accepted).Seconds())
@@ -248,11 +266,11 @@ func (s *Service) handle(d store.Delivery) {
 		s.m.dropped.WithLabelValues(ev.Function, "FunctionNotFound").Inc()
 		s.ack(d, log)
 	case invoke.ZeroConcurrency:
-		s.finish(d, &ev, CondZeroConcurrency, conf, out.VersionARN, log)
+		s.finish(d, ev, CondZeroConcurrency, conf, out.VersionARN, log)
 	case invoke.RecursionStopped:
 		// Dropped, never retried; the record goes to OnFailure and the
 		// event to the dead-letter target (docs/behaviour/recursion.md §5).
-		s.finish(d, &ev, CondRecursiveInvocation, conf, out.VersionARN, log)
+		s.finish(d, ev, CondRecursiveInvocation, conf, out.VersionARN, log)
 	case invoke.Throttled, invoke.SystemError:
 		if s.ctx.Err() != nil {
 			log.Info("async: stopping; an attempt that had not begun goes back to the queue", logkey.Err, out.Err)
@@ -268,7 +286,7 @@ func (s *Service) handle(d store.Delivery) {
 		ev.Attempts++
 		ev.Last = lastAttempt(out)
 		if conf != nil && conf.OnSuccess != "" {
-			s.deliver(&ev, conf.OnSuccess, CondSuccess, out.VersionARN, log)
+			s.deliver(ev, conf.OnSuccess, CondSuccess, out.VersionARN, log)
 		}
 		s.ack(d, log)
 	case invoke.FunctionFailed:
@@ -278,11 +296,11 @@ func (s *Service) handle(d store.Delivery) {
 			// The wait runs from the failed attempt's end.
 			planned := s.cfg.Now().Add(time.Duration(ev.Attempts) * s.cfg.RetryDelay)
 			if planned.Sub(ev.Accepted) > conf.MaxAge() {
-				s.finish(d, &ev, CondEventAgeExceeded, conf, out.VersionARN, log)
+				s.finish(d, ev, CondEventAgeExceeded, conf, out.VersionARN, log)
 				return
 			}
 			ev.NotBefore = planned
-			if err := s.publishRetry(&ev, log); err != nil {
+			if err := s.publishRetry(ev, log); err != nil {
 				// The attempt ran but cannot be recorded: the event runs
 				// it again later (at least once, never lost).
 				log.Error("async: scheduling a retry failed; the attempt will run again", logkey.Err, err)
@@ -293,7 +311,7 @@ func (s *Service) handle(d store.Delivery) {
 			s.ack(d, log)
 			return
 		}
-		s.finish(d, &ev, CondRetriesExhausted, conf, out.VersionARN, log)
+		s.finish(d, ev, CondRetriesExhausted, conf, out.VersionARN, log)
 	}
 }
 
@@ -385,30 +403,159 @@ func (s *Service) retry(d store.Delivery, delay time.Duration, log *slog.Logger)
 	}
 }
 
-// fairShareDelay is how soon an event put back for fairness returns the
-// first time; it grows with each return (up to a second) so a long backlog
-// does not churn the queue.
-const fairShareDelay = 100 * time.Millisecond
+// fairShareDelay is how soon an event put back for fairness (putBack)
+// returns the first time.
+const fairShareDelay = 20 * time.Millisecond
 
-// share is the most attempts one function runs at once on this node.
+// share is the attempts of one function this node always makes room for:
+// a quarter of its workers.
 func (s *Service) share() int { return max(1, s.cfg.InFlight/4) }
 
-func (s *Service) take(fn string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running[fn] >= s.share() {
+// takeLocked admits an attempt of fn on this node. Up to its share a function
+// is always admitted; beyond it only while a share of the workers stays
+// free for other functions' events. So a function alone uses three
+// quarters of the workers (a quarter left its backlog draining at a
+// tenth of the node's capacity: its extra events went round the queue
+// with growing delays), and when others have events each still gets its
+// share: a function beyond its share takes no worker they need.
+func (s *Service) takeLocked(fn string) bool {
+	if s.running[fn] >= s.share() && s.busy+s.share() >= s.cfg.InFlight {
 		return false
 	}
 	s.running[fn]++
+	s.busy++
 	return true
 }
 
+// A parkedEvent is an event takeLocked refused that waits on this node,
+// for at most parkWait, for a worker its function may use: put starts it
+// the moment an attempt ends that leaves one. Parked, it holds none of the
+// queue's handler slots, which hand events out in order: the events
+// behind it (another function's) are not held up. Without parking, a
+// function alone drained its backlog at a fraction of its workers: each
+// event it could not run at once went round the queue (fairShareDelay
+// and more) while workers stood free.
+type parkedEvent struct {
+	d     store.Delivery
+	ev    event
+	conf  *function.EventInvokeConfig
+	now   time.Time
+	log   *slog.Logger
+	timer *time.Timer
+}
+
+// parkWait bounds how long an event stays parked before it goes back to
+// the queue (another node may have a worker for it). A function has at
+// most its share of events parked on a node, the node at most as many as
+// it has workers (their payloads are held in memory).
+const parkWait = 500 * time.Millisecond
+
+// parkLocked parks p unless the node is closing or p's function has its
+// share parked already. A parked event holds s.wg until it runs or goes
+// back.
+func (s *Service) parkLocked(p *parkedEvent) bool {
+	fn := p.ev.Function
+	if s.closing || len(s.parked[fn]) >= s.share() || s.nParked >= s.cfg.InFlight {
+		return false
+	}
+	s.parked[fn] = append(s.parked[fn], p)
+	s.nParked++
+	s.wg.Add(1)
+	p.timer = time.AfterFunc(parkWait, func() {
+		s.mu.Lock()
+		out := s.unparkLocked(p)
+		s.mu.Unlock()
+		if out {
+			s.putBack(p.d, p.log)
+			s.wg.Done()
+		}
+	})
+	return true
+}
+
+// unparkLocked takes p out of the parked events; false when it was not
+// there (already started or put back).
+func (s *Service) unparkLocked(p *parkedEvent) bool {
+	q := s.parked[p.ev.Function]
+	for i, o := range q {
+		if o == p {
+			q = append(q[:i:i], q[i+1:]...)
+			if len(q) == 0 {
+				delete(s.parked, p.ev.Function)
+			} else {
+				s.parked[p.ev.Function] = q
+			}
+			s.nParked--
+			p.timer.Stop()
+			return true
+		}
+	}
+	return false
+}
+
+// putBack returns an event this node cannot run now to the queue, for
+// fairShareDelay, longer each time it comes back (up to a second), so a
+// long backlog does not churn the queue.
+func (s *Service) putBack(d store.Delivery, log *slog.Logger) {
+	s.retry(d, min(fairShareDelay*time.Duration(d.Deliveries()), time.Second), log)
+}
+
+// releaseParked puts every parked event back (Close) and parks no more.
+func (s *Service) releaseParked() {
+	s.mu.Lock()
+	s.closing = true
+	var out []*parkedEvent
+	for _, q := range s.parked {
+		for _, p := range q {
+			p.timer.Stop()
+			out = append(out, p)
+		}
+	}
+	s.parked, s.nParked = map[string][]*parkedEvent{}, 0
+	s.mu.Unlock()
+	for _, p := range out {
+		s.retry(p.d, 0, p.log)
+		s.wg.Done()
+	}
+}
+
+// put ends an attempt of fn and starts a parked event that may now run:
+// fn's first, else another function's.
 func (s *Service) put(fn string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.busy--
 	if s.running[fn]--; s.running[fn] <= 0 {
 		delete(s.running, fn)
 	}
+	next := s.nextParkedLocked(fn)
+	s.mu.Unlock()
+	if next != nil {
+		go func() {
+			defer s.wg.Done() // the parked event's
+			s.attempt(next.d, &next.ev, next.conf, next.now, next.log)
+		}()
+	}
+}
+
+// nextParkedLocked takes out of the parked events the first that
+// takeLocked admits, fn's first; nil when none.
+func (s *Service) nextParkedLocked(fn string) *parkedEvent {
+	try := func(q []*parkedEvent) *parkedEvent {
+		if len(q) > 0 && s.takeLocked(q[0].ev.Function) {
+			s.unparkLocked(q[0])
+			return q[0]
+		}
+		return nil
+	}
+	if p := try(s.parked[fn]); p != nil {
+		return p
+	}
+	for _, q := range s.parked {
+		if p := try(q); p != nil {
+			return p
+		}
+	}
+	return nil
 }
 
 // backoff is the throttle and system-error delay: 1 s, 2 s, 4 s … 5 min.

@@ -38,6 +38,7 @@ type hit struct {
 	RequestID string          `json:"requestId"`
 	Event     json.RawMessage `json:"event"`
 	Version   string          `json:"version"`
+	PID       int             `json:"pid"`
 	At        time.Time       `json:"-"`
 }
 
@@ -188,6 +189,48 @@ func wantAPIError(t *testing.T, err error, status int, code, msg string) {
 	c, m, st := servertest.APIError(err)
 	if st != status || c != code || (msg != "" && m != msg) {
 		t.Fatalf("got %v; want %d %s %q", err, status, code, msg)
+	}
+}
+
+// A function alone may use three quarters of a node's workers, and no
+// more: with 8 workers (its quarter is 2), 12 events that each take 2 s
+// run 6 at a time, in more than 2 environments; the last 2 workers stay
+// free for other functions' events.
+func TestOneFunctionAloneUsesThreeQuarters(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.AsyncWorkers = 8
+	}})
+	sk := newSink(t)
+	create(t, s, "alone")
+	const n, took = 12, 2 * time.Second
+	for range n {
+		event(t, s, "alone", map[string]any{"op": "record", "ms": took.Milliseconds(), "url": sk.URL})
+	}
+	hits := sk.wait(t, n, 90*time.Second)
+	pids := map[int]bool{}
+	for _, h := range hits {
+		pids[h.PID] = true
+	}
+	// Each attempt reports right after its 2 s: it ran in [At-2s, At].
+	// The most of them at once, each counted from 100 ms after its start
+	// (attempts that follow each other must not seem to overlap because
+	// a report came late).
+	most := 0
+	for _, h := range hits {
+		at := 0
+		for _, o := range hits {
+			if !o.At.Before(h.At) && o.At.Add(-took+100*time.Millisecond).Before(h.At) {
+				at++
+			}
+		}
+		most = max(most, at)
+	}
+	t.Logf("%d environments, at most %d attempts at once", len(pids), most)
+	if len(pids) <= 2 {
+		t.Errorf("the events ran in %d environments: the function was held to its quarter of the workers", len(pids))
+	}
+	if most > 6 {
+		t.Errorf("%d attempts ran at once, more than three quarters of the 8 workers", most)
 	}
 }
 

@@ -107,7 +107,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.AccountID, "account-id", server.DefaultAccountID, "the 12-digit account id in every ARN")
 	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", server.DefaultMaxConcurrency, "account concurrency limit, like AWS's")
 	fs.DurationVar(&cfg.AsyncRetryDelay, "async-retry-delay", server.DefaultAsyncRetryDelay, "base delay of async retries after a function error: retry n waits n × this (AWS: 1m)")
-	fs.IntVar(&cfg.AsyncWorkers, "async-workers", server.DefaultAsyncWorkers, "event attempts this node runs at once (one function gets at most a quarter)")
+	fs.IntVar(&cfg.AsyncWorkers, "async-workers", server.DefaultAsyncWorkers, "event attempts this node runs at once (one function gets a quarter, up to three quarters while the rest are free)")
 	streamRate := formatRate(server.DefaultStreamRate)
 	fs.StringVar(&streamRate, "stream-rate", streamRate, `bandwidth of a streamed response after its first 6 MB, as AWS caps it ("2MB/s", "512KiB/s"), or "off"`)
 	fs.StringVar(&cfg.Node, "node", server.DefaultNode, "Node.js interpreter for nodejs* functions (name on PATH or path)")

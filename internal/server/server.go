@@ -132,7 +132,8 @@ type Config struct {
 	// (--async-retry-delay; AWS's is one minute).
 	AsyncRetryDelay time.Duration
 	// AsyncWorkers bounds the event attempts this node runs at once
-	// (--async-workers); one function gets at most a quarter of them.
+	// (--async-workers); one function gets a quarter of them whatever
+	// others do, and up to three quarters while the rest are free.
 	AsyncWorkers int
 	// StreamRate paces streamed responses after their first 6 MB, in
 	// bytes per second (--stream-rate; AWS: 2 MB/s); 0 = no cap.

@@ -143,9 +143,11 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 		return map[string]string{"recorded": lc.AwsRequestID}, nil
 	case "record":
-		// Report this attempt to a sink the test runs, then succeed or fail.
+		// Report this attempt to a sink the test runs, then succeed or
+		// fail; "ms" first makes the attempt take that long.
+		time.Sleep(time.Duration(ev.MS) * time.Millisecond)
 		lc, _ := lambdacontext.FromContext(ctx)
-		body, _ := json.Marshal(map[string]any{"requestId": lc.AwsRequestID, "event": raw, "version": lambdacontext.FunctionVersion})
+		body, _ := json.Marshal(map[string]any{"requestId": lc.AwsRequestID, "event": raw, "version": lambdacontext.FunctionVersion, "pid": os.Getpid()})
 		resp, err := http.Post(ev.URL, "application/json", bytes.NewReader(body))
 		if err != nil {
 			return nil, err
