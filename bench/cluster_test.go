@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -42,8 +43,18 @@ type lambadaNodes struct {
 }
 
 func (ln *lambadaNodes) add(b *testing.B, opt servertest.Options) *servertest.Server {
+	return ln.addWith(b, opt, nil)
+}
+
+// addWith is add with more configuration.
+func (ln *lambadaNodes) addWith(b *testing.B, opt servertest.Options, more func(*server.Config)) *servertest.Server {
 	b.Helper()
-	opt.Config = clusterConfig
+	opt.Config = func(cfg *server.Config) {
+		clusterConfig(cfg)
+		if more != nil {
+			more(cfg)
+		}
+	}
 	s := servertest.Start(b, opt)
 	ln.nodes = append(ln.nodes, s)
 	if ln.sg == nil {
@@ -92,8 +103,13 @@ func (ln *lambadaNodes) req(b *testing.B, i int, body []byte, event bool) *http.
 // spread over the nodes, and waits until all ran: the accept rate and the
 // drain rate (events from the first send to the last run, per second).
 func (ln *lambadaNodes) asyncRound(b *testing.B, sink *runSink, n int) (accepted, drained float64) {
+	return ln.asyncRoundOf(b, sink, n, 0)
+}
+
+// asyncRoundOf is asyncRound with attempts that take ms each.
+func (ln *lambadaNodes) asyncRoundOf(b *testing.B, sink *runSink, n, ms int) (accepted, drained float64) {
 	b.Helper()
-	ev := []byte(`{"op":"record","url":"` + sink.srv.URL + `/run","note":"a small async drain payload"}`)
+	ev := []byte(`{"op":"record","ms":` + strconv.Itoa(ms) + `,"url":"` + sink.srv.URL + `/run","note":"a small async drain payload"}`)
 	reqs := make([]*http.Request, n)
 	for i := range reqs {
 		reqs[i] = ln.req(b, i, ev, true)
@@ -159,6 +175,47 @@ func BenchmarkClusterAsync(b *testing.B) {
 			if base[0] > 0 {
 				b.ReportMetric(acc/base[0], "accepted-x-embedded")
 				b.ReportMetric(dr/base[1], "drained-x-embedded")
+			}
+		})
+	}
+}
+
+// BenchmarkClusterAsyncNodes: the drain rate of 1, 2 and 3 lambada nodes
+// on a 3-server cluster (three copies) when each node's capacity, not the
+// machine's CPU, is the limit: every node runs at most 8 event attempts at
+// once (--async-workers 8; one function alone may use 6 of them), and each
+// attempt takes 50 ms in the function, so one node drains at most 120
+// events a second. b.N events per configuration, after an untimed batch
+// of 100 that warms every node's environments. BenchmarkClusterAsync
+// measures the same path with attempts that take no time, where the two
+// shared cores are the limit whatever the number of nodes.
+func BenchmarkClusterAsyncNodes(b *testing.B) {
+	const workers, ms = 8, 50
+	sink := newRunSink(b)
+	parent := b
+	c := natstest.StartCluster(parent, 3)
+	ln := &lambadaNodes{}
+	var one float64
+	created := false
+	for nodes := 1; nodes <= 3; nodes++ {
+		b.Run(fmt.Sprintf("nodes=%d", nodes), func(b *testing.B) {
+			for len(ln.nodes) < nodes {
+				ln.addWith(parent, servertest.Options{NATSURL: c.URLs()}, func(cfg *server.Config) { cfg.AsyncWorkers = workers })
+			}
+			if !created {
+				ln.createEcho(parent)
+				created = true
+			}
+			ln.waitKnown(b)
+			ln.asyncRoundOf(b, sink, 100, ms)
+			_, dr := ln.asyncRoundOf(b, sink, b.N, ms)
+			b.ReportMetric(dr, "drained/s")
+			// A function alone may use three quarters of a node's workers.
+			b.ReportMetric(dr/float64(nodes*(workers-workers/4)*1000/ms), "drained-x-capacity")
+			if nodes == 1 {
+				one = dr
+			} else if one > 0 {
+				b.ReportMetric(dr/one, "drained-x-1-node")
 			}
 		})
 	}
