@@ -91,7 +91,7 @@ type Service struct {
 
 	// running counts this node's attempts per function, busy all of them,
 	// so one function's backlog cannot hold every worker slot while others
-	// wait (take).
+	// wait (takeLocked); parked are events waiting here for a worker.
 	mu      sync.Mutex
 	running map[string]int
 	busy    int
@@ -417,9 +417,12 @@ func (s *Service) share() int { return max(1, s.cfg.InFlight/4) }
 // quarters of the workers (a quarter left its backlog draining at a
 // tenth of the node's capacity: its extra events went round the queue
 // with growing delays), and when others have events each still gets its
-// share: a function beyond its share takes no worker they need.
+// share: a function beyond its share takes no worker they need. Never
+// more than the node's workers run at once: a parked event started by put
+// runs outside the queue's handler slots, which alone would not bound
+// them.
 func (s *Service) takeLocked(fn string) bool {
-	if s.running[fn] >= s.share() && s.busy+s.share() >= s.cfg.InFlight {
+	if s.busy >= s.cfg.InFlight || s.running[fn] >= s.share() && s.busy+s.share() >= s.cfg.InFlight {
 		return false
 	}
 	s.running[fn]++
