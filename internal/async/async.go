@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -498,9 +499,15 @@ func (s *Service) unparkLocked(p *parkedEvent) bool {
 
 // putBack returns an event this node cannot run now to the queue, for
 // fairShareDelay, longer each time it comes back (up to a second), so a
-// long backlog does not churn the queue.
+// long backlog does not churn the queue; each delay is spread at random by
+// up to half of it either way. Events put back together otherwise came
+// back together, more than the node could park, and went back again,
+// while its workers then stood idle until the next bunch: one node
+// drained a function's backlog at 0.39× its capacity, 0.84× spread
+// (bench/README.md, "Drain with nodes").
 func (s *Service) putBack(d store.Delivery, log *slog.Logger) {
-	s.retry(d, min(fairShareDelay*time.Duration(d.Deliveries()), time.Second), log)
+	base := min(fairShareDelay*time.Duration(d.Deliveries()), time.Second)
+	s.retry(d, base/2+rand.N(base), log)
 }
 
 // releaseParked puts every parked event back (Close) and parks no more.
