@@ -574,8 +574,10 @@ func TestClusterQueueAfterLeaderLoss(t *testing.T) {
 			leader = c.ConsumerLeader(name, "workers")
 		}
 		c.Kill(leader)
+		killed := time.Now()
 		publish(q, fmt.Sprintf("while-down-%d", round))
 		want(fmt.Sprintf("while-down-%d", round))
+		t.Logf("round %d: delivered %s after the kill", round, time.Since(killed).Round(time.Millisecond))
 		c.Restart(leader)
 		publish(q, fmt.Sprintf("after-%d", round))
 		want(fmt.Sprintf("after-%d", round))

@@ -212,6 +212,18 @@ func headerMessage(msg natsjs.Msg) store.Message {
 	return store.Message{Subject: msg.Subject(), Data: msg.Data(), Header: h}
 }
 
+// A pull request lives queuePullExpiry and is answered by a heartbeat
+// every queuePullHeartbeat while nothing is delivered. A consumer whose
+// leader dies takes its pending pull requests with it, and nothing says
+// so: nats.go notices after two missed heartbeats and asks again, which
+// reaches the new leader. With nats.go's defaults (30 s, 15 s) the queue
+// stood still for 30 s after a NATS server holding its consumer's leader
+// died; now for at most 2 s after the new leader's election.
+const (
+	queuePullExpiry    = 5 * time.Second
+	queuePullHeartbeat = time.Second
+)
+
 // Consume implements store.Queue.
 func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Delivery)) error {
 	cons, err := q.js.Consumer(ctx, q.name, q.consumer)
@@ -249,7 +261,7 @@ func (q *Queue) Consume(ctx context.Context, inFlight int, fn func(store.Deliver
 			defer func() { <-sem }()
 			fn(&delivery{m: m, bodies: q.bodies})
 		}()
-	}, natsjs.PullMaxMessages(inFlight))
+	}, natsjs.PullMaxMessages(inFlight), natsjs.PullExpiry(queuePullExpiry), natsjs.PullHeartbeat(queuePullHeartbeat))
 	if err != nil {
 		return wrap("consume", err)
 	}
