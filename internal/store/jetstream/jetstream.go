@@ -121,7 +121,7 @@ func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, r
 	}
 	for {
 		// Each round bounded: a request sent while the stream elects its
-		// leader can go unanswered (see retryAPI).
+		// leader can go unanswered or be answered 503 (see retryAPI).
 		attempt, cancel := context.WithTimeout(ctx, apiAttempt)
 		err := probe(attempt)
 		if err == nil && want > 1 {
@@ -134,7 +134,7 @@ func settle(ctx context.Context, js natsjs.JetStream, stream string, want int, r
 			}
 		}
 		cancel()
-		if !unanswered(err) || ctx.Err() != nil {
+		if !unanswered(err) && !unavailable(err) || ctx.Err() != nil {
 			return err
 		}
 		select {
