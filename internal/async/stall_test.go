@@ -118,7 +118,7 @@ func TestCloseDuringAStalledCodeRead(t *testing.T) {
 
 	// A node started while the streams still elect their leaders waits
 	// for them (503 "JetStream system temporarily unavailable" is asked
-	// again, docs/behaviour/cluster.md §3.4).
+	// again, docs/behaviour/cluster.md §3).
 	c.RestartAll()
 	servertest.Start(t, servertest.Options{NATSURL: c.URLs(), Config: func(c *server.Config) {
 		cfg(c)
