@@ -14,8 +14,9 @@ import (
 )
 
 // The fast path: the canonical request of the common request shape (no
-// query string, signed headers sorted and present once, no runs of spaces
-// in their values) hashed as it is written, and the signing key derived
+// query string or one already canonical — such as ?Qualifier=prod —,
+// signed headers sorted and present once, no runs of spaces in their
+// values) hashed as it is written, and the signing key derived
 // once per secret and day, without building an http.Request for the SDK's
 // signer. It only ever says "match": a request it cannot take, or whose
 // signature it does not reproduce, goes to the SDK's signer
@@ -79,7 +80,7 @@ func hmacSHA256(key []byte, data string) []byte {
 // signature. false means "not decided here".
 func (v *Verifier) fastMatch(r *http.Request, payloadHash string, auth authorization, secret, token string, signingTime time.Time) bool {
 	rawPath, rawQuery := requestTarget(r)
-	if rawQuery != "" || strings.IndexByte(r.Host, ' ') >= 0 || len(auth.signature) != 2*sha256.Size {
+	if !canonicalQuery(rawQuery) || strings.IndexByte(r.Host, ' ') >= 0 || len(auth.signature) != 2*sha256.Size {
 		return false
 	}
 	// The signer's set of signed headers: host and x-amz-date always,
@@ -119,7 +120,9 @@ func (v *Verifier) fastMatch(r *http.Request, payloadHash string, auth authoriza
 	} else {
 		b = append(b, httpbinding.EscapePath(rawPath, false)...)
 	}
-	b = append(b, '\n', '\n') // the empty canonical query
+	b = append(b, '\n')
+	b = append(b, rawQuery...) // canonical as sent
+	b = append(b, '\n')
 	for _, name := range auth.signedHeaders {
 		b = append(b, name...)
 		b = append(b, ':')
@@ -209,11 +212,49 @@ func headerValues(h http.Header, name string) ([]string, bool) {
 	return nil, false
 }
 
+// canonicalQuery reports whether the raw query is its own canonical form
+// as the SDK's signer builds it (pairs sorted by name, then value, each
+// name=value percent-encoded): empty, or pairs of unreserved characters
+// joined by '&', each with its '=', already in that order.
+func canonicalQuery(q string) bool {
+	var prevName, prevValue string
+	for i := 0; q != ""; i++ {
+		pair, rest, _ := strings.Cut(q, "&")
+		name, value, ok := strings.Cut(pair, "=")
+		if !ok || name == "" || !unreserved(name) || !unreserved(value) {
+			return false
+		}
+		if i > 0 && (name < prevName || name == prevName && value < prevValue) {
+			return false
+		}
+		prevName, prevValue = name, value
+		if rest == "" && len(pair) < len(q) {
+			return false // a trailing '&': an empty pair the signer drops
+		}
+		q = rest
+	}
+	return true
+}
+
+// unreserved reports whether s holds only characters SigV4 leaves
+// unescaped (RFC 3986's unreserved set).
+func unreserved(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !unreservedByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func unreservedByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
 // plainPath reports whether escaping would leave p unchanged.
 func plainPath(p string) bool {
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+		if p[i] != '/' && !unreservedByte(p[i]) {
 			return false
 		}
 	}
