@@ -100,6 +100,12 @@ type Service struct {
 	nParked int
 	closing bool // no more parking
 
+	// failures counts the throttles and system errors of each attempt
+	// this node backed off from (backoffFor).
+	failMu   sync.Mutex
+	failures map[failKey]failCount
+	pruneAt  int
+
 	m metrics
 }
 
@@ -117,7 +123,7 @@ func New(cfg Config, queue store.Queue, records RecordStream, inv *invoke.Servic
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger, running: map[string]int{}, parked: map[string][]*parkedEvent{}}
+	s := &Service{cfg: cfg, queue: queue, records: records, inv: inv, reg: reg, log: cfg.Logger, running: map[string]int{}, parked: map[string][]*parkedEvent{}, failures: map[failKey]failCount{}}
 	s.m = newMetrics(cfg.Metrics, queue)
 	if cfg.Metrics != nil {
 		cfg.Metrics.MustRegister(inFlightCollector{s})
@@ -205,7 +211,7 @@ func (s *Service) handle(d store.Delivery) {
 			return
 		}
 		s.log.Warn("async: reading event failed; backing off", logkey.RequestID, msg.Header["Lambada-Request-Id"], logkey.Err, err)
-		s.retry(d, backoff(d.Deliveries()), s.log)
+		s.retry(d, s.backoffFor(failKey{id: msg.Header["Lambada-Request-Id"], attempt: -1}), s.log)
 		return
 	}
 	evp, err := decodeEvent(msg.Data, msg.Header)
@@ -261,6 +267,24 @@ func (s *Service) attempt(d store.Delivery, ev *event, conf *function.EventInvok
 		fn, id, n := ev.Function, ev.RequestID, ev.Attempts
 		s.wg.Go(func() { s.recordRun(fn, id, n, log) })
 	}
+	key := failKey{id: ev.RequestID, attempt: ev.Attempts}
+	if out.Kind == invoke.Throttled || out.Kind == invoke.SystemError {
+		if s.ctx.Err() != nil {
+			// Not the event's failure: another node takes it after the
+			// first backoff step (not at once: this node's consumer may
+			// still be handing deliveries out while it stops).
+			log.Info("async: stopping; an attempt that had not begun goes back to the queue", logkey.Err, out.Err)
+			s.retry(d, backoff(1), log)
+			return
+		}
+		if out.Kind == invoke.SystemError {
+			log.Warn("async: attempt could not run; backing off", logkey.Err, out.Err)
+		}
+		s.m.throttled.WithLabelValues(ev.Function).Inc()
+		s.retry(d, s.backoffFor(key), log)
+		return
+	}
+	s.forget(key)
 	switch out.Kind {
 	case invoke.Gone:
 		log.Warn("async: function or qualifier no longer exists; event dropped", logkey.Qualifier, ev.Qualifier)
@@ -272,17 +296,6 @@ func (s *Service) attempt(d store.Delivery, ev *event, conf *function.EventInvok
 		// Dropped, never retried; the record goes to OnFailure and the
 		// event to the dead-letter target (docs/behaviour/recursion.md §5).
 		s.finish(d, ev, CondRecursiveInvocation, conf, out.VersionARN, log)
-	case invoke.Throttled, invoke.SystemError:
-		if s.ctx.Err() != nil {
-			log.Info("async: stopping; an attempt that had not begun goes back to the queue", logkey.Err, out.Err)
-			s.retry(d, backoff(d.Deliveries()), log)
-			return
-		}
-		if out.Kind == invoke.SystemError {
-			log.Warn("async: attempt could not run; backing off", logkey.Err, out.Err)
-		}
-		s.m.throttled.WithLabelValues(ev.Function).Inc()
-		s.retry(d, backoff(d.Deliveries()), log)
 	case invoke.Succeeded:
 		ev.Attempts++
 		ev.Last = lastAttempt(out)
@@ -305,7 +318,7 @@ func (s *Service) attempt(d store.Delivery, ev *event, conf *function.EventInvok
 				// The attempt ran but cannot be recorded: the event runs
 				// it again later (at least once, never lost).
 				log.Error("async: scheduling a retry failed; the attempt will run again", logkey.Err, err)
-				s.retry(d, backoff(d.Deliveries()), log)
+				s.retry(d, s.backoffFor(key), log)
 				return
 			}
 			s.m.retries.WithLabelValues(ev.Function).Inc()
@@ -421,14 +434,32 @@ func (s *Service) share() int { return max(1, s.cfg.InFlight/4) }
 // share: a function beyond its share takes no worker they need. Never
 // more than the node's workers run at once: a parked event started by put
 // runs outside the queue's handler slots, which alone would not bound
-// them.
+// them. Nor more of a function's attempts than its reserved concurrency:
+// those beyond it would only be throttled and back off for seconds, where
+// waiting here (parked) or going round the queue costs milliseconds.
 func (s *Service) takeLocked(fn string) bool {
 	if s.busy >= s.cfg.InFlight || s.running[fn] >= s.share() && s.busy+s.share() >= s.cfg.InFlight {
+		return false
+	}
+	if r := s.reservedOf(fn); r > 0 && s.running[fn] >= r {
 		return false
 	}
 	s.running[fn]++
 	s.busy++
 	return true
+}
+
+// reservedOf is fn's reserved concurrency, 0 when none is set (a
+// reservation of 0 is not held back here: its attempt ends the event with
+// ZeroReservedConcurrency).
+func (s *Service) reservedOf(fn string) int {
+	if s.reg == nil {
+		return 0
+	}
+	if f, ok := s.reg.Function(fn); ok && f.ReservedConcurrency != nil {
+		return *f.ReservedConcurrency
+	}
+	return 0
 }
 
 // A parkedEvent is an event takeLocked refused that waits on this node,
@@ -568,15 +599,68 @@ func (s *Service) nextParkedLocked(fn string) *parkedEvent {
 	return nil
 }
 
-// backoff is the throttle and system-error delay: 1 s, 2 s, 4 s … 5 min.
-func backoff(deliveries int) time.Duration {
-	if deliveries < 1 {
-		deliveries = 1
+// backoff is the throttle and system-error delay after the n-th failure:
+// 1 s, 2 s, 4 s … 5 min.
+func backoff(n int) time.Duration {
+	if n < 1 {
+		n = 1
 	}
-	if deliveries > 10 {
+	if n > 10 {
 		return maxBackoff
 	}
-	return min(time.Second<<(deliveries-1), maxBackoff)
+	return min(time.Second<<(n-1), maxBackoff)
+}
+
+// failKey is one attempt of one event (attempt -1: the event could not be
+// read).
+type failKey struct {
+	id      string
+	attempt int
+}
+
+type failCount struct {
+	n    int
+	last time.Time
+}
+
+// pruneFloor is the fewest failure counts kept before stale ones are
+// looked for.
+const pruneFloor = 1024
+
+// backoffFor counts one more throttle or system error of k and returns the
+// delay before it is tried again. The delay grows with these failures
+// alone, not with the queue's delivery count: that also counts every
+// put-back for fairness, a stopping node's hand-back and a redelivery
+// after a crash, and a long backlog's events reach ten of those quickly —
+// one transient error then waited the whole 5 minutes
+// (docs/behaviour/async.md §2). The count is this node's: on another node
+// the event starts again at 1 s (retried sooner, never later). A count
+// untouched for twice the longest backoff belongs to an event settled
+// elsewhere and is dropped.
+func (s *Service) backoffFor(k failKey) time.Duration {
+	now := time.Now()
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	if len(s.failures) >= max(s.pruneAt, pruneFloor) {
+		for k, f := range s.failures {
+			if now.Sub(f.last) > 2*maxBackoff {
+				delete(s.failures, k)
+			}
+		}
+		s.pruneAt = 2 * len(s.failures)
+	}
+	f := s.failures[k]
+	f.n++
+	f.last = now
+	s.failures[k] = f
+	return backoff(f.n)
+}
+
+// forget drops k's failure count: the attempt ran.
+func (s *Service) forget(k failKey) {
+	s.failMu.Lock()
+	delete(s.failures, k)
+	s.failMu.Unlock()
 }
 
 // keepAlive tells the queue the event is still being worked on while a

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lambada-dev/lambada/internal/server"
 	"github.com/lambada-dev/lambada/internal/servertest"
+	"github.com/lambada-dev/lambada/internal/waitfor"
 )
 
 const role = "arn:aws:iam::000000000000:role/r"
@@ -263,5 +264,51 @@ func TestOneFunctionDoesNotStarveAnother(t *testing.T) {
 	t.Logf("fast event ran after %v", time.Since(start))
 	if d := time.Since(start); d > 4*time.Second {
 		t.Fatalf("fast function's event waited %v behind the slow backlog", d)
+	}
+}
+
+// A function with reserved concurrency 1 whose one slot a synchronous
+// invoke holds for 3 s while 16 events of it arrive on a node of 4
+// workers. The node takes no more of its events at once than the
+// reservation: each taken while the slot is held is throttled and comes
+// back after 1 s, 2 s, 4 s … (docs/behaviour/async.md §2), the others
+// wait parked or go round the queue, and the backlog drains seconds after
+// the slot is free. Taking three at once (a function alone's three
+// quarters of the workers), two of every three attempts were throttled
+// and their backoff grew to minutes: half the backlog had not run after
+// 90 s.
+func TestReservedBacklogDrainsAfterThrottles(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{Config: func(c *server.Config) {
+		c.AsyncWorkers = 4
+	}})
+	sk := newSink(t)
+	create(t, s, "narrow")
+	ctx := context.Background()
+	if _, err := s.Client.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
+		FunctionName: aws.String("narrow"), ReservedConcurrentExecutions: aws.Int32(1),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan error, 1)
+	go func() {
+		_, err := s.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("narrow"), Payload: []byte(`{"op":"sleep","ms":3000}`)})
+		held <- err
+	}()
+	waitfor.True(t, 10*time.Second, "the sync invoke holds the slot", func() bool {
+		return servertest.MetricSum(s.MetricsText(t), "lambada_concurrent_executions", `function_name="narrow"`) == 1
+	})
+	const n = 16
+	t0 := time.Now()
+	for range n {
+		event(t, s, "narrow", map[string]any{"op": "record", "url": sk.URL})
+	}
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	sk.wait(t, n, 40*time.Second)
+	throttled := servertest.MetricSum(s.MetricsText(t), "lambada_async_throttled_requeues_total")
+	t.Logf("%d events drained %v after they were sent, %v throttles", n, time.Since(t0).Round(time.Millisecond), throttled)
+	if throttled == 0 {
+		t.Error("no attempt was throttled: the backoff was not tested")
 	}
 }
