@@ -23,7 +23,7 @@ func TestFastPathAgreesWithSigner(t *testing.T) {
 			signed: map[string]string{"amz-sdk-invocation-id": "0e2d1b5e-1111-2222-3333-444455556666", "amz-sdk-request": "attempt=1; max=3", "content-type": "application/json"}}, true},
 		{"js sdk invoke", clientRequest{method: http.MethodPost, target: invoke, body: body, signContentLength: true, contentSHA: "body",
 			signed: map[string]string{"x-amz-user-agent": "aws-sdk-js/3.0.0", "content-type": "application/json"}}, true},
-		{"session token", clientRequest{method: http.MethodPost, target: invoke, body: body, signContentLength: true, token: "tok"}, false},
+		{"session token", clientRequest{method: http.MethodPost, target: invoke, body: body, signContentLength: true, token: "tok"}, true},
 		{"no body", clientRequest{method: http.MethodGet, target: "/2015-03-31/functions/echo"}, true},
 		{"qualifier", clientRequest{method: http.MethodPost, target: invoke + "?Qualifier=prod", body: body, signContentLength: true}, true},
 		{"sorted pairs", clientRequest{target: "/2015-03-31/functions?FunctionVersion=ALL&Marker=m-1.x_~&MaxItems=5"}, true},
