@@ -55,7 +55,7 @@ func TestDebugModeSuspendsTimeout(t *testing.T) {
 	// throttled while it is paused. Invoking before it is admitted could
 	// take the slot from it.
 	if err := waitfor.Until(30*time.Second, func() error {
-		if n := concurrentExecutions(t, s, "dbg"); n != 1 {
+		if n := s.ConcurrentExecutions(t, "dbg"); n != 1 {
 			return fmt.Errorf("%d invocations of dbg running, want the paused one", n)
 		}
 		return nil

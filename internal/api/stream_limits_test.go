@@ -251,7 +251,7 @@ func TestStreamClientGoesAway(t *testing.T) {
 		// environment goes back before the concurrency slot, so no slot
 		// held means the warm one is idle.
 		if err := waitfor.Until(30*time.Second, func() error {
-			if n := concurrentExecutions(t, s, "leaver"); n != 0 {
+			if n := s.ConcurrentExecutions(t, "leaver"); n != 0 {
 				return fmt.Errorf("%d invocations of leaver still running", n)
 			}
 			return nil
@@ -422,11 +422,4 @@ func waitActive(t *testing.T, c *lambda.Client, name string) {
 	if err := lambda.NewFunctionUpdatedV2Waiter(c).Wait(context.Background(), &lambda.GetFunctionInput{FunctionName: aws.String(name)}, 10*time.Second); err != nil {
 		t.Fatalf("FunctionUpdatedV2 waiter: %v", err)
 	}
-}
-
-// concurrentExecutions reads the function's running invocations from the
-// server's /metrics (0 when the series is absent).
-func concurrentExecutions(t *testing.T, s *servertest.Server, fn string) int {
-	t.Helper()
-	return int(servertest.MetricSum(s.MetricsText(t), "lambada_concurrent_executions", `function_name="`+fn+`"`))
 }

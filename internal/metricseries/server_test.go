@@ -46,7 +46,7 @@ func TestServerSeries(t *testing.T) {
 	// A function error keeps its slot until the runtime is idle again:
 	// wait for it, or the event below may be throttled once too.
 	waitfor.True(t, 20*time.Second, "the error's slot to be free", func() bool {
-		return servertest.MetricSum(s.MetricsText(t), "lambada_concurrent_executions", `function_name="ms"`) == 0
+		return s.ConcurrentExecutions(t, "ms") == 0
 	})
 	// An event that holds the function's one slot.
 	if _, err := invoke(types.InvocationTypeEvent, map[string]any{"op": "sleep", "ms": 2500}); err != nil {

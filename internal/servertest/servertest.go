@@ -240,6 +240,13 @@ func (s *Server) MetricsText(t testing.TB) []byte {
 	return b
 }
 
+// ConcurrentExecutions is fn's running invocations on the server, from its
+// /metrics (lambada_concurrent_executions; 0 when the series is absent).
+func (s *Server) ConcurrentExecutions(t testing.TB, fn string) int {
+	t.Helper()
+	return int(MetricSum(s.MetricsText(t), "lambada_concurrent_executions", `function_name="`+fn+`"`))
+}
+
 // SignRequest signs req for the Lambda API (SigV4, us-east-1) with c as
 // an SDK would, body being its whole body (nil for none).
 func SignRequest(t testing.TB, req *http.Request, c server.Credentials, body []byte) {
